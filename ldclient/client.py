@@ -1,0 +1,491 @@
+"""The LaunchDarkly REST client: GET-only, paginated, windowed, retrying, polite to rate limits.
+
+Built on ``httpx`` with an injectable transport, so production, the embedded demo account and the
+tests all go through the same code path. The token travels only in the ``Authorization`` header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    MalformedResponseError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ReadOnlyError,
+    ServerError,
+)
+from .models import Environment, FlagEvent, Project
+from .settings import DEFAULT_BASE_URL, Secret, normalise_base_url
+
+log = logging.getLogger("ldclient")
+
+API_VERSION = "20240415"
+FLAG_EVENTS_PATH = "/api/v2/engineering-insights/flag-events"
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+PAGE_LIMIT = 100
+DAY_MS = 86_400_000
+MAX_EMPTY_PAGES = 3
+
+T = TypeVar("T")
+
+
+class ReadOnlyTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Wraps any transport and refuses every method but GET, so the token cannot change anything."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def _check(self, request: httpx.Request) -> None:
+        if request.method != "GET":
+            raise ReadOnlyError(f"refused {request.method} {request.url.path}: the dashboard only reads")
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self._check(request)
+        return self._inner.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self._check(request)
+        return await self._inner.handle_async_request(request)
+
+    def close(self) -> None:
+        if hasattr(self._inner, "close"):
+            self._inner.close()
+
+    async def aclose(self) -> None:
+        if hasattr(self._inner, "aclose"):
+            await self._inner.aclose()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded by total time rather than attempts."""
+
+    max_elapsed_s: float = 60.0
+    base_delay_s: float = 0.5
+    max_delay_s: float = 15.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** attempt))
+
+
+class RateGate:
+    """Adaptive concurrency shared by all requests of one fetch: start small, grow on success,
+    halve when LaunchDarkly's remaining budget runs low or a 429 arrives, pause everyone on 429."""
+
+    def __init__(self, initial: int = 2, maximum: int = 8) -> None:
+        self.limit = max(1, min(initial, maximum))
+        self.maximum = maximum
+        self.active = 0
+        self.paused_until = 0.0
+        self._successes = 0
+        self._cond: asyncio.Condition | None = None
+
+    def _condition(self) -> asyncio.Condition:
+        if self._cond is None:
+            self._cond = asyncio.Condition()
+        return self._cond
+
+    async def acquire(self, sleep: Callable[[float], Awaitable[None]]) -> None:
+        cond = self._condition()
+        async with cond:
+            while self.active >= self.limit:
+                await cond.wait()
+            self.active += 1
+        if (delay := self.paused_until - time.monotonic()) > 0:
+            await sleep(delay)
+
+    async def release(self) -> None:
+        cond = self._condition()
+        async with cond:
+            self.active -= 1
+            cond.notify_all()
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        remaining = [int(v) for k in ("X-Ratelimit-Global-Remaining", "X-Ratelimit-Route-Remaining")
+                     if (v := headers.get(k)) is not None and v.strip().lstrip("-").isdigit()]
+        if remaining and min(remaining) <= 2 * self.limit:
+            self.limit = max(1, self.limit // 2)
+            self._successes = 0
+            return
+        self._successes += 1
+        if self._successes >= self.limit and self.limit < self.maximum:
+            self.limit += 1
+            self._successes = 0
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+        self.limit = max(1, self.limit // 2)
+        self._successes = 0
+
+
+@dataclass(frozen=True)
+class Window:
+    """A slice ``[start, end)`` of the requested range, fetched and recorded complete on its own."""
+
+    start: int
+    end: int
+
+
+PageCallback = Callable[[Window, list[dict[str, Any]], bool], None]
+
+
+@dataclass
+class FetchStats:
+    requests: int = 0
+    pages: int = 0
+    events: int = 0
+    malformed: int = 0
+    retries: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FetchResult:
+    items: list[dict[str, Any]]
+    windows: list[Window]
+    stats: FetchStats
+
+
+def split_windows(from_ms: int, to_ms: int, window_ms: int | None = None, max_windows: int = 16) -> list[Window]:
+    """Equal windows, at least a day long, at most ``max_windows`` of them: enough to fetch in parallel,
+    few enough that each window's partial last page costs little."""
+    if to_ms <= from_ms:
+        return []
+    span = to_ms - from_ms
+    if window_ms is None:
+        window_ms = max(DAY_MS, math.ceil(span / max_windows))
+    count = max(1, math.ceil(span / window_ms))
+    edges = [from_ms + (span * i) // count for i in range(count)] + [to_ms]
+    return [Window(edges[i], edges[i + 1]) for i in range(count)]
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError, 404: NotFoundError,
+    429: RateLimitedError,
+}
+
+
+def _error_for(status: int, path: str, body: Any, beta: bool) -> APIStatusError:
+    code = body.get("code") if isinstance(body, Mapping) else None
+    server_msg = body.get("message") if isinstance(body, Mapping) else None
+    detail = f" (LaunchDarkly says: {str(server_msg)[:300]})" if server_msg else ""
+    if status == 401:
+        msg = "LaunchDarkly rejected the API token: it is invalid or expired. Create a new access token " \
+              "with reader access and set LD_API_TOKEN."
+    elif status == 403 and beta:
+        msg = "This account or token lacks access to engineering insights (the beta flag-events API). " \
+              "Check the token's role and that engineering insights is enabled for the account."
+    elif status == 403:
+        msg = f"The token may not read {path}. Give it a role that can read this project."
+    elif status == 404:
+        msg = f"Not found: {path}. Check the project and environment keys."
+    elif status == 400:
+        msg = f"LaunchDarkly rejected the request to {path}"
+    elif status == 429:
+        msg = "LaunchDarkly's rate limit stayed exhausted past the retry budget; try again in a few minutes."
+    else:
+        msg = f"LaunchDarkly answered {status} for {path} after retries; it may be having trouble."
+    cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIStatusError)
+    return cls(msg + detail, status=status, code=code if isinstance(code, str) else None, path=path)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+    reset = headers.get("X-Ratelimit-Reset")
+    if reset and reset.isdigit():
+        return max(0.0, int(reset) / 1000 - time.time())
+    return None
+
+
+def _run(coro: Awaitable[T]) -> T:
+    """Sync entry points run the async core; inside a running loop they use a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()  # type: ignore[arg-type]
+
+
+class LDClient:
+    """Reads a LaunchDarkly account. Sync methods for the UI and CLI; ``a``-prefixed async ones underneath."""
+
+    def __init__(
+        self,
+        token: Secret | str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        transport: Any = None,
+        timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        initial_concurrency: int = 2,
+        max_concurrency: int = 8,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        seed: int | None = None,
+    ) -> None:
+        self._token = token if isinstance(token, Secret) else Secret(token)
+        if not self._token:
+            raise AuthenticationError("No LaunchDarkly API token: set LD_API_TOKEN.", status=401)
+        self.base_url = normalise_base_url(base_url)
+        self._transport = transport
+        self._timeout = timeout_s
+        self.retry = retry or RetryPolicy()
+        self._initial = initial_concurrency
+        self._max = max_concurrency
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+
+    def __repr__(self) -> str:
+        return f"LDClient(base_url={self.base_url!r})"
+
+    # -- plumbing -------------------------------------------------------------------------------------
+
+    def _client(self) -> httpx.AsyncClient:
+        inner = self._transport or httpx.AsyncHTTPTransport(retries=0)
+        return httpx.AsyncClient(
+            base_url=self.base_url, transport=ReadOnlyTransport(inner), timeout=self._timeout,
+            headers={"Authorization": self._token.reveal(), "User-Agent": "flag-health/0.1"},
+            follow_redirects=False,
+        )
+
+    async def _get(self, http: httpx.AsyncClient, url: str, params: Mapping[str, Any] | None,
+                   *, beta: bool, gate: RateGate, stats: FetchStats) -> Any:
+        path = httpx.URL(url).path
+        headers = {"LD-API-Version": "beta" if beta else API_VERSION}
+        started, slept = time.monotonic(), 0.0  # slept counts injected (test) sleeps as time spent
+        attempt = 0
+        while True:
+            failure: Exception | None = None
+            retry_after: float | None = None
+            await gate.acquire(self._sleep)
+            try:
+                stats.requests += 1
+                response = await http.get(url, params=params, headers=headers)
+            except httpx.TimeoutException:
+                failure = APIConnectionError(f"LaunchDarkly did not answer {path} in {self._timeout:.0f} s")
+            except httpx.TransportError as exc:
+                failure = APIConnectionError(f"connection to LaunchDarkly failed on {path}: {type(exc).__name__}")
+            else:
+                gate.observe(response.headers)
+                status = response.status_code
+                try:
+                    body = response.json() if response.content else None
+                except ValueError:
+                    body = ValueError
+                if status < 300 and body is not ValueError and body is not None:
+                    return body
+                if status < 300:
+                    failure = MalformedResponseError(f"LaunchDarkly sent an unreadable page for {path}")
+                elif status in RETRYABLE_STATUS:
+                    failure = _error_for(status, path, body, beta)
+                    retry_after = _retry_after(response.headers) if status == 429 else None
+                else:
+                    raise _error_for(status, path, body, beta)
+            finally:
+                await gate.release()
+            delay = self.retry.backoff(attempt, self._rng)
+            if retry_after is not None:
+                delay = retry_after + self._rng.uniform(0, 0.25 + 0.1 * retry_after)
+                gate.pause(delay)
+            attempt += 1
+            if time.monotonic() - started + slept + delay > self.retry.max_elapsed_s:
+                raise failure
+            stats.retries += 1
+            log.warning("retrying %s in %.1f s: %s", path, delay, failure)
+            await self._sleep(delay)
+            slept += delay
+
+    async def _collection(self, path: str, params: dict[str, Any] | None = None, *, page_size: int = 100,
+                          beta: bool = False) -> list[dict[str, Any]]:
+        """Offset-paged collections (projects, flags): follow ``_links.next`` or advance ``offset``."""
+        stats, gate = FetchStats(), RateGate(1, 1)
+        items: list[dict[str, Any]] = []
+        query = dict(params or {}, limit=page_size, offset=0)
+        async with self._client() as http:
+            url: str = path
+            seen: set[str] = set()
+            while True:
+                body = await self._get(http, url, query, beta=beta, gate=gate, stats=stats)
+                page = body.get("items") if isinstance(body, Mapping) else None
+                if not isinstance(page, list):
+                    raise MalformedResponseError(f"{path} answered without an items list")
+                items.extend(i for i in page if isinstance(i, dict))
+                nxt = self._next_href(body)
+                if nxt is None or not page:
+                    return items
+                if nxt in seen:
+                    raise PaginationError(f"{path} repeated the same next link; stopped to avoid a loop")
+                seen.add(nxt)
+                url, query = nxt, None
+
+    def _next_href(self, body: Mapping[str, Any]) -> str | None:
+        links = body.get("_links")
+        nxt = links.get("next") if isinstance(links, Mapping) else None
+        href = nxt.get("href") if isinstance(nxt, Mapping) else nxt if isinstance(nxt, str) else None
+        if not href:
+            return None
+        target = httpx.URL(self.base_url).join(href)
+        base = httpx.URL(self.base_url)
+        if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+            raise PaginationError("a next link pointed to another host; refusing to send the token there")
+        return str(target)
+
+    # -- simple endpoints -----------------------------------------------------------------------------
+
+    async def aprojects(self) -> list[Project]:
+        items = await self._collection("/api/v2/projects", {"expand": "environments"}, page_size=100)
+        return [Project.from_api(i) for i in items]
+
+    async def aenvironments(self, project_key: str) -> list[Environment]:
+        items = await self._collection(f"/api/v2/projects/{_seg(project_key)}/environments", page_size=100)
+        return [Environment.from_api(i) for i in items]
+
+    async def aflags(self, project_key: str, env: str | None = None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"summary": "true"}
+        if env:
+            params["env"] = env
+        return await self._collection(f"/api/v2/flags/{_seg(project_key)}", params, page_size=100)
+
+    async def aflag_statuses(self, project_key: str, env: str) -> list[dict[str, Any]]:
+        return await self._collection(f"/api/v2/flag-statuses/{_seg(project_key)}/{_seg(env)}")
+
+    def projects(self) -> list[Project]:
+        return _run(self.aprojects())
+
+    def environments(self, project_key: str) -> list[Environment]:
+        return _run(self.aenvironments(project_key))
+
+    def flags(self, project_key: str, env: str | None = None) -> list[dict[str, Any]]:
+        return _run(self.aflags(project_key, env))
+
+    def flag_statuses(self, project_key: str, env: str) -> list[dict[str, Any]]:
+        return _run(self.aflag_statuses(project_key, env))
+
+    # -- flag events ----------------------------------------------------------------------------------
+
+    async def aflag_events(
+        self,
+        project_key: str,
+        environment_key: str,
+        from_ms: int,
+        to_ms: int,
+        *,
+        query: str | None = None,
+        impact_size: str | None = None,
+        has_experiments: bool | None = None,
+        include_global: bool = True,
+        application_key: str | None = None,
+        expand_experiments: bool = True,
+        windows: list[Window] | None = None,
+        on_page: PageCallback | None = None,
+        collect: bool = True,
+        stats: FetchStats | None = None,
+    ) -> FetchResult:
+        """Every event in ``[from_ms, to_ms)``, each once. Windows overlap by 1 ms at their edges and
+        results are deduplicated by ``id``: LaunchDarkly does not document whether ``from``/``to``
+        are inclusive, so a boundary event is neither lost nor doubled whichever they are."""
+        windows = windows if windows is not None else split_windows(from_ms, to_ms)
+        base: dict[str, Any] = {"projectKey": project_key, "environmentKey": environment_key,
+                                "limit": PAGE_LIMIT, "global": "include" if include_global else "exclude"}
+        if expand_experiments:
+            base["expand"] = "experiments"
+        for name, value in (("query", query), ("impactSize", impact_size), ("applicationKey", application_key)):
+            if value:
+                base[name] = value
+        if has_experiments is not None:
+            base["hasExperiments"] = "true" if has_experiments else "false"
+        stats = stats if stats is not None else FetchStats()
+        gate = RateGate(self._initial, self._max)
+        seen: dict[str, dict[str, Any]] = {}
+
+        async def one(http: httpx.AsyncClient, window: Window) -> None:
+            params: dict[str, Any] | None = dict(base, **{"from": window.start - 1, "to": window.end})
+            url = FLAG_EVENTS_PATH
+            hrefs: set[str] = set()
+            empty = received = 0
+            while True:
+                body = await self._get(http, url, params, beta=True, gate=gate, stats=stats)
+                page = body.get("items") if isinstance(body, Mapping) else None
+                if not isinstance(page, list):
+                    raise MalformedResponseError("the flag-events page had no items list")
+                stats.pages += 1
+                received += len(page)
+                good = []
+                for raw in page:
+                    try:
+                        event = FlagEvent.from_api(raw)
+                    except (ValueError, TypeError) as exc:
+                        stats.malformed += 1
+                        log.warning("skipped a malformed flag event: %s", exc)
+                        continue
+                    good.append(raw)
+                    if event.id not in seen:
+                        stats.events += 1
+                        seen[event.id] = raw if collect else {}
+                nxt = self._next_href(body)
+                if nxt is None:
+                    after = body.get("after") if isinstance(body, Mapping) else None
+                    if isinstance(after, str) and after and page:
+                        nxt = str(httpx.URL(self.base_url).join(FLAG_EVENTS_PATH).copy_merge_params(
+                            dict(base, **{"from": window.start - 1, "to": window.end, "after": after})))
+                empty = empty + 1 if not page else 0
+                if nxt is not None and nxt in hrefs:
+                    raise PaginationError("LaunchDarkly repeated the same next cursor; this window is "
+                                          "incomplete and was not recorded as fetched")
+                if nxt is not None and empty >= MAX_EMPTY_PAGES:
+                    raise PaginationError("LaunchDarkly sent empty pages that still had next links; "
+                                          "this window is incomplete and was not recorded as fetched")
+                if on_page is not None:
+                    on_page(window, good, nxt is None)
+                if nxt is None:
+                    total = body.get("totalCount") if isinstance(body, Mapping) else None
+                    if isinstance(total, int) and total != received:
+                        stats.warnings.append(f"totalCount {total} disagreed with the {received} items sent")
+                    return
+                hrefs.add(nxt)
+                url, params = nxt, None
+
+        async with self._client() as http:
+            tasks = [asyncio.ensure_future(one(http, w)) for w in windows]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+        items = sorted(seen.values(), key=lambda i: (i["eventTime"], i["id"])) if collect else []
+        return FetchResult(items=items, windows=windows, stats=stats)
+
+    def flag_events(self, project_key: str, environment_key: str, from_ms: int, to_ms: int,
+                    **kwargs: Any) -> FetchResult:
+        return _run(self.aflag_events(project_key, environment_key, from_ms, to_ms, **kwargs))
+
+
+def _seg(value: str) -> str:
+    """Keys go into paths; quote them so a hostile key cannot change the path."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")

@@ -1,0 +1,101 @@
+"""The events DataFrame: one row per flag event, compact dtypes, the one shape metrics and pages read.
+
+Raw API items (``FlagEventRep`` dicts) and the store's rows both end up here, so every consumer
+sees the same columns whatever the source.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+CATEGORY_COLUMNS = ("project_key", "environment_key", "flag_key", "event_type", "member_email",
+                    "member_name", "actions", "impact_size")
+STRING_COLUMNS = ("id", "description", "variations", "experiment_keys")
+COLUMNS = ("id", "project_key", "environment_key", "flag_key", "event_type", "event_time",
+           "description", "member_email", "member_name", "actions", "impact_size",
+           "impact_percentage", "variations", "experiments_count", "experiment_keys")
+IMPACT_SIZES = ("none", "small", "medium", "large")
+
+
+def canonical_json(value: Any) -> str:
+    """Variation values are matched by this text, so ``{"a":1,"b":2}`` equals ``{"b":2,"a":1}``."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def flatten_event(item: Mapping[str, Any]) -> dict[str, Any]:
+    """One FlagEventRep as a flat row of the frame's columns; missing optional parts become None."""
+    member = item.get("member") if isinstance(item.get("member"), Mapping) else None
+    impact = item.get("impact") if isinstance(item.get("impact"), Mapping) else {}
+    summary = impact.get("evaluationsSummary") if isinstance(impact.get("evaluationsSummary"), Mapping) else None
+    variations = None
+    if summary is not None and isinstance(summary.get("variations"), list):
+        variations = canonical_json([
+            {"value": v.get("value"), "before": int(v.get("before") or 0), "after": int(v.get("after") or 0)}
+            for v in summary["variations"] if isinstance(v, Mapping)
+        ])
+    experiments = item.get("experiments") if isinstance(item.get("experiments"), Mapping) else None
+    exp_count = None
+    exp_keys = None
+    if experiments is not None:
+        count = experiments.get("totalCount")
+        exp_count = int(count) if isinstance(count, int | float) else len(experiments.get("items") or [])
+        keys = [e.get("key") for e in experiments.get("items") or [] if isinstance(e, Mapping) and e.get("key")]
+        exp_keys = ",".join(keys) if keys else None
+    actions = item.get("actions")
+    name = None
+    if member is not None:
+        name = " ".join(p for p in (_text(member.get("firstName")), _text(member.get("lastName"))) if p) or None
+    pct = impact.get("percentage")
+    size = impact.get("size")
+    return {
+        "id": str(item["id"]),
+        "project_key": _text(item.get("projectKey")),
+        "environment_key": _text(item.get("environmentKey")) or None,
+        "flag_key": _text(item.get("flagKey")),
+        "event_type": _text(item.get("eventType")),
+        "event_time": int(item["eventTime"]),
+        "description": _text(item.get("description")) or "",
+        "member_email": _text(member.get("email")) if member else None,
+        "member_name": name,
+        "actions": ",".join(a for a in actions if isinstance(a, str)) if isinstance(actions, list) else None,
+        "impact_size": size if isinstance(size, str) else None,
+        "impact_percentage": float(pct) if isinstance(pct, int | float) else None,
+        "variations": variations,
+        "experiments_count": exp_count,
+        "experiment_keys": exp_keys,
+    }
+
+
+def frame_from_columns(columns: Mapping[str, Any]) -> pd.DataFrame:
+    """Build the frame from column arrays (the store's fast path), applying the compact dtypes."""
+    df = pd.DataFrame({name: columns.get(name, []) for name in COLUMNS})
+    for name in CATEGORY_COLUMNS:
+        df[name] = df[name].astype("category")
+    for name in STRING_COLUMNS:
+        df[name] = df[name].astype("string")
+    df["event_time"] = df["event_time"].astype("int64")
+    df["impact_percentage"] = pd.to_numeric(df["impact_percentage"], errors="coerce").astype("float64")
+    df["experiments_count"] = pd.to_numeric(df["experiments_count"], errors="coerce").astype("Int64")
+    return df
+
+
+def empty_frame() -> pd.DataFrame:
+    return frame_from_columns({})
+
+
+def events_to_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """API items to the frame, deduplicated by ``id`` and sorted by time (then id) for stable output."""
+    rows = [flatten_event(i) for i in items]
+    if not rows:
+        return empty_frame()
+    df = frame_from_columns({name: [r[name] for r in rows] for name in COLUMNS})
+    df = df.drop_duplicates("id", keep="last").sort_values(["event_time", "id"], kind="stable")
+    return df.reset_index(drop=True)

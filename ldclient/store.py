@@ -1,0 +1,366 @@
+"""The persistent event store: events deduplicated by ``id`` and the time ranges known complete.
+
+Flag events are history, so each is fetched once and kept across restarts. A range is recorded
+complete only in the transaction that stores the last page of it, so a crash can lose progress
+but never claim a gap as covered. The interface (``EventStore``) is what a shared PostgreSQL
+deployment implements too; SQLite from the standard library is the embedded default because it
+needs no server, survives kills (WAL, atomic commits) and reads a million rows in about a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from .errors import StoreError
+from .frame import COLUMNS, flatten_event, frame_from_columns
+
+SCHEMA_VERSION = 1
+EVENT_COLUMNS = COLUMNS  # the frame's columns, stored flat so loading needs no JSON parsing
+
+
+@dataclass(frozen=True)
+class StoreKey:
+    """What a cached series of events belongs to. ``source`` is the base URL (or the demo's id), never a token."""
+
+    source: str
+    project: str
+    environment: str
+
+    def digest(self) -> str:
+        return hashlib.sha256(f"{self.source}\n{self.project}\n{self.environment}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    at_ms: int
+    outcome: str  # "ok" or "error"
+    requests: int
+    events_added: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class KeySummary:
+    key: StoreKey
+    events: int
+    first_event_ms: int | None
+    last_event_ms: int | None
+    covered: list[tuple[int, int]]
+    last_refresh: RefreshRecord | None
+    last_good_refresh_ms: int | None
+
+
+def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of half-open ranges; touching ranges merge."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(r for r in ranges if r[1] > r[0]):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def missing_ranges(covered: Sequence[tuple[int, int]], from_ms: int, to_ms: int) -> list[tuple[int, int]]:
+    """The parts of ``[from_ms, to_ms)`` that no covered range includes."""
+    gaps, cursor = [], from_ms
+    for start, end in merge_ranges(covered):
+        if end <= cursor or start >= to_ms:
+            continue
+        if start > cursor:
+            gaps.append((cursor, min(start, to_ms)))
+        cursor = max(cursor, end)
+        if cursor >= to_ms:
+            break
+    if cursor < to_ms:
+        gaps.append((cursor, to_ms))
+    return gaps
+
+
+class EventStore(Protocol):
+    """What the fetch layer and the pages need from a store, whatever the backend."""
+
+    description: str
+    notice: str | None
+
+    def covered(self, key: StoreKey) -> list[tuple[int, int]]: ...
+    def write_page(self, key: StoreKey, items: Sequence[Mapping[str, Any]],
+                   complete: tuple[int, int] | None = None) -> int: ...
+    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int) -> pd.DataFrame: ...
+    def iter_raw(self, key: StoreKey, from_ms: int, to_ms: int) -> Iterator[dict[str, Any]]: ...
+    def record_refresh(self, key: StoreKey, record: RefreshRecord) -> None: ...
+    def last_refresh(self, key: StoreKey) -> RefreshRecord | None: ...
+    def last_good_refresh_ms(self, key: StoreKey) -> int | None: ...
+    def summaries(self) -> list[KeySummary]: ...
+    def get_resource(self, source: str, kind: str, scope: str, max_age_s: float) -> Any | None: ...
+    def put_resource(self, source: str, kind: str, scope: str, payload: Any) -> None: ...
+    def claim(self, key: StoreKey) -> contextlib.AbstractContextManager[None]: ...
+    def clear(self) -> None: ...
+    def close(self) -> None: ...
+
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS keys (
+    key_id INTEGER PRIMARY KEY, source TEXT NOT NULL, project TEXT NOT NULL, environment TEXT NOT NULL,
+    UNIQUE (source, project, environment));
+CREATE TABLE IF NOT EXISTS events (
+    key_id INTEGER NOT NULL, {", ".join(f"{c} {'INTEGER' if c in ('event_time', 'experiments_count') else 'REAL' if c == 'impact_percentage' else 'TEXT'}" for c in EVENT_COLUMNS)},
+    raw TEXT NOT NULL, PRIMARY KEY (key_id, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_time ON events (key_id, event_time);
+CREATE TABLE IF NOT EXISTS coverage (
+    key_id INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, PRIMARY KEY (key_id, start_ms));
+CREATE TABLE IF NOT EXISTS refreshes (
+    key_id INTEGER NOT NULL, at_ms INTEGER NOT NULL, outcome TEXT NOT NULL, requests INTEGER NOT NULL,
+    events_added INTEGER NOT NULL, message TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS refreshes_by_key ON refreshes (key_id, at_ms);
+CREATE TABLE IF NOT EXISTS resources (
+    source TEXT NOT NULL, kind TEXT NOT NULL, scope TEXT NOT NULL, fetched_at REAL NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (source, kind, scope));
+"""
+
+_INSERT = (f"INSERT OR REPLACE INTO events (key_id, {', '.join(EVENT_COLUMNS)}, raw) "
+           f"VALUES (?, {', '.join('?' for _ in EVENT_COLUMNS)}, ?)")
+
+_process_locks: dict[str, threading.Lock] = {}
+_process_locks_guard = threading.Lock()
+
+
+def _thread_lock(name: str) -> threading.Lock:
+    with _process_locks_guard:
+        return _process_locks.setdefault(name, threading.Lock())
+
+
+def event_rows(key_id: int, items: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    rows = []
+    for item in items:
+        flat = flatten_event(item)
+        rows.append((key_id, *(flat[c] for c in EVENT_COLUMNS), json.dumps(item, separators=(",", ":"))))
+    return rows
+
+
+class SQLiteStore:
+    """The embedded store: one SQLite file in WAL mode, safe for several threads and processes."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.description = f"SQLite at {self.path}"
+        self.notice: str | None = None
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the cache directory {self.path.parent}: {exc.strerror}") from exc
+        try:
+            self._conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            self._conn = self._rebuild(exc)
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            version = None
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+                row = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+                version = int(row[0]) if row else None
+            if version is not None and version != SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(f"schema version {version} is not {SCHEMA_VERSION}")
+            conn.executescript(_SCHEMA)  # idempotent: two processes may run it at once
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            conn.execute("PRAGMA quick_check(1)").fetchone()
+            return conn
+        except BaseException:
+            conn.close()
+            raise
+
+    def _rebuild(self, exc: Exception) -> sqlite3.Connection:
+        """A corrupt or foreign file is moved aside (not deleted: it may be worth a look) and replaced."""
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(self.path) + suffix)
+            if src.exists():
+                src.replace(Path(str(aside) + suffix))
+        self.notice = (f"The event store at {self.path} could not be read ({exc}); it was moved to "
+                       f"{aside.name} and is being rebuilt from the API.")
+        try:
+            return self._open()
+        except sqlite3.DatabaseError as again:
+            raise StoreError(f"cannot create an event store at {self.path}: {again}") from again
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"the event store failed: {exc}") from exc
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"the event store failed: {exc}") from exc
+
+    def _key_id(self, key: StoreKey, create: bool = False) -> int | None:
+        sql = "SELECT key_id FROM keys WHERE source = ? AND project = ? AND environment = ?"
+        params = (key.source, key.project, key.environment)
+        row = self._read(sql, params)
+        if row or not create:
+            return row[0][0] if row else None
+        with self._tx() as conn:
+            conn.execute("INSERT OR IGNORE INTO keys (source, project, environment) VALUES (?, ?, ?)", params)
+            return conn.execute(sql, params).fetchone()[0]
+
+    # -- the interface ----------------------------------------------------------------------------------
+
+    def covered(self, key: StoreKey) -> list[tuple[int, int]]:
+        key_id = self._key_id(key)
+        if key_id is None:
+            return []
+        return [(s, e) for s, e in self._read(
+            "SELECT start_ms, end_ms FROM coverage WHERE key_id = ? ORDER BY start_ms", (key_id,))]
+
+    def write_page(self, key: StoreKey, items: Sequence[Mapping[str, Any]],
+                   complete: tuple[int, int] | None = None) -> int:
+        """Store one page; when ``complete`` is given, record that range covered in the same transaction."""
+        key_id = self._key_id(key, create=True)
+        rows = event_rows(key_id, items)
+        with self._tx() as conn:
+            ids = [r[1] for r in rows]
+            existing = 0
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk:chunk + 500]
+                existing += conn.execute(
+                    f"SELECT COUNT(*) FROM events WHERE key_id = ? AND id IN ({','.join('?' * len(part))})",
+                    (key_id, *part)).fetchone()[0]
+            conn.executemany(_INSERT, rows)
+            if complete is not None and complete[1] > complete[0]:
+                current = conn.execute("SELECT start_ms, end_ms FROM coverage WHERE key_id = ? "
+                                       "AND end_ms >= ? AND start_ms <= ?", (key_id, *complete)).fetchall()
+                merged = merge_ranges([*current, complete])
+                conn.execute("DELETE FROM coverage WHERE key_id = ? AND end_ms >= ? AND start_ms <= ?",
+                             (key_id, *complete))
+                conn.executemany("INSERT INTO coverage VALUES (?, ?, ?)", [(key_id, s, e) for s, e in merged])
+        return len(set(ids)) - existing
+
+    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int) -> pd.DataFrame:
+        key_id = self._key_id(key)
+        rows = [] if key_id is None else self._read(
+            f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE key_id = ? AND event_time >= ? "
+            f"AND event_time < ? ORDER BY event_time, id", (key_id, from_ms, to_ms))
+        columns = dict(zip(EVENT_COLUMNS, zip(*rows, strict=True), strict=True)) if rows else {}
+        return frame_from_columns({k: list(v) for k, v in columns.items()})
+
+    def iter_raw(self, key: StoreKey, from_ms: int, to_ms: int) -> Iterator[dict[str, Any]]:
+        key_id = self._key_id(key)
+        if key_id is None:
+            return
+        last = (from_ms, "")
+        while True:  # batches keep memory bounded on long ranges
+            rows = self._read("SELECT event_time, id, raw FROM events WHERE key_id = ? AND event_time < ? AND "
+                              "(event_time > ? OR (event_time = ? AND id > ?)) ORDER BY event_time, id LIMIT 5000",
+                              (key_id, to_ms, last[0], last[0], last[1]))
+            if not rows:
+                return
+            for _, _, raw in rows:
+                yield json.loads(raw)
+            last = (rows[-1][0], rows[-1][1])
+
+    def record_refresh(self, key: StoreKey, record: RefreshRecord) -> None:
+        key_id = self._key_id(key, create=True)
+        with self._tx() as conn:
+            conn.execute("INSERT INTO refreshes VALUES (?, ?, ?, ?, ?, ?)",
+                         (key_id, record.at_ms, record.outcome, record.requests, record.events_added,
+                          record.message[:1000]))
+
+    def last_refresh(self, key: StoreKey) -> RefreshRecord | None:
+        key_id = self._key_id(key)
+        rows = [] if key_id is None else self._read(
+            "SELECT at_ms, outcome, requests, events_added, message FROM refreshes WHERE key_id = ? "
+            "ORDER BY at_ms DESC LIMIT 1", (key_id,))
+        return RefreshRecord(*rows[0]) if rows else None
+
+    def last_good_refresh_ms(self, key: StoreKey) -> int | None:
+        key_id = self._key_id(key)
+        rows = [] if key_id is None else self._read(
+            "SELECT MAX(at_ms) FROM refreshes WHERE key_id = ? AND outcome = 'ok'", (key_id,))
+        return rows[0][0] if rows else None
+
+    def summaries(self) -> list[KeySummary]:
+        out = []
+        for key_id, source, project, env in self._read(
+                "SELECT key_id, source, project, environment FROM keys ORDER BY source, project, environment"):
+            count, first, last = self._read(
+                "SELECT COUNT(*), MIN(event_time), MAX(event_time) FROM events WHERE key_id = ?", (key_id,))[0]
+            key = StoreKey(source, project, env)
+            out.append(KeySummary(key, count, first, last, self.covered(key), self.last_refresh(key),
+                                  self.last_good_refresh_ms(key)))
+        return out
+
+    def get_resource(self, source: str, kind: str, scope: str, max_age_s: float) -> Any | None:
+        rows = self._read("SELECT fetched_at, payload FROM resources WHERE source = ? AND kind = ? AND scope = ?",
+                          (source, kind, scope))
+        if not rows or time.time() - rows[0][0] > max_age_s:
+            return None
+        return json.loads(rows[0][1])
+
+    def put_resource(self, source: str, kind: str, scope: str, payload: Any) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?)",
+                         (source, kind, scope, time.time(), json.dumps(payload, separators=(",", ":"))))
+
+    @contextlib.contextmanager
+    def claim(self, key: StoreKey) -> Iterator[None]:
+        """Single flight per key: one thread in this process, and one process on this machine (flock)."""
+        lock_dir = self.path.parent / "locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with _thread_lock(f"{self.path}:{key.digest()}"), open(lock_dir / f"{key.digest()}.lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def clear(self) -> None:
+        with self._tx() as conn:
+            for table in ("events", "coverage", "refreshes", "resources", "keys"):
+                conn.execute(f"DELETE FROM {table}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def open_store(cache_dir: Path, store_url: str | None = None) -> EventStore:
+    """``LD_STORE_URL`` picks a shared backend; unset means the embedded SQLite file in the cache dir."""
+    if store_url:
+        if store_url.startswith(("postgresql://", "postgres://")):
+            from .store_postgres import PostgresStore
+
+            return PostgresStore(store_url)
+        if store_url.startswith("sqlite:///"):
+            return SQLiteStore(Path(store_url.removeprefix("sqlite:///")))
+        raise StoreError("LD_STORE_URL must start with postgresql:// or sqlite:///")
+    return SQLiteStore(Path(cache_dir) / "events.sqlite")

@@ -1,0 +1,99 @@
+"""Incremental refresh: fetch only what the store lacks, record ranges complete page by page.
+
+Each (source, project, environment) refresh runs under the store's single-flight claim, so two
+browser sessions, the CLI and the app asking at once cause one fetch, and the late ones read it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .client import FetchStats, LDClient, Window, split_windows
+from .errors import LDError
+from .store import EventStore, RefreshRecord, StoreKey, merge_ranges, missing_ranges
+
+RECHECK_MS = 15 * 60_000  # events can be indexed a little late: the newest quarter hour is fetched again
+
+Progress = Callable[[int, int], None]  # (pages fetched, events received) so far
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class RefreshReport:
+    key: StoreKey
+    planned: list[tuple[int, int]] = field(default_factory=list)
+    requests: int = 0
+    pages: int = 0
+    events_received: int = 0
+    events_added: int = 0
+    malformed: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error: LDError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def plan_refresh(covered: list[tuple[int, int]], from_ms: int, to_ms: int, *, now: int,
+                 recheck_ms: int = RECHECK_MS, max_staleness_ms: int = 0, force: bool = False
+                 ) -> list[tuple[int, int]]:
+    """The ranges to fetch so that ``[from_ms, min(to_ms, now))`` is covered.
+
+    A trailing gap younger than ``max_staleness_ms`` is tolerated (the UI refreshes at most that
+    often); whenever the newest part is fetched, the ``recheck_ms`` before it is fetched again.
+    """
+    to_ms = min(to_ms, now)
+    if to_ms <= from_ms:
+        return []
+    gaps = missing_ranges(covered, from_ms, to_ms)
+    tail = gaps[-1] if gaps and gaps[-1][1] == to_ms else None
+    if tail and not force and tail[0] > from_ms and to_ms - tail[0] <= max_staleness_ms:
+        gaps.pop()
+        tail = None
+    if force and tail is None:
+        tail = (to_ms, to_ms)
+    if tail is not None:
+        recheck_start = max(from_ms, tail[0] - recheck_ms)
+        gaps = [g for g in gaps if g != tail] + [(recheck_start, to_ms)]
+    return merge_ranges(gaps)
+
+
+def refresh(client: LDClient, store: EventStore, key: StoreKey, from_ms: int, to_ms: int, *,
+            now: int | None = None, force: bool = False, max_staleness_ms: int = 0,
+            recheck_ms: int = RECHECK_MS, progress: Progress | None = None) -> RefreshReport:
+    """Bring the store up to date for ``[from_ms, to_ms)``; never raises for API trouble: the
+    report's ``error`` says what failed, and whatever was stored before it stays stored."""
+    report = RefreshReport(key)
+    with store.claim(key):
+        plan = plan_refresh(store.covered(key), from_ms, to_ms, now=now or now_ms(), recheck_ms=recheck_ms,
+                            max_staleness_ms=max_staleness_ms, force=force)
+        report.planned = plan
+        if not plan:
+            return report
+        windows = [w for start, end in plan for w in split_windows(start, end)]
+
+        def on_page(window: Window, items: list[dict], last: bool) -> None:
+            report.events_added += store.write_page(key, items, (window.start, window.end) if last else None)
+            report.pages += 1
+            report.events_received += len(items)
+            if progress is not None:
+                progress(report.pages, report.events_received)
+
+        stats = FetchStats()
+        try:
+            client.flag_events(key.project, key.environment, from_ms, to_ms, windows=windows,
+                               on_page=on_page, collect=False, stats=stats)
+        except LDError as exc:
+            report.error = exc
+        finally:
+            report.requests, report.malformed, report.warnings = stats.requests, stats.malformed, stats.warnings
+        store.record_refresh(key, RefreshRecord(
+            at_ms=now_ms(), outcome="ok" if report.ok else "error", requests=report.requests,
+            events_added=report.events_added, message=str(report.error or "")))
+    return report
