@@ -171,7 +171,7 @@ def split_windows(from_ms: int, to_ms: int, window_ms: int | None = None, max_wi
     span = to_ms - from_ms
     if window_ms is None:
         window_ms = max(DAY_MS, math.ceil(span / max_windows))
-    count = max(1, math.ceil(span / window_ms))
+    count = max(1, span // window_ms)  # floor: windows never shorter than window_ms
     edges = [from_ms + (span * i) // count for i in range(count)] + [to_ms]
     return [Window(edges[i], edges[i + 1]) for i in range(count)]
 

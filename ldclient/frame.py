@@ -99,3 +99,19 @@ def events_to_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     df = frame_from_columns({name: [r[name] for r in rows] for name in COLUMNS})
     df = df.drop_duplicates("id", keep="last").sort_values(["event_time", "id"], kind="stable")
     return df.reset_index(drop=True)
+
+
+def filter_frame(df: pd.DataFrame, *, impact: tuple[str, ...] = (), experiments_only: bool = False,
+                 include_global: bool = True, query: str = "") -> pd.DataFrame:
+    """The dashboard's optional filters; an empty selection means no filter."""
+    mask = pd.Series(True, index=df.index)
+    if impact:
+        mask &= df["impact_size"].isin(impact).to_numpy()
+    if experiments_only:
+        mask &= (df["experiments_count"].fillna(0) > 0).to_numpy()
+    if not include_global:
+        mask &= df["environment_key"].notna().to_numpy()
+    if query:
+        keys = df["flag_key"].astype("string").str.contains(query, case=False, regex=False)
+        mask &= keys.fillna(False).to_numpy()
+    return df if bool(mask.all()) else df[mask.to_numpy()]

@@ -1,0 +1,72 @@
+"""Flag Health: a dashboard of how healthy a LaunchDarkly account's feature flags are.
+
+Run with ``make run`` (or ``streamlit run app.py``). With no ``LD_API_TOKEN`` it shows the
+embedded demo account. Every filter lives in the link, so a view can be shared as a URL.
+"""
+
+import streamlit as st
+
+from ldclient.access import access_decision
+
+st.set_page_config(page_title="Flag Health", page_icon=":material/flag:", layout="wide")
+
+from pages import common  # noqa: E402  (set_page_config first)
+
+decision = access_decision(common.auth_config(), getattr(st, "user", None))
+if decision.require_login:
+    st.title("Flag Health")
+    st.info(decision.message, icon=":material/lock:")
+    st.button("Log in", on_click=st.login, type="primary")
+    st.stop()
+if not decision.allowed:
+    st.title("Flag Health")
+    st.error(decision.message, icon=":material/block:")
+    st.button("Log out", on_click=st.logout)
+    st.stop()
+
+source = common.source_or_stop()
+
+pages = {
+    "Flag health": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
+        st.Page("pages/flag_events.py", title="Flag events", icon=":material/list_alt:"),
+        st.Page("pages/flag_health.py", title="Flag health", icon=":material/health_and_safety:"),
+        st.Page("pages/flag_detail.py", title="Flag detail", icon=":material/flag:"),
+    ],
+    "Lifecycle": [
+        st.Page("pages/cleanup.py", title="Cleanup", icon=":material/cleaning_services:"),
+        st.Page("pages/environments.py", title="Environments", icon=":material/layers:"),
+    ],
+    "Account": [
+        st.Page("pages/all_projects.py", title="All projects", icon=":material/dashboard:"),
+        st.Page("pages/data.py", title="Data", icon=":material/database:"),
+    ],
+}
+page = st.navigation(pages)
+
+with st.sidebar:
+    if source.demo:
+        st.badge("Demo data", icon=":material/science:", color="orange")
+        st.caption("No LD_API_TOKEN is set, so this is the embedded demo account. "
+                   "Set LD_API_TOKEN to see your own flags.")
+try:
+    view = common.sidebar_view()
+except common.LDError as exc:
+    st.error(f"Could not read the account's projects from LaunchDarkly: {exc}", icon=":material/cloud_off:")
+    st.stop()
+
+with st.sidebar:
+    with st.popover("Share this view", icon=":material/link:", use_container_width=True):
+        fixed, rolling = common.share_links(view)
+        st.caption("With absolute dates, so what was discussed stays reproducible:")
+        st.code(fixed, language=None, wrap_lines=True)
+        st.caption("With a relative range, a bookmark that stays current:")
+        st.code(rolling, language=None, wrap_lines=True)
+
+st.title(page.title)
+common.show_link_warnings()
+common.data_status(view)
+try:
+    page.run()
+except common.LDError as exc:
+    st.error(f"LaunchDarkly data could not be loaded: {exc}", icon=":material/cloud_off:")

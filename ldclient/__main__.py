@@ -1,0 +1,3 @@
+from ldclient.cli import main
+
+raise SystemExit(main())

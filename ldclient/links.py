@@ -1,0 +1,200 @@
+"""The dashboard's view as a link: every filter in the query string, parsed without ever failing.
+
+A shared link must reopen exactly the same view, and a damaged one must degrade one parameter at
+a time: each bad parameter yields a warning that names it and a fallback for that parameter only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from .timeutil import MAX_RANGE_DAYS, day_start_ms, zone_or_error
+
+RANGE_CHOICES = (7, 30, 90, 180)
+DEFAULT_RANGE_DAYS = 30
+IMPACT_CHOICES = ("none", "small", "medium", "large")
+KNOWN_PARAMS = ("project", "env", "from", "to", "range", "tz", "impact", "experiments", "global", "q", "flag")
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class View:
+    """What a page shows. ``range_days`` set means a relative range; otherwise ``start``..``end`` (inclusive days)."""
+
+    project: str
+    env: str
+    range_days: int | None = DEFAULT_RANGE_DAYS
+    start: date | None = None
+    end: date | None = None
+    tz: str = "UTC"
+    impact: tuple[str, ...] = ()
+    experiments_only: bool = False
+    include_global: bool = True
+    query: str = ""
+    flag: str | None = None
+
+    def dates(self, today: date) -> tuple[date, date]:
+        """First and last local day shown (inclusive)."""
+        if self.range_days is not None or self.start is None or self.end is None:
+            days = self.range_days or DEFAULT_RANGE_DAYS
+            return today - timedelta(days=days - 1), today
+        return self.start, self.end
+
+    def window_ms(self, today: date) -> tuple[int, int]:
+        """``[from, to)`` in Unix ms: local midnight of the first day to local midnight after the last."""
+        first, last = self.dates(today)
+        return day_start_ms(first, self.tz), day_start_ms(last + timedelta(days=1), self.tz)
+
+
+@dataclass
+class Parsed:
+    view: View
+    warnings: list[str] = field(default_factory=list)
+
+
+def _one(params: Mapping[str, str | Sequence[str]], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = value[-1] if len(value) else ""
+    return value.strip()
+
+
+def _clean(text: str) -> str:
+    """Shown back to the person in a warning: short, printable, no markup surprises."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)[:40]
+    return text.replace("`", "'")
+
+
+def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str, Sequence[str]], *,
+               today: date, default_tz: str = "UTC", fallback: View | None = None) -> Parsed:
+    """Turn query parameters into a View. ``projects`` maps each project key to its environment keys
+    (first is preferred: pass production first). Never raises; every problem becomes a warning."""
+    warnings: list[str] = []
+    base = fallback
+
+    project = _one(params, "project")
+    keys = list(projects)
+    default_project = base.project if base and base.project in projects else (keys[0] if keys else "")
+    if project is None or project == "":
+        project = default_project
+    elif project not in projects:
+        warnings.append(f"Unknown project `{_clean(project)}` in the link; showing `{_clean(default_project)}`.")
+        project = default_project
+
+    envs = list(projects.get(project, ()))
+    default_env = base.env if base and base.project == project and base.env in envs else (
+        "production" if "production" in envs else (envs[0] if envs else ""))
+    env = _one(params, "env")
+    if env is None or env == "":
+        env = default_env
+    elif env not in envs:
+        warnings.append(f"Unknown environment `{_clean(env)}` in project `{_clean(project)}`; showing "
+                        f"`{_clean(default_env)}`.")
+        env = default_env
+
+    tz = _one(params, "tz") or (base.tz if base else default_tz)
+    try:
+        zone_or_error(tz)
+    except ValueError:
+        warnings.append(f"Unknown timezone `{_clean(tz)}`; using {default_tz}.")
+        tz = default_tz
+
+    range_days: int | None = base.range_days if base else DEFAULT_RANGE_DAYS
+    start = base.start if base else None
+    end = base.end if base else None
+    raw_range, raw_from, raw_to = _one(params, "range"), _one(params, "from"), _one(params, "to")
+    if raw_range:
+        match = re.fullmatch(r"(\d{1,4})d", raw_range)
+        if match and 1 <= int(match.group(1)) <= MAX_RANGE_DAYS:
+            range_days, start, end = int(match.group(1)), None, None
+        else:
+            warnings.append(f"Bad range `{_clean(raw_range)}` (use for example 30d); showing the last "
+                            f"{DEFAULT_RANGE_DAYS} days.")
+            range_days, start, end = DEFAULT_RANGE_DAYS, None, None
+    elif raw_from or raw_to:
+        parsed: dict[str, date | None] = {}
+        for name, raw in (("from", raw_from), ("to", raw_to)):
+            try:
+                parsed[name] = date.fromisoformat(raw) if raw else None
+            except ValueError:
+                warnings.append(f"Bad `{name}` date `{_clean(raw or '')}` (use YYYY-MM-DD); ignoring it.")
+                parsed[name] = None
+        first, last = parsed["from"], parsed["to"]
+        if first and last and first > last:
+            warnings.append(f"`from` ({first}) is after `to` ({last}); showing the last {DEFAULT_RANGE_DAYS} days.")
+            first = last = None
+        if first is None and last is None:
+            range_days, start, end = DEFAULT_RANGE_DAYS, None, None
+        else:
+            last = last or today
+            first = first or last - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+            if (last - first).days >= MAX_RANGE_DAYS:
+                warnings.append("The range is longer than 5 years; showing its last 5 years.")
+                first = last - timedelta(days=MAX_RANGE_DAYS - 1)
+            range_days, start, end = None, first, last
+
+    impact: tuple[str, ...] = base.impact if base else ()
+    raw_impact = _one(params, "impact")
+    if raw_impact is not None:
+        wanted = [s.strip().lower() for s in raw_impact.split(",") if s.strip()]
+        bad = [s for s in wanted if s not in IMPACT_CHOICES]
+        if bad:
+            warnings.append(f"Unknown impact size `{_clean(bad[0])}`; use none, small, medium or large.")
+        impact = tuple(s for s in IMPACT_CHOICES if s in wanted)
+
+    def flag_param(name: str, default: bool, true: str, false: str) -> bool:
+        raw = _one(params, name)
+        if raw is None or raw == "":
+            return default
+        if raw.lower() in (true, "1", "true", "yes"):
+            return True
+        if raw.lower() in (false, "0", "false", "no"):
+            return False
+        warnings.append(f"Bad `{name}` value `{_clean(raw)}`; use {true} or {false}.")
+        return default
+
+    experiments_only = flag_param("experiments", base.experiments_only if base else False, "only", "all")
+    include_global = flag_param("global", base.include_global if base else True, "include", "exclude")
+    query = (_one(params, "q") or "")[:MAX_TEXT] if "q" in params else (base.query if base else "")
+    flag = _one(params, "flag") if "flag" in params else (base.flag if base else None)
+    flag = flag[:MAX_TEXT] if flag else None
+
+    unknown = sorted(k for k in params if k not in KNOWN_PARAMS)
+    if unknown:
+        warnings.append(f"Ignored unknown link parameter `{_clean(unknown[0])}`"
+                        + (f" and {len(unknown) - 1} more." if len(unknown) > 1 else "."))
+    view = View(project=project, env=env, range_days=range_days, start=start, end=end, tz=tz, impact=impact,
+                experiments_only=experiments_only, include_global=include_global, query=query, flag=flag)
+    return Parsed(view, warnings)
+
+
+def encode_view(view: View, *, today: date, absolute: bool = False, with_flag: bool = True) -> dict[str, str]:
+    """The query parameters of a view: relative (``range=30d``) or absolute dates, defaults left out."""
+    out: dict[str, str] = {"project": view.project, "env": view.env}
+    if absolute or view.range_days is None:
+        first, last = view.dates(today)
+        out["from"], out["to"] = first.isoformat(), last.isoformat()
+    else:
+        out["range"] = f"{view.range_days}d"
+    if view.tz != "UTC":
+        out["tz"] = view.tz
+    if view.impact:
+        out["impact"] = ",".join(view.impact)
+    if view.experiments_only:
+        out["experiments"] = "only"
+    if not view.include_global:
+        out["global"] = "exclude"
+    if view.query:
+        out["q"] = view.query
+    if with_flag and view.flag:
+        out["flag"] = view.flag
+    return out
+
+
+def with_flag(view: View, flag: str | None) -> View:
+    return replace(view, flag=flag)

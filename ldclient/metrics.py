@@ -1,0 +1,753 @@
+"""Flag-health metrics over the events frame (``ldclient.frame``): pure, vectorised, no I/O.
+
+Every function takes the frame as built by ``events_to_frame``/``frame_from_columns`` and a window
+``[from_ms, to_ms)`` in Unix milliseconds. Events are deduplicated by ``id`` before anything else,
+then filtered to the window; calendar buckets (days, hours, weekdays) use an IANA timezone.
+``docs/METRICS.md`` is the reference for every definition; the constants below are its numbers.
+
+Speed matters (a million events must take well under a second per call), so nothing here loops
+over events in Python: columns become numpy arrays of category codes once, and the only JSON
+parsing (rollback detection) touches the *unique* variation summaries of candidate pairs, mostly
+through a pyarrow regex fast path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ldclient.frame import IMPACT_SIZES, canonical_json
+
+__all__ = [
+    "HEADLINE_KEYS", "IMPACT_KEYS", "FLAG_TABLE_COLUMNS", "HEALTH_WEIGHTS", "PENALTY_COLUMNS",
+    "compute_metrics", "compute_with_trend", "per_flag_table", "flag_table_records", "health_penalties",
+    "rollback_pairs", "flapping_flags", "daily_impact_counts", "weekday_hour_counts", "daily_series",
+]
+
+HEADLINE_KEYS = (
+    "events_total", "flags_changed", "events_by_impact", "large_impact_share", "global_events",
+    "experiment_events", "off_hours_events", "events_by_day", "toggles", "rollbacks", "rollback_rate",
+    "flapping_flags", "top_flags", "top_members",
+)
+IMPACT_KEYS = (*IMPACT_SIZES, "unknown")
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+WEEK_MS = 7 * DAY_MS
+
+WORK_START_HOUR = 9  # local working hours are [09:00, 18:00) Monday to Friday
+WORK_END_HOUR = 18
+TOGGLE_ACTION = "updateOn"
+ROLLBACK_WINDOW_MS = DAY_MS  # B at most 24 h after A (inclusive)
+ROLLBACK_MAX_TVD = 0.10  # inclusive
+TVD_EPSILON = 1e-9  # so a TVD of exactly 0.10 is not lost to float rounding (0.1 + 1e-17 ...)
+FLAP_TOGGLES = 3
+FLAP_WINDOW_MS = WEEK_MS  # third toggle minus first toggle, inclusive
+TOP_N = 10
+
+# Health score: 100 minus five capped penalties whose caps add up to 100 (see docs/METRICS.md).
+HEALTH_WEIGHTS: dict[str, float] = {
+    "churn": 20.0, "rollbacks": 30.0, "flapping": 15.0, "unguarded": 25.0, "off_hours": 10.0,
+}
+CHURN_FULL_PER_WEEK = 10.0  # changes per week that cost the whole churn weight (linear below)
+ROLLBACK_POINTS = 15.0  # per rollback
+UNGUARDED_POINTS = 10.0  # per large unguarded change
+OFF_HOURS_POINTS = 2.5  # per off-hours change
+PENALTY_COLUMNS = ("churn_penalty", "rollback_penalty", "flapping_penalty", "unguarded_penalty",
+                   "off_hours_penalty")
+FLAG_TABLE_COLUMNS = (
+    "flag_key", "health_score", "events", "toggles", "rollbacks", "large_impact", "large_unguarded",
+    "off_hours", "flapping", "members", "experiments", "last_change_ms", "last_change",
+    "days_since_change", "churn_per_week", *PENALTY_COLUMNS,
+)
+
+_UNKNOWN = IMPACT_KEYS.index("unknown")
+_LARGE = IMPACT_SIZES.index("large")
+_IMPACTFUL = np.array([size in ("small", "medium", "large") for size in IMPACT_KEYS])
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+# --------------------------------------------------------------------------------------------------
+# Column extraction: the frame becomes plain numpy arrays once, every metric works on those.
+# --------------------------------------------------------------------------------------------------
+
+def _codes(series: pd.Series) -> tuple[IntArray, np.ndarray]:
+    """Integer codes (-1 = NA) and their labels; categoricals already are exactly that."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy().astype(np.int64)
+        labels = np.asarray(series.cat.categories.astype(str), dtype=object)
+        return codes, labels
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(pd.Index(uniques).astype(str), dtype=object)
+
+
+def _label_lut(labels: np.ndarray, fn: Any, dtype: Any, na: Any) -> np.ndarray:
+    """Per-label lookup table with one extra slot at the end, so ``lut[codes]`` maps NA (-1) to ``na``."""
+    return np.array([fn(label) for label in labels] + [na], dtype=dtype)
+
+
+def _has_toggle(actions: str) -> bool:
+    return TOGGLE_ACTION in (a.strip() for a in actions.split(","))
+
+
+def _dedup(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``id``; if copies differ, the latest ``event_time`` wins (ties: the later row)."""
+    ids = events["id"]
+    if not ids.duplicated(keep=False).any():
+        return events
+    ordered = events.sort_values("event_time", kind="stable")
+    return ordered[~ordered["id"].duplicated(keep="last")]
+
+
+@dataclass(frozen=True)
+class _Events:
+    """Numpy view of a (deduplicated) frame, or of a selection of it (``pos`` = rows of ``df``)."""
+
+    df: pd.DataFrame
+    pos: IntArray
+    time: IntArray
+    flag: IntArray
+    flags: np.ndarray
+    env: IntArray
+    envs: np.ndarray
+    impact: IntArray  # index into IMPACT_KEYS
+    toggle: BoolArray
+    member: IntArray
+    members: np.ndarray
+    exp: FloatArray  # experiments.totalCount, NaN when not fetched
+    has_var: BoolArray
+
+    @classmethod
+    def of(cls, events: pd.DataFrame) -> _Events:
+        df = _dedup(events)
+        flag, flags = _codes(df["flag_key"])
+        env, envs = _codes(df["environment_key"])
+        member, members = _codes(df["member_email"])
+        impact_codes, impact_labels = _codes(df["impact_size"])
+        impact_lut = _label_lut(impact_labels, lambda s: IMPACT_KEYS.index(s) if s in IMPACT_SIZES else _UNKNOWN,
+                                np.int64, _UNKNOWN)
+        action_codes, action_labels = _codes(df["actions"])
+        toggle_lut = _label_lut(action_labels, _has_toggle, bool, False)
+        exp = pd.to_numeric(df["experiments_count"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        return cls(
+            df=df, pos=np.arange(len(df), dtype=np.int64), time=df["event_time"].to_numpy(dtype=np.int64),
+            flag=flag, flags=flags, env=env, envs=envs, impact=impact_lut[impact_codes],
+            toggle=toggle_lut[action_codes], member=member, members=members, exp=exp,
+            has_var=df["variations"].notna().to_numpy(dtype=bool),
+        )
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def select(self, mask: BoolArray) -> _Events:
+        return _Events(
+            df=self.df, pos=self.pos[mask], time=self.time[mask], flag=self.flag[mask], flags=self.flags,
+            env=self.env[mask], envs=self.envs, impact=self.impact[mask], toggle=self.toggle[mask],
+            member=self.member[mask], members=self.members, exp=self.exp[mask], has_var=self.has_var[mask],
+        )
+
+    def window(self, from_ms: int, to_ms: int, include_global: bool) -> _Events:
+        mask = (self.time >= from_ms) & (self.time < to_ms)
+        if not include_global:
+            mask &= self.env >= 0
+        return self.select(mask)
+
+    def ids(self, rows: IntArray) -> np.ndarray:
+        return self.df["id"].iloc[self.pos[rows]].to_numpy(dtype=object)
+
+
+def _check_window(from_ms: int, to_ms: int) -> None:
+    if to_ms < from_ms:
+        raise ValueError(f"empty window: to_ms ({to_ms}) < from_ms ({from_ms})")
+
+
+# --------------------------------------------------------------------------------------------------
+# Local time: wall-clock milliseconds in the chosen zone, then integer arithmetic for day/hour/weekday.
+# --------------------------------------------------------------------------------------------------
+
+def _local_ms(time_ms: IntArray, tz: str) -> IntArray:
+    """Unix ms -> local wall-clock ms (DST-aware: the offset is the one in force at each instant)."""
+    if tz == "UTC":
+        return time_ms
+    utc = pd.DatetimeIndex(np.asarray(time_ms, dtype="datetime64[ms]")).tz_localize("UTC")
+    return utc.tz_convert(tz).tz_localize(None).as_unit("ms").asi8
+
+
+def _local_day(time_ms: IntArray, tz: str) -> IntArray:
+    """Local calendar day as days since 1970-01-01 (so day strings and weekdays are cheap)."""
+    return _local_ms(time_ms, tz) // DAY_MS
+
+
+def _day_strings(days: IntArray) -> list[str]:
+    return np.asarray(days, dtype="datetime64[D]").astype(str).tolist()
+
+
+def _weekday(days: IntArray) -> IntArray:
+    return (days + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+
+
+def _day_range(from_ms: int, to_ms: int, tz: str) -> tuple[int, int]:
+    """First local day and number of days covering ``[from_ms, to_ms)`` (0 days for an empty window)."""
+    if to_ms <= from_ms:
+        _local_ms(np.array([from_ms], dtype=np.int64), tz)  # still reject a bad timezone
+        return 0, 0
+    first, last = _local_day(np.array([from_ms, to_ms - 1], dtype=np.int64), tz)
+    return int(first), int(last - first + 1)
+
+
+def _off_hours(local_ms: IntArray) -> BoolArray:
+    hour = (local_ms // HOUR_MS) % 24
+    return (_weekday(local_ms // DAY_MS) >= 5) | (hour < WORK_START_HOUR) | (hour >= WORK_END_HOUR)
+
+
+# --------------------------------------------------------------------------------------------------
+# Variations: parse unique summaries into (owner, value code, before, after) element arrays.
+# --------------------------------------------------------------------------------------------------
+
+_PREFIX = '[{"after":'
+_SUFFIX = "}]"
+_SEPARATOR = '},{"after":'
+_BEFORE = ',"before":'
+_VALUE = ',"value":'
+
+
+@dataclass(frozen=True)
+class _Elements:
+    """Summaries exploded to one entry per variation; ``owner`` indexes the parsed summaries."""
+
+    owner: IntArray
+    value: IntArray  # code of the variation's canonical value JSON (equal codes = equal values)
+    before: FloatArray
+    after: FloatArray
+
+
+def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _fast_elements(summaries: pa.Array) -> tuple[IntArray, pa.Array, IntArray, IntArray, BoolArray]:
+    """Vectorised split of canonical summaries whose values are scalars.
+
+    In canonical JSON (``frame.canonical_json``: sorted keys, no spaces) an element is
+    ``{"after":N,"before":N,"value":V}``. While every V is a scalar, a raw ``"`` never occurs inside a
+    string literal (it is escaped), so ``},{"after":`` can only be an element boundary and the first
+    ``,"before":``/``,"value":`` of a piece are the real keys: plain splits are exact. A summary is
+    accepted only if every piece has that shape with decimal counts and a value not starting with
+    ``{``/``[`` (the first object/array value is always seen before a split could go wrong).
+    Returns (owner, value text, before, after) of accepted summaries and the per-summary ok mask.
+    """
+    n = len(summaries)
+    shaped = _np(pc.fill_null(pc.and_(pc.starts_with(summaries, _PREFIX), pc.ends_with(summaries, _SUFFIX)),
+                              False))
+    fast_idx = np.flatnonzero(shaped)
+    empty = np.array([], dtype=np.int64)
+    if not len(fast_idx):
+        return empty, pa.array([], pa.large_string()), empty, empty, np.zeros(n, dtype=bool)
+    body = pc.utf8_slice_codeunits(summaries.take(pa.array(fast_idx)), len(_PREFIX), -len(_SUFFIX))
+    pieces = pc.split_pattern(body, _SEPARATOR)
+    parent = fast_idx[_np(pc.list_parent_indices(pieces))]
+    flat = pc.list_flatten(pieces)
+    first = pc.split_pattern(flat, _BEFORE, max_splits=1)
+    ok1 = np.flatnonzero(_np(pc.list_value_length(first)) == 2)
+    first = first.take(pa.array(ok1))
+    second = pc.split_pattern(pc.list_element(first, 1), _VALUE, max_splits=1)
+    has_value = _np(pc.list_value_length(second)) == 2
+    ok2 = ok1[has_value]
+    after_text = pc.list_element(first, 0).filter(pa.array(has_value))
+    second = second.filter(pa.array(has_value))
+    before_text = pc.list_element(second, 0)
+    value = pc.list_element(second, 1)
+
+    def count_ok(text: pa.Array) -> BoolArray:  # 1..18 ASCII digits: fits int64, cast cannot fail
+        length = _np(pc.utf8_length(text))
+        return _np(pc.fill_null(pc.ascii_is_decimal(text), False)) & (length <= 18)
+
+    scalar = ~_np(pc.fill_null(pc.is_in(pc.utf8_slice_codeunits(value, 0, 1), pa.array(["", "{", "["])), True))
+    good = count_ok(after_text) & count_ok(before_text) & scalar
+    piece_ok = np.zeros(len(flat), dtype=bool)
+    piece_ok[ok2[good]] = True
+    owner_ok = shaped & (np.bincount(parent[~piece_ok], minlength=n) == 0)
+    keep = np.flatnonzero(owner_ok[parent[ok2]] & good)  # positions within the ok2 arrays
+    keep_arrow = pa.array(keep)
+    return (parent[ok2[keep]], value.take(keep_arrow).cast(pa.large_string()),
+            _np(pc.cast(before_text.take(keep_arrow), pa.int64())),
+            _np(pc.cast(after_text.take(keep_arrow), pa.int64())), owner_ok)
+
+
+def _slow_elements(text: str | None) -> list[tuple[str, int, int]]:
+    """Elements of one summary the fast path could not take; unreadable text counts as no summary."""
+    if text is None:
+        return []
+    try:
+        items = json.loads(text)
+    except ValueError:
+        return []
+    if not isinstance(items, list):
+        return []
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            before, after = item.get("before"), item.get("after")
+            out.append((canonical_json(item.get("value")),
+                        int(before) if isinstance(before, int | float) else 0,
+                        int(after) if isinstance(after, int | float) else 0))
+    return out
+
+
+def _parse_summaries(summaries: pa.Array) -> _Elements:
+    """Explode summaries (canonical JSON text) into element arrays, values coded by canonical JSON.
+
+    Canonical scalar-valued summaries (nearly all of them) take the pyarrow fast path; the rest
+    (object/array values, unexpected formatting) go through ``json.loads`` once each and have their
+    values re-canonicalised, so both paths give the same codes for the same value.
+    """
+    owner, values, before, after, fast_ok = _fast_elements(summaries)
+    slow_idx = np.flatnonzero(~fast_ok)
+    owners, texts, befores, afters = [owner], [values], [before], [after]
+    if len(slow_idx):
+        rows = [(i, *element) for i, text in zip(slow_idx.tolist(), summaries.take(pa.array(slow_idx)).to_pylist(),
+                                                 strict=True) for element in _slow_elements(text)]
+        owners.append(np.array([r[0] for r in rows], dtype=np.int64))
+        texts.append(pa.array([r[1] for r in rows], type=pa.large_string()))
+        befores.append(np.array([r[2] for r in rows], dtype=np.int64))
+        afters.append(np.array([r[3] for r in rows], dtype=np.int64))
+    all_values = pa.chunked_array(texts, type=pa.large_string()).combine_chunks()
+    return _Elements(
+        owner=np.concatenate(owners),
+        value=_np(all_values.dictionary_encode().indices).astype(np.int64),
+        before=np.concatenate(befores).astype(np.float64), after=np.concatenate(afters).astype(np.float64),
+    )
+
+
+def _expand(owner_of_pair: IntArray, starts: IntArray, lengths: IntArray,
+            sorted_elements: IntArray) -> tuple[IntArray, IntArray]:
+    """For each pair, the elements of its summary: (pair index, element index) per element."""
+    lens = lengths[owner_of_pair]
+    pair = np.repeat(np.arange(len(owner_of_pair), dtype=np.int64), lens)
+    offsets = np.cumsum(lens) - lens
+    within = np.arange(int(lens.sum()), dtype=np.int64) - np.repeat(offsets, lens)
+    return pair, sorted_elements[np.repeat(starts[owner_of_pair], lens) + within]
+
+
+def _pair_tvd(owner_a: IntArray, owner_b: IntArray, el: _Elements, n_owners: int) -> tuple[BoolArray, FloatArray]:
+    """TVD between summary ``owner_a``'s before- and ``owner_b``'s after-distribution, pairwise.
+
+    Returns (defined, tvd); defined is False where a total is not positive (tvd is NaN there).
+    Values are matched by code, so a value present on one side only counts 0 on the other.
+    """
+    lengths = np.bincount(el.owner, minlength=n_owners)
+    sorted_elements = np.argsort(el.owner, kind="stable")
+    starts = np.cumsum(lengths) - lengths
+    before_total = np.bincount(el.owner, weights=el.before, minlength=n_owners)
+    after_total = np.bincount(el.owner, weights=el.after, minlength=n_owners)
+    defined = (before_total[owner_a] > 0) & (after_total[owner_b] > 0)
+    tvd = np.full(len(owner_a), np.nan)
+    if not defined.any():
+        return defined, tvd
+    a, b = owner_a[defined], owner_b[defined]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = el.before / before_total[el.owner]  # per-element shares of its own summary
+        q = el.after / after_total[el.owner]
+    pair_a, elem_a = _expand(a, starts, lengths, sorted_elements)
+    pair_b, elem_b = _expand(b, starts, lengths, sorted_elements)
+    n_values = int(el.value.max()) + 1
+    keys = np.concatenate([pair_a * n_values + el.value[elem_a], pair_b * n_values + el.value[elem_b]])
+    weights = np.concatenate([p[elem_a], -q[elem_b]])
+    key_codes, unique_keys = pd.factorize(keys)  # one bucket per (pair, value)
+    diff = np.abs(np.bincount(key_codes, weights=weights))
+    tvd[defined] = 0.5 * np.bincount(unique_keys // n_values, weights=diff, minlength=len(a))
+    return defined, tvd
+
+
+def _variations_arrow(ev: _Events, rows: IntArray) -> pa.Array:
+    """The ``variations`` text of ``rows`` as one pyarrow array (zero-copy source for pyarrow strings)."""
+    column = ev.df["variations"]
+    try:
+        arrow = pa.chunked_array(pa.array(column))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        arrow = pa.chunked_array([pa.array(column.astype(object).tolist(), type=pa.large_string())])
+    return arrow.take(pa.array(ev.pos[rows])).combine_chunks().cast(pa.large_string())
+
+
+# --------------------------------------------------------------------------------------------------
+# Rollbacks and flapping.
+# --------------------------------------------------------------------------------------------------
+
+def _sorted_by_flag_env_time_id(ev: _Events, rows: IntArray) -> IntArray:
+    """``rows`` ordered by (flag, environment, time, id); codes group, only the order *within* matters."""
+    if len(rows) < 2:
+        return rows
+    group = ev.flag[rows] * (len(ev.envs) + 1) + ev.env[rows]
+    t = ev.time[rows] - ev.time[rows].min()
+    t_bits, g_bits = int(t.max()).bit_length(), int(group.max()).bit_length()
+    if t_bits + g_bits <= 62:  # pack (group, time) into one int64: one plain argsort
+        order = np.argsort((group << t_bits) | t)
+    else:
+        order = np.lexsort((t, group))
+    ordered = rows[order]
+    g, ts = group[order], t[order]
+    same = (g[1:] == g[:-1]) & (ts[1:] == ts[:-1])
+    if same.any():  # equal (flag, env, time): order those runs by id
+        tied = np.zeros(len(ordered), dtype=bool)
+        tied[1:] |= same
+        tied[:-1] |= same
+        at = np.flatnonzero(tied)
+        run = np.cumsum(np.concatenate([[True], ~same]))[at]  # run number keeps runs in place
+        frame = pd.DataFrame({"run": run, "id": ev.ids(ordered[at]).astype(str)})
+        perm = frame.sort_values(["run", "id"], kind="stable").index.to_numpy()
+        ordered[at] = ordered[at][perm]
+    return ordered
+
+
+def _rollbacks(ev: _Events) -> tuple[IntArray, IntArray, FloatArray]:
+    """Rollback pairs (A rows, B rows, tvd) among consecutive non-global events of a flag/environment."""
+    rows = np.flatnonzero((ev.env >= 0) & (ev.flag >= 0))
+    empty = np.array([], dtype=np.int64)
+    if len(rows) < 2:
+        return empty, empty, empty.astype(np.float64)
+    ordered = _sorted_by_flag_env_time_id(ev, rows)
+    a, b = ordered[:-1], ordered[1:]
+    candidate = ((ev.flag[a] == ev.flag[b]) & (ev.env[a] == ev.env[b])
+                 & (ev.time[b] - ev.time[a] <= ROLLBACK_WINDOW_MS)
+                 & _IMPACTFUL[ev.impact[a]] & ev.has_var[a] & ev.has_var[b])
+    a, b = a[candidate], b[candidate]
+    if not len(a):
+        return empty, empty, empty.astype(np.float64)
+    involved = np.zeros(len(ev), dtype=bool)
+    involved[a] = involved[b] = True
+    rows = np.flatnonzero(involved)  # each summary text parsed once, even if in two pairs
+    slot = np.cumsum(involved) - 1
+    defined, tvd = _pair_tvd(slot[a], slot[b], _parse_summaries(_variations_arrow(ev, rows)), len(rows))
+    hit = defined & (tvd <= ROLLBACK_MAX_TVD + TVD_EPSILON)
+    return a[hit], b[hit], tvd[hit]
+
+
+def _flapping_codes(ev: _Events) -> IntArray:
+    """Flag codes with >= 3 ``updateOn`` events within 7 days in one environment."""
+    rows = np.flatnonzero(ev.toggle & (ev.env >= 0) & (ev.flag >= 0))
+    if len(rows) < FLAP_TOGGLES:
+        return np.array([], dtype=np.int64)
+    rows = rows[np.lexsort((ev.time[rows], ev.env[rows], ev.flag[rows]))]
+    k = FLAP_TOGGLES - 1
+    flag, env, t = ev.flag[rows], ev.env[rows], ev.time[rows]
+    hit = (flag[k:] == flag[:-k]) & (env[k:] == env[:-k]) & (t[k:] - t[:-k] <= FLAP_WINDOW_MS)
+    return np.unique(flag[k:][hit])
+
+
+def _sorted_labels(labels: np.ndarray, codes: IntArray) -> list[str]:
+    return sorted(str(labels[c]) for c in codes)
+
+
+# --------------------------------------------------------------------------------------------------
+# Headline metrics.
+# --------------------------------------------------------------------------------------------------
+
+def _top(codes: IntArray, labels: np.ndarray, name: str) -> list[dict[str, Any]]:
+    """The TOP_N most frequent labels (NA left out), ties by label ascending."""
+    counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+    present = np.flatnonzero(counts)
+    if not len(present):
+        return []
+    names = labels[present].astype(str)
+    order = np.lexsort((names, -counts[present]))[:TOP_N]
+    return [{name: str(names[i]), "events": int(counts[present][i])} for i in order]
+
+
+def _headline(ev: _Events, from_ms: int, to_ms: int, tz: str) -> dict[str, Any]:
+    n = len(ev)
+    local = _local_ms(ev.time, tz)
+    first_day, n_days = _day_range(from_ms, to_ms, tz)
+    by_impact = np.bincount(ev.impact, minlength=len(IMPACT_KEYS))
+    known = n - int(by_impact[_UNKNOWN])
+    impactful = int(by_impact[_IMPACTFUL].sum())
+    rollbacks = len(_rollbacks(ev)[0])
+    per_day = np.bincount(local // DAY_MS - first_day, minlength=n_days) if n_days else np.array([], dtype=int)
+    exp_known = ~np.isnan(ev.exp)
+    return {
+        "events_total": n,
+        "flags_changed": int(np.count_nonzero(np.bincount(ev.flag[ev.flag >= 0], minlength=len(ev.flags)))),
+        "events_by_impact": {key: int(count) for key, count in zip(IMPACT_KEYS, by_impact, strict=True)},
+        "large_impact_share": float(by_impact[_LARGE] / known) if known else 0.0,
+        "global_events": int(np.count_nonzero(ev.env < 0)),
+        "experiment_events": int(np.count_nonzero(ev.exp[exp_known] > 0)) if exp_known.any() else None,
+        "off_hours_events": int(np.count_nonzero(_off_hours(local))),
+        "events_by_day": dict(zip(_day_strings(np.arange(first_day, first_day + n_days)),
+                                  (int(c) for c in per_day), strict=True)),
+        "toggles": int(np.count_nonzero(ev.toggle)),
+        "rollbacks": rollbacks,
+        "rollback_rate": float(rollbacks / impactful) if impactful else 0.0,
+        "flapping_flags": _sorted_labels(ev.flags, _flapping_codes(ev)),
+        "top_flags": _top(ev.flag, ev.flags, "flagKey"),
+        "top_members": _top(ev.member, ev.members, "email"),
+    }
+
+
+def compute_metrics(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC",
+                    include_global: bool = True) -> dict[str, Any]:
+    """Headline numbers for ``[from_ms, to_ms)``: exactly ``HEADLINE_KEYS``, JSON-serialisable values.
+
+    The frame may hold more than the window (it is filtered here) but should be one project and
+    environment (plus its global events); see docs/METRICS.md for every definition.
+    """
+    _check_window(from_ms, to_ms)
+    return _headline(_Events.of(events).window(from_ms, to_ms, include_global), from_ms, to_ms, tz)
+
+
+def compute_with_trend(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC",
+                       include_global: bool = True) -> dict[str, Any]:
+    """``compute_metrics`` plus ``"previous"``: the same keys for ``[from - (to - from), from)``, for deltas."""
+    _check_window(from_ms, to_ms)
+    ev = _Events.of(events)
+    result = _headline(ev.window(from_ms, to_ms, include_global), from_ms, to_ms, tz)
+    prev_from = from_ms - (to_ms - from_ms)
+    result["previous"] = _headline(ev.window(prev_from, from_ms, include_global), prev_from, from_ms, tz)
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-flag table and health score.
+# --------------------------------------------------------------------------------------------------
+
+def health_penalties(churn_per_week: Any, rollbacks: Any, flapping: Any, large_unguarded: Any,
+                     off_hours: Any) -> pd.DataFrame:
+    """Each component's penalty and ``health_score`` = 100 - their sum, for scalars or arrays.
+
+    Every penalty is a capped, non-decreasing function of one count and the caps add up to 100, so
+    the score stays in [0, 100] and more of any bad thing never raises it.
+    """
+    w = HEALTH_WEIGHTS
+    churn, rollback, flap, unguarded, off = np.broadcast_arrays(*(
+        np.atleast_1d(np.asarray(x, dtype=np.float64))
+        for x in (churn_per_week, rollbacks, flapping, large_unguarded, off_hours)))
+    out = pd.DataFrame({
+        "churn_penalty": w["churn"] * np.minimum(1.0, np.clip(churn, 0.0, None) / CHURN_FULL_PER_WEEK),
+        "rollback_penalty": np.minimum(w["rollbacks"], ROLLBACK_POINTS * rollback),
+        "flapping_penalty": np.where(flap > 0, w["flapping"], 0.0),
+        "unguarded_penalty": np.minimum(w["unguarded"], UNGUARDED_POINTS * unguarded),
+        "off_hours_penalty": np.minimum(w["off_hours"], OFF_HOURS_POINTS * off),
+    })
+    out = out.round(2)
+    out["health_score"] = np.clip(100.0 - out[list(PENALTY_COLUMNS)].sum(axis=1), 0.0, 100.0).round(1)
+    return out
+
+
+def _per_code_max(codes: IntArray, values: np.ndarray, size: int, fill: float) -> np.ndarray:
+    out = np.full(size, fill, dtype=np.float64)
+    np.fmax.at(out, codes, values)
+    return out
+
+
+def per_flag_table(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC",
+                   include_global: bool = True) -> pd.DataFrame:
+    """One row per flag changed in the window, worst health first (then key); ``FLAG_TABLE_COLUMNS``.
+
+    Rows hold the raw counts *and* each component's penalty so a reader can see why a score is low.
+    """
+    _check_window(from_ms, to_ms)
+    ev = _Events.of(events).window(from_ms, to_ms, include_global)
+    keep = ev.flag >= 0
+    ev = ev.select(keep)
+    n_flags = len(ev.flags)
+    local = _local_ms(ev.time, tz)
+
+    def count(mask: BoolArray | None = None) -> IntArray:
+        codes = ev.flag if mask is None else ev.flag[mask]
+        return np.bincount(codes, minlength=n_flags)
+
+    events_n = count()
+    present = np.flatnonzero(events_n)
+    large = ev.impact == _LARGE
+    unguarded = large & ~(ev.exp > 0)
+    rb_a, rb_b, _ = _rollbacks(ev)
+    rollbacks = np.bincount(ev.flag[rb_b], minlength=n_flags)
+    flapping = np.zeros(n_flags, dtype=bool)
+    flapping[_flapping_codes(ev)] = True
+    has_member = ev.member >= 0
+    pairs = pd.unique(ev.flag[has_member] * (len(ev.members) + 1) + ev.member[has_member])
+    members = np.bincount(pairs // (len(ev.members) + 1), minlength=n_flags)
+    experiments = _per_code_max(ev.flag, ev.exp, n_flags, np.nan)
+    last = _per_code_max(ev.flag, ev.time.astype(np.float64), n_flags, -np.inf)
+    window_weeks = (to_ms - from_ms) / WEEK_MS
+    churn = events_n / window_weeks if window_weeks > 0 else np.zeros(n_flags)
+    last_ms = last[present].astype(np.int64)
+    table = pd.DataFrame({
+        "flag_key": pd.array(ev.flags[present].astype(str), dtype="string"),
+        "events": events_n[present].astype(np.int64),
+        "toggles": count(ev.toggle)[present].astype(np.int64),
+        "rollbacks": rollbacks[present].astype(np.int64),
+        "large_impact": count(large)[present].astype(np.int64),
+        "large_unguarded": count(unguarded)[present].astype(np.int64),
+        "off_hours": count(_off_hours(local))[present].astype(np.int64),
+        "flapping": flapping[present],
+        "members": members[present].astype(np.int64),
+        "experiments": pd.array(np.where(np.isnan(experiments[present]), None, experiments[present]),
+                                dtype="Int64"),
+        "last_change_ms": last_ms,
+        "last_change": pd.DatetimeIndex(last_ms.astype("datetime64[ms]")).tz_localize("UTC").tz_convert(tz),
+        "days_since_change": (to_ms - last_ms) / DAY_MS,
+        "churn_per_week": churn[present].astype(np.float64),
+    })
+    penalties = health_penalties(table["churn_per_week"], table["rollbacks"], table["flapping"],
+                                 table["large_unguarded"], table["off_hours"])
+    table = pd.concat([table, penalties], axis=1)[list(FLAG_TABLE_COLUMNS)]
+    return table.sort_values(["health_score", "flag_key"], kind="stable").reset_index(drop=True)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    return value
+
+
+def flag_table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """The per-flag table as JSON-ready dicts: NA -> None, timestamps -> ISO 8601 with offset."""
+    columns = list(df.columns)
+    return [{c: _plain(v) for c, v in zip(columns, row, strict=True)}
+            for row in df.itertuples(index=False, name=None)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Building blocks the pages use directly.
+# --------------------------------------------------------------------------------------------------
+
+def rollback_pairs(events: pd.DataFrame, from_ms: int | None = None, to_ms: int | None = None) -> pd.DataFrame:
+    """Every rollback (A -> B) in the frame, or in ``[from_ms, to_ms)``, so pages can mark them.
+
+    Columns: flag_key, environment_key, from_id, to_id, from_time, to_time (Unix ms), tvd.
+    """
+    ev = _Events.of(events)
+    if from_ms is not None or to_ms is not None:
+        lo = from_ms if from_ms is not None else np.iinfo(np.int64).min
+        hi = to_ms if to_ms is not None else np.iinfo(np.int64).max
+        ev = ev.window(lo, hi, include_global=False)
+    a, b, tvd = _rollbacks(ev)
+    out = pd.DataFrame({
+        "flag_key": pd.array(ev.flags[ev.flag[b]].astype(str), dtype="string"),
+        "environment_key": pd.array(ev.envs[ev.env[b]].astype(str), dtype="string"),
+        "from_id": pd.array(ev.ids(a).astype(str), dtype="string"),
+        "to_id": pd.array(ev.ids(b).astype(str), dtype="string"),
+        "from_time": ev.time[a].astype(np.int64),
+        "to_time": ev.time[b].astype(np.int64),
+        "tvd": tvd.astype(np.float64),
+    })
+    return out.sort_values(["flag_key", "environment_key", "to_time", "to_id"], kind="stable").reset_index(drop=True)
+
+
+def flapping_flags(events: pd.DataFrame, from_ms: int | None = None, to_ms: int | None = None) -> list[str]:
+    """Sorted keys of flags toggled (``updateOn``) >= 3 times within 7 days in one environment."""
+    ev = _Events.of(events)
+    if from_ms is not None or to_ms is not None:
+        lo = from_ms if from_ms is not None else np.iinfo(np.int64).min
+        hi = to_ms if to_ms is not None else np.iinfo(np.int64).max
+        ev = ev.window(lo, hi, include_global=True)
+    return _sorted_labels(ev.flags, _flapping_codes(ev))
+
+
+def daily_impact_counts(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC",
+                        include_global: bool = True) -> pd.DataFrame:
+    """Long frame ``date, impact_size, events``: every local day x every IMPACT_KEYS value, zero-filled."""
+    _check_window(from_ms, to_ms)
+    ev = _Events.of(events).window(from_ms, to_ms, include_global)
+    first_day, n_days = _day_range(from_ms, to_ms, tz)
+    k = len(IMPACT_KEYS)
+    cells = (_local_day(ev.time, tz) - first_day) * k + ev.impact
+    counts = np.bincount(cells, minlength=n_days * k) if n_days else np.array([], dtype=np.int64)
+    days = _day_strings(np.arange(first_day, first_day + n_days))
+    return pd.DataFrame({
+        "date": pd.array(np.repeat(np.asarray(days, dtype=object), k), dtype="string"),
+        "impact_size": pd.array(np.tile(np.asarray(IMPACT_KEYS, dtype=object), n_days), dtype="string"),
+        "events": counts.astype(np.int64),
+    })
+
+
+def weekday_hour_counts(events: pd.DataFrame, tz: str = "UTC", from_ms: int | None = None,
+                        to_ms: int | None = None, include_global: bool = True) -> pd.DataFrame:
+    """Full 7 x 24 grid ``weekday`` (0 = Monday), ``hour`` (local), ``events``, for a when-do-we-ship heatmap."""
+    ev = _Events.of(events)
+    lo = from_ms if from_ms is not None else np.iinfo(np.int64).min
+    hi = to_ms if to_ms is not None else np.iinfo(np.int64).max
+    ev = ev.window(lo, hi, include_global)
+    local = _local_ms(ev.time, tz)
+    cells = _weekday(local // DAY_MS) * 24 + (local // HOUR_MS) % 24
+    return pd.DataFrame({
+        "weekday": np.repeat(np.arange(7, dtype=np.int64), 24),
+        "hour": np.tile(np.arange(24, dtype=np.int64), 7),
+        "events": np.bincount(cells, minlength=7 * 24).astype(np.int64),
+    })
+
+
+_SERIES_COLUMNS = ("period", "events", "flags_changed", "large", "large_share", "toggles", "off_hours",
+                   "global_events", "rollbacks", "rollback_rate")
+
+
+def daily_series(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC", freq: str = "D",
+                 include_global: bool = True) -> pd.DataFrame:
+    """Per local day (``freq="D"``) or ISO week (``"W"``, labelled by its Monday) KPI series for sparklines.
+
+    Columns: period (``YYYY-MM-DD``), events, flags_changed, large, large_share, toggles, off_hours,
+    global_events, rollbacks (attributed to the rolling-back event's period), rollback_rate. Shares
+    use the headline formulas per bucket; every bucket touching the window is present.
+    """
+    _check_window(from_ms, to_ms)
+    if freq not in ("D", "W"):
+        raise ValueError(f"freq must be 'D' or 'W', not {freq!r}")
+    ev = _Events.of(events).window(from_ms, to_ms, include_global)
+    first_day, n_days = _day_range(from_ms, to_ms, tz)
+    local = _local_ms(ev.time, tz)
+    day = local // DAY_MS
+    if freq == "D":
+        start, size, n = first_day, 1, n_days
+    else:
+        start = first_day - int(_weekday(np.int64(first_day)))
+        size = 7
+        n = (first_day + n_days - 1 - start) // 7 + 1 if n_days else 0
+    bucket = (day - start) // size
+
+    def count(mask: BoolArray | None = None) -> IntArray:
+        return np.bincount(bucket if mask is None else bucket[mask], minlength=n).astype(np.int64)
+
+    events_n = count()
+    by_impact = np.zeros((n, len(IMPACT_KEYS)), dtype=np.int64)
+    if n:
+        np.add.at(by_impact, (bucket, ev.impact), 1)
+    known = events_n - by_impact[:, _UNKNOWN]
+    impactful = by_impact[:, _IMPACTFUL].sum(axis=1)
+    has_flag = ev.flag >= 0
+    distinct = pd.unique(bucket[has_flag] * (len(ev.flags) + 1) + ev.flag[has_flag])
+    _, rb_b, _ = _rollbacks(ev)
+    rollbacks = np.bincount(bucket[rb_b], minlength=n).astype(np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        large_share = np.where(known > 0, by_impact[:, _LARGE] / np.maximum(known, 1), 0.0)
+        rollback_rate = np.where(impactful > 0, rollbacks / np.maximum(impactful, 1), 0.0)
+    return pd.DataFrame({
+        "period": pd.array(_day_strings(start + np.arange(n, dtype=np.int64) * size), dtype="string"),
+        "events": events_n,
+        "flags_changed": np.bincount(distinct // (len(ev.flags) + 1), minlength=n).astype(np.int64),
+        "large": by_impact[:, _LARGE],
+        "large_share": large_share.astype(np.float64),
+        "toggles": count(ev.toggle),
+        "off_hours": count(_off_hours(local)),
+        "global_events": count(ev.env < 0),
+        "rollbacks": rollbacks,
+        "rollback_rate": rollback_rate.astype(np.float64),
+    }, columns=list(_SERIES_COLUMNS))

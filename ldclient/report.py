@@ -1,0 +1,117 @@
+"""Composite reports built from the metrics: the CLI's ``metrics`` JSON, the all-projects table,
+and the per-flag views the detail page charts. Plain functions over frames; no Streamlit."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from . import lifecycle, metrics
+from .frame import filter_frame
+from .source import DataSource
+from .sync import now_ms
+from .timeutil import format_ms
+
+
+def metrics_report(source: DataSource, project: str, env: str, from_ms: int, to_ms: int, *, tz: str = "UTC",
+                   include_global: bool = True, expand_experiments: bool = False) -> dict[str, Any]:
+    """Everything ``python -m ldclient metrics`` prints: the definitions of METRICS.md and LIFECYCLE.md."""
+    prev_from = from_ms - (to_ms - from_ms)
+    for e in [env, *[x.key for x in source.environments(project) if x.key != env]]:
+        report = source.refresh(project, e, prev_from, to_ms)
+        if report.error is not None and e == env:
+            raise report.error
+    frame = source.store.load_frame(source.key(project, env), prev_from, to_ms)
+    if not expand_experiments:
+        frame = frame.assign(experiments_count=pd.array([pd.NA] * len(frame), dtype="Int64"))
+    frame = filter_frame(frame, include_global=include_global)
+    out: dict[str, Any] = {"project": project, "environment": env, "from": from_ms, "to": to_ms, "timezone": tz}
+    out.update(metrics.compute_with_trend(frame, from_ms, to_ms, tz, include_global))
+    now = now_ms()
+    envs = [{"key": e.key, "critical": e.critical} for e in source.environments(project)]
+    everything = pd.concat([source.store.load_frame(source.key(project, e["key"]), now - 30 * 86_400_000, now + 1)
+                            for e in envs], ignore_index=True).drop_duplicates("id")
+    flags = lifecycle.flags_to_frame(source.flags(project))
+    statuses = lifecycle.statuses_to_frame(source.statuses(project, env), env)
+    out.update(lifecycle.lifecycle_metrics(flags, statuses, everything, env, lifecycle.production_like(envs), now))
+    out["flags"] = metrics.flag_table_records(metrics.per_flag_table(frame, from_ms, to_ms, tz, include_global))
+    return out
+
+
+def variation_rows(events: pd.DataFrame, tz: str, limit: int = 12) -> pd.DataFrame:
+    """Before/after evaluation counts per variation for a flag's most recent impactful events."""
+    rows = []
+    recent = events[events["variations"].notna()].sort_values("event_time", ascending=False).head(limit)
+    for _, ev in recent.iterrows():  # a dozen events at most: the chart's rows
+        label = f"{format_ms(int(ev['event_time']), tz)} · {ev['environment_key'] or 'global'} · {ev['description']}"
+        for v in json.loads(ev["variations"]):
+            value = v.get("value")
+            name = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+            for phase in ("before", "after"):
+                rows.append({"event": label[:120], "event_time": int(ev["event_time"]), "phase": phase,
+                             "variation": str(name)[:80], "count": int(v.get(phase) or 0)})
+    frame = pd.DataFrame(rows, columns=["event", "event_time", "phase", "variation", "count"])
+    totals = frame.groupby(["event", "phase"])["count"].transform("sum")
+    return frame.assign(share=(frame["count"] / totals.where(totals > 0)).fillna(0.0))
+
+
+def timeline_rows(events: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """A flag's events for the timeline chart, local wall-clock time, toggles and rollbacks marked."""
+    pairs = metrics.rollback_pairs(events)
+    rolled = set(pairs["to_id"].astype(str)) if len(pairs) else set()
+    actions = events["actions"].astype("string").fillna("")
+    toggles = actions.str.split(",").map(lambda a: "updateOn" in a)
+    local = pd.to_datetime(events["event_time"], unit="ms", utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    return pd.DataFrame({
+        "time": local.dt.strftime("%Y-%m-%dT%H:%M:%S"),
+        "environment": events["environment_key"].astype("string").fillna("(global)"),
+        "description": events["description"].astype("string").fillna(""),
+        "member": events["member_email"].astype("string").fillna("—"),
+        "impact_size": events["impact_size"].astype("string").fillna("unknown"),
+        "mark": ["rollback" if i in rolled else "toggle" if t else "change"
+                 for i, t in zip(events["id"].astype(str), toggles, strict=True)],
+    })
+
+
+def project_rows(source: DataSource, from_ms: int, to_ms: int, tz: str) -> pd.DataFrame:
+    """One row per project and environment: headline numbers, their change, and a daily trend."""
+    rows = []
+    for project in source.projects():
+        for env in project.environments:
+            key = source.key(project.key, env.key)
+            frame = source.store.load_frame(key, from_ms - (to_ms - from_ms), to_ms)
+            m = metrics.compute_with_trend(frame, from_ms, to_ms, tz)
+            series = metrics.daily_series(frame, from_ms, to_ms, tz, freq="W") if len(frame) else None
+            rows.append({
+                "project": project.key, "project_name": project.name, "environment": env.key,
+                "critical": env.critical, "events": m["events_total"],
+                "events_change": m["events_total"] - m["previous"]["events_total"],
+                "flags_changed": m["flags_changed"], "large_impact_share": m["large_impact_share"],
+                "rollback_rate": m["rollback_rate"], "flapping_flags": len(m["flapping_flags"]),
+                "off_hours_share": m["off_hours_events"] / m["events_total"] if m["events_total"] else 0.0,
+                "trend": series["events"].tolist() if series is not None else [],
+            })
+    return pd.DataFrame(rows)
+
+
+def events_table(events: pd.DataFrame, tz: str, flag_url: Any) -> pd.DataFrame:
+    """The flag-events list as shown (and downloaded): local time, newest first, plain text cells."""
+    ev = events.sort_values(["event_time", "id"], ascending=False)
+    local = pd.to_datetime(ev["event_time"], unit="ms", utc=True).dt.tz_convert(tz)
+    envs = ev["environment_key"].astype("string")
+    return pd.DataFrame({
+        "time": local.dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "flag": ev["flag_key"].astype("string"),
+        "environment": envs.fillna("(global)"),
+        "event_type": ev["event_type"].astype("string"),
+        "description": ev["description"].astype("string"),
+        "member": ev["member_email"].astype("string"),
+        "actions": ev["actions"].astype("string").str.replace(",", ", ", regex=False),
+        "impact": ev["impact_size"].astype("string"),
+        "impact_pct": ev["impact_percentage"].round(1),
+        "experiments": ev["experiments_count"],
+        "launchdarkly": [flag_url(f, e if isinstance(e, str) else None)
+                         for f, e in zip(ev["flag_key"].astype(str), envs.astype(object), strict=True)],
+    }).reset_index(drop=True)

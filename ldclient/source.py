@@ -1,0 +1,152 @@
+"""A data source: the client, the store and what identifies them, for the pages and the CLI alike.
+
+With no token it is the embedded demo account, served in-process through an httpx transport,
+so the demo exercises the same client, store and metrics as a real account.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .client import LDClient
+from .errors import LDError
+from .models import Environment, Project
+from .settings import Settings
+from .store import EventStore, StoreKey, open_store
+from .sync import Progress, RefreshReport, now_ms, refresh
+
+log = logging.getLogger("ldclient")
+
+DEMO_SEED = 7
+DEMO_TOKEN = "demo-token"  # the demo accepts any token; this one is not a secret
+DEMO_BASE_URL = "https://app.launchdarkly.com"  # demo links point at LaunchDarkly's real UI
+
+
+@functools.lru_cache(maxsize=2)
+def demo_account(seed: int, now: int) -> Any:
+    from .demo_data import generate_account
+
+    return generate_account(seed=seed, now_ms=now)
+
+
+def demo_transport(seed: int = DEMO_SEED, now: int | None = None, faults: Any = None) -> Any:
+    from .demo_data import default_now_ms
+    from .demo_server import DemoTransport
+
+    return DemoTransport(demo_account(seed, now or default_now_ms()), faults)
+
+
+@dataclass
+class LoadResult:
+    frame: pd.DataFrame
+    report: RefreshReport
+    as_of_ms: int | None  # the last refresh that succeeded for this key
+    warning: str | None  # the API failed but stored data is shown
+
+
+@dataclass
+class DataSource:
+    settings: Settings
+    client: LDClient
+    store: EventStore
+    source_id: str
+    demo: bool
+
+    @property
+    def label(self) -> str:
+        return "Demo account (embedded)" if self.demo else self.client.base_url
+
+    @property
+    def ui_base_url(self) -> str:
+        return DEMO_BASE_URL if self.demo else self.client.base_url
+
+    def flag_url(self, project: str, env: str | None, flag: str) -> str:
+        from urllib.parse import quote
+
+        url = f"{self.ui_base_url}/projects/{quote(project, safe='')}/flags/{quote(flag, safe='')}"
+        return url + (f"/targeting?env={quote(env, safe='')}&selected-env={quote(env, safe='')}" if env else "")
+
+    def key(self, project: str, env: str) -> StoreKey:
+        return StoreKey(self.source_id, project, env)
+
+    def _resource(self, kind: str, scope: str, fetch: Callable[[], Any], max_age_s: float) -> Any:
+        """Flags, statuses and projects change: cached with a TTL, the stale copy used if the API fails."""
+        cached = self.store.get_resource(self.source_id, kind, scope, max_age_s)
+        if cached is not None:
+            return cached
+        try:
+            fresh = fetch()
+        except LDError:
+            stale = self.store.get_resource(self.source_id, kind, scope, float("inf"))
+            if stale is None:
+                raise
+            log.warning("using the cached %s for %s: the API failed", kind, scope)
+            return stale
+        self.store.put_resource(self.source_id, kind, scope, fresh)
+        return fresh
+
+    def projects(self) -> list[Project]:
+        raw = self._resource("projects", "*", lambda: [_project_json(p) for p in self.client.projects()],
+                             self.settings.flags_ttl_s)
+        return [Project.from_api(p) for p in raw]
+
+    def environments(self, project: str) -> list[Environment]:
+        for p in self.projects():
+            if p.key == project:
+                return list(p.environments)
+        return []
+
+    def flags(self, project: str) -> list[dict[str, Any]]:
+        return self._resource("flags", project, lambda: self.client.flags(project), self.settings.flags_ttl_s)
+
+    def statuses(self, project: str, env: str) -> list[dict[str, Any]]:
+        return self._resource("flag-statuses", f"{project}/{env}", lambda: self.client.flag_statuses(project, env),
+                              self.settings.flags_ttl_s)
+
+    def refresh(self, project: str, env: str, from_ms: int, to_ms: int, *, force: bool = False,
+                max_staleness_ms: int = 0, progress: Progress | None = None) -> RefreshReport:
+        return refresh(self.client, self.store, self.key(project, env), from_ms, to_ms, force=force,
+                       max_staleness_ms=max_staleness_ms, progress=progress)
+
+    def load(self, project: str, env: str, from_ms: int, to_ms: int, *, force: bool = False,
+             max_staleness_ms: int = 5 * 60_000, progress: Progress | None = None) -> LoadResult:
+        """Refresh what is missing, then serve the whole range from the store, even if the API failed."""
+        key = self.key(project, env)
+        report = self.refresh(project, env, from_ms, to_ms, force=force, max_staleness_ms=max_staleness_ms,
+                              progress=progress)
+        frame = self.store.load_frame(key, from_ms, to_ms)
+        as_of = self.store.last_good_refresh_ms(key)
+        warning = None
+        if report.error is not None:
+            when = "never" if as_of is None else pd.Timestamp(as_of, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+            warning = f"Could not refresh from LaunchDarkly: {report.error} Showing stored data; last good refresh: {when}."
+        return LoadResult(frame, report, as_of, warning)
+
+
+def _project_json(p: Project) -> dict[str, Any]:
+    return {"key": p.key, "name": p.name, "_id": p.id, "environments": [
+        {"key": e.key, "name": e.name, "critical": e.critical, "_id": e.id, "color": e.color} for e in p.environments]}
+
+
+def open_source(settings: Settings | None = None, *, demo_faults: Any = None,
+                demo_now_ms: int | None = None, store: EventStore | None = None) -> DataSource:
+    settings = settings or Settings.load()
+    store = store or open_store(settings.cache_dir, settings.store_url)
+    if settings.demo:
+        from .demo_data import default_now_ms
+
+        anchor = demo_now_ms or default_now_ms()
+        client = LDClient(DEMO_TOKEN, DEMO_BASE_URL, transport=demo_transport(DEMO_SEED, anchor, demo_faults))
+        return DataSource(settings, client, store, f"demo:seed={DEMO_SEED}:now={anchor}", demo=True)
+    assert settings.token is not None
+    client = LDClient(settings.token, settings.base_url)
+    return DataSource(settings, client, store, settings.base_url, demo=False)
+
+
+__all__ = ["DataSource", "LoadResult", "open_source", "now_ms"]

@@ -1,0 +1,46 @@
+"""Cleanup: the stale temporary flags, the list a team takes into its cleanup sprint."""
+
+import streamlit as st
+
+from pages import common
+
+view = common.current_view()
+source = common.get_source()
+life = common.lifecycle_summary(view)
+a, b, c = st.columns(3)
+a.metric("Stale flags", f"{life['stale_flags']:,}", border=True)
+b.metric("Temporary flags", f"{life['temporary_flags']:,}", border=True)
+c.metric("Stale share", f"{life['stale_share']:.0%}", border=True)
+st.caption("Stale: temporary, not archived, created 30+ days ago, status inactive or launched here, and no change "
+           "here (or global) in the last 7 days. docs/LIFECYCLE.md has the exact rules.")
+
+stale = common.stale_table(view)
+if stale.empty:
+    st.success(f"No stale flags in {view.env}. Nothing to clean up.", icon=":material/check_circle:")
+    st.stop()
+
+shown = stale.assign(
+    last_requested=[common.format_time(None if v is None or v != v else int(v), view.tz)
+                    for v in stale["last_requested"].astype(object)],
+    last_change=[common.format_time(None if v is None or v != v else int(v), view.tz)
+                 for v in stale["last_change"].astype(object)],
+    launchdarkly=[source.flag_url(view.project, view.env, k) for k in stale["flag_key"].astype(str)],
+)
+picked = st.dataframe(shown, hide_index=True, use_container_width=True, height=520, on_select="rerun",
+                      selection_mode="single-row", key="cleanup_table", column_config={
+                          "flag_key": st.column_config.TextColumn("Flag"),
+                          "name": st.column_config.TextColumn("Name"),
+                          "age_days": st.column_config.NumberColumn("Age (days)", format="%.0f"),
+                          "status": st.column_config.TextColumn("Status"),
+                          "last_requested": st.column_config.TextColumn("Last requested"),
+                          "last_change": st.column_config.TextColumn("Last change"),
+                          "days_since_change": st.column_config.NumberColumn("Days since change", format="%.0f"),
+                          "maintainer": st.column_config.TextColumn("Maintainer"),
+                          "tags": st.column_config.TextColumn("Tags"),
+                          "launchdarkly": st.column_config.LinkColumn("In LaunchDarkly", display_text="Open flag"),
+                      })
+st.download_button("Download CSV", shown.to_csv(index=False).encode(),
+                   file_name=f"stale-flags-{view.project}-{view.env}.csv", mime="text/csv",
+                   icon=":material/download:")
+if picked and picked.selection.rows:
+    common.select_flag(str(shown.iloc[picked.selection.rows[0]]["flag_key"]))

@@ -1,0 +1,45 @@
+"""Environments: each flag's status and last change per environment, and whether production changes
+were rehearsed in a non-production environment first."""
+
+import pandas as pd
+import streamlit as st
+
+from pages import charts, common
+
+view = common.current_view()
+from_ms, to_ms = common.window(view)
+matrix = common.status_matrix(view)
+
+st.subheader("Status by environment")
+if matrix.empty:
+    st.info("No flag statuses to show for this project.", icon=":material/info:")
+else:
+    status = matrix.pivot_table(index="flag_key", columns="environment_key", values="status", aggfunc="first",
+                                observed=True)
+    last = matrix.assign(last=[common.format_time(None if v is None or v != v else int(v), view.tz)
+                               for v in matrix["last_change"].astype(object)])
+    last = last.pivot_table(index="flag_key", columns="environment_key", values="last", aggfunc="first",
+                            observed=True)
+    combined = status.astype("string").fillna("—") + "  ·  " + last.astype("string").fillna("—")
+    st.caption("Each cell: status · last change in that environment.")
+    st.dataframe(combined.reset_index(), hide_index=True, use_container_width=True, height=360)
+
+st.subheader("Promotion hygiene")
+life = common.lifecycle_summary(view)
+if life["unrehearsed_changes"] is None:
+    st.info(f"`{view.env}` is not production-like (not marked critical), so promotion hygiene does not apply. "
+            "Pick a production environment.", icon=":material/info:")
+    st.stop()
+changes = common.production_changes(view, from_ms, to_ms)
+a, b, c = st.columns(3)
+a.metric("Serving changes in production", f"{len(changes):,}", border=True)
+b.metric("Unrehearsed", f"{int((~changes['rehearsed']).sum()) if len(changes) else 0:,}", border=True,
+         help="No serving change of the same flag in a non-production environment in the 14 days before.")
+lag = changes.loc[changes["rehearsed"], "lag_hours"].median() if len(changes) else None
+c.metric("Median promotion lag", "—" if lag is None or pd.isna(lag) else f"{lag:.1f} h", border=True)
+if len(changes):
+    day = pd.to_datetime(changes["event_time"], unit="ms", utc=True).dt.tz_convert(view.tz).dt.strftime("%Y-%m-%d")
+    weekly = (changes.assign(day=day, kind=changes["rehearsed"].map({True: "rehearsed", False: "unrehearsed"}))
+              .groupby(["day", "kind"]).size().rename("changes").reset_index())
+    st.altair_chart(charts.counts_over_time(weekly, "day", "changes", "kind", "Production serving changes"),
+                    use_container_width=True)

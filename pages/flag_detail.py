@@ -1,0 +1,66 @@
+"""Flag detail: one flag's changes across environments, its variation splits and its health score."""
+
+import pandas as pd
+import streamlit as st
+
+from ldclient import metrics
+from ldclient.report import timeline_rows, variation_rows
+from pages import charts, common
+
+view = common.current_view()
+source = common.get_source()
+from_ms, to_ms = common.window(view)
+table = common.flag_table(view)
+known = common.flag_keys(view.project) | set(table["flag_key"].astype(str))
+
+flag = view.flag
+if flag and flag not in known:
+    st.warning(f"Unknown flag `{common.safe_code(flag)}` in project `{view.project}`; pick one below.",
+               icon=":material/flag:")
+    flag = None
+options = sorted(known)
+choice = st.selectbox("Flag", options, index=options.index(flag) if flag in options else None,
+                      placeholder="Choose a flag…", key=f"flag_pick_{flag}")
+if choice != flag:
+    common.select_flag(choice, page=None)
+    st.rerun()
+if not flag:
+    st.info("Choose a flag, or select one in any table of the dashboard.", icon=":material/info:")
+    st.stop()
+
+st.link_button("Open in LaunchDarkly", source.flag_url(view.project, view.env, flag), icon=":material/open_in_new:")
+
+everywhere = common.project_events(view, from_ms, to_ms)
+mine = everywhere[everywhere["flag_key"].astype("string") == flag]
+if not mine.empty:
+    st.subheader("Timeline across environments")
+    st.altair_chart(charts.timeline(timeline_rows(mine, view.tz)), use_container_width=True)
+else:
+    st.info("This flag has no events in the selected range in any environment.", icon=":material/info:")
+
+here = mine[mine["environment_key"].astype("string") == view.env]
+row = table[table["flag_key"].astype(str) == flag]
+left, right = st.columns([3, 2])
+with left:
+    st.subheader(f"Variation split before and after each change ({view.env})")
+    splits = variation_rows(here, view.tz)
+    if splits.empty:
+        st.caption("No change in this environment reported evaluation counts.")
+    else:
+        st.altair_chart(charts.variation_split(splits), use_container_width=False)
+with right:
+    st.subheader("Health score")
+    if row.empty:
+        st.caption("The flag did not change in this environment in the selected range: nothing lowers its score.")
+    else:
+        r = row.iloc[0]
+        st.metric("Health score", f"{r['health_score']:.0f} / 100", border=True)
+        parts = pd.DataFrame({"component": [c.replace("_penalty", "").replace("_", " ") for c in
+                                            metrics.PENALTY_COLUMNS],
+                              "points lost": [float(r[c]) for c in metrics.PENALTY_COLUMNS]})
+        st.altair_chart(charts.bar_ranking(parts, "component", "points lost", "Points lost"),
+                        use_container_width=True)
+        flapping = flag in metrics.flapping_flags(here)
+        rollbacks = int(r["rollbacks"])
+        st.caption(f"{int(r['events'])} changes, {rollbacks} rollback{'s' * (rollbacks != 1)}"
+                   f"{', flapping' if flapping else ''}; last change {r['last_change']}.")
