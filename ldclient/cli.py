@@ -211,13 +211,11 @@ def cmd_cache(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_demo_server(args: argparse.Namespace, out: IO[str]) -> int:
-    from .demo_data import default_now_ms, generate_account
-    from .demo_server import faults_from_args, serve
+    from .demo_server import serve_from_args
 
-    account = generate_account(seed=args.seed, now_ms=default_now_ms())
     out.write(f"demo LaunchDarkly API on http://{args.host}:{args.port} (any Authorization token works)\n")
     out.flush()
-    serve(host=args.host, port=args.port, account=account, faults=faults_from_args(args))
+    serve_from_args(args)
     return 0
 
 
@@ -269,16 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("info", "clear"))
     p.set_defaults(func=cmd_cache)
 
-    p = sub.add_parser("demo-server", help="serve the demo account over HTTP")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--seed", type=int, default=7)
-    try:
-        from .demo_server import add_cli_arguments
+    from .demo_server import add_cli_arguments
 
-        add_cli_arguments(p)
-    except ImportError:  # pragma: no cover - the demo server ships with the package
-        pass
+    p = sub.add_parser("demo-server", help="serve the demo account over HTTP")
+    add_cli_arguments(p)
     p.set_defaults(func=cmd_demo_server)
     return parser
 

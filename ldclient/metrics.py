@@ -22,7 +22,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ldclient.frame import IMPACT_SIZES, canonical_json
 
@@ -83,14 +82,18 @@ BoolArray = npt.NDArray[np.bool_]
 # Column extraction: the frame becomes plain numpy arrays once, every metric works on those.
 # --------------------------------------------------------------------------------------------------
 
-def _codes(series: pd.Series) -> tuple[IntArray, np.ndarray]:
-    """Integer codes (-1 = NA) and their labels; categoricals already are exactly that."""
+def _codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 = NA, narrowest int dtype) and their labels; categoricals already are that."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy().astype(np.int64)
-        labels = np.asarray(series.cat.categories.astype(str), dtype=object)
-        return codes, labels
+        return series.cat.codes.to_numpy(), np.asarray(series.cat.categories.astype(str), dtype=object)
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    return codes.astype(np.int64), np.asarray(pd.Index(uniques).astype(str), dtype=object)
+    return codes, np.asarray(pd.Index(uniques).astype(str), dtype=object)
+
+
+def _key_codes(series: pd.Series) -> tuple[IntArray, np.ndarray]:
+    """Codes as int32, so that arithmetic on them (after an explicit int64 cast) cannot wrap."""
+    codes, labels = _codes(series)
+    return codes.astype(np.int32), labels
 
 
 def _label_lut(labels: np.ndarray, fn: Any, dtype: Any, na: Any) -> np.ndarray:
@@ -113,36 +116,40 @@ def _dedup(events: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class _Events:
-    """Numpy view of a (deduplicated) frame, or of a selection of it (``pos`` = rows of ``df``)."""
+    """Numpy view of a (deduplicated) frame, or of a selection of its rows.
+
+    Arrays are kept narrow (int32 codes, int8 impact, float32 counts): at a million events every
+    freshly allocated temporary costs page faults, which dominate otherwise cheap passes.
+    """
 
     df: pd.DataFrame
-    pos: IntArray
+    pos: IntArray | None  # rows of ``df`` (None: all of them, in order)
     time: IntArray
-    flag: IntArray
+    flag: npt.NDArray[np.int32]
     flags: np.ndarray
-    env: IntArray
+    env: npt.NDArray[np.int32]
     envs: np.ndarray
-    impact: IntArray  # index into IMPACT_KEYS
+    impact: npt.NDArray[np.int8]  # index into IMPACT_KEYS
     toggle: BoolArray
-    member: IntArray
+    member: npt.NDArray[np.int32]
     members: np.ndarray
-    exp: FloatArray  # experiments.totalCount, NaN when not fetched
+    exp: npt.NDArray[np.float32]  # experiments.totalCount, NaN when not fetched
     has_var: BoolArray
 
     @classmethod
     def of(cls, events: pd.DataFrame) -> _Events:
         df = _dedup(events)
-        flag, flags = _codes(df["flag_key"])
-        env, envs = _codes(df["environment_key"])
-        member, members = _codes(df["member_email"])
+        flag, flags = _key_codes(df["flag_key"])
+        env, envs = _key_codes(df["environment_key"])
+        member, members = _key_codes(df["member_email"])
         impact_codes, impact_labels = _codes(df["impact_size"])
         impact_lut = _label_lut(impact_labels, lambda s: IMPACT_KEYS.index(s) if s in IMPACT_SIZES else _UNKNOWN,
-                                np.int64, _UNKNOWN)
+                                np.int8, _UNKNOWN)
         action_codes, action_labels = _codes(df["actions"])
         toggle_lut = _label_lut(action_labels, _has_toggle, bool, False)
-        exp = pd.to_numeric(df["experiments_count"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        exp = pd.to_numeric(df["experiments_count"], errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan)
         return cls(
-            df=df, pos=np.arange(len(df), dtype=np.int64), time=df["event_time"].to_numpy(dtype=np.int64),
+            df=df, pos=None, time=df["event_time"].to_numpy(dtype=np.int64),
             flag=flag, flags=flags, env=env, envs=envs, impact=impact_lut[impact_codes],
             toggle=toggle_lut[action_codes], member=member, members=members, exp=exp,
             has_var=df["variations"].notna().to_numpy(dtype=bool),
@@ -152,10 +159,14 @@ class _Events:
         return len(self.time)
 
     def select(self, mask: BoolArray) -> _Events:
+        if mask.all():
+            return self
+        rows = np.flatnonzero(mask)
         return _Events(
-            df=self.df, pos=self.pos[mask], time=self.time[mask], flag=self.flag[mask], flags=self.flags,
-            env=self.env[mask], envs=self.envs, impact=self.impact[mask], toggle=self.toggle[mask],
-            member=self.member[mask], members=self.members, exp=self.exp[mask], has_var=self.has_var[mask],
+            df=self.df, pos=rows if self.pos is None else self.pos[rows], time=self.time[rows],
+            flag=self.flag[rows], flags=self.flags, env=self.env[rows], envs=self.envs, impact=self.impact[rows],
+            toggle=self.toggle[rows], member=self.member[rows], members=self.members, exp=self.exp[rows],
+            has_var=self.has_var[rows],
         )
 
     def window(self, from_ms: int, to_ms: int, include_global: bool) -> _Events:
@@ -164,8 +175,12 @@ class _Events:
             mask &= self.env >= 0
         return self.select(mask)
 
+    def df_rows(self, rows: IntArray) -> IntArray:
+        """Positions in ``df`` of these rows of the selection."""
+        return rows if self.pos is None else self.pos[rows]
+
     def ids(self, rows: IntArray) -> np.ndarray:
-        return self.df["id"].iloc[self.pos[rows]].to_numpy(dtype=object)
+        return self.df["id"].iloc[self.df_rows(rows)].to_numpy(dtype=object)
 
 
 def _check_window(from_ms: int, to_ms: int) -> None:
@@ -216,11 +231,10 @@ def _off_hours(local_ms: IntArray) -> BoolArray:
 # Variations: parse unique summaries into (owner, value code, before, after) element arrays.
 # --------------------------------------------------------------------------------------------------
 
-_PREFIX = '[{"after":'
-_SUFFIX = "}]"
-_SEPARATOR = '},{"after":'
-_BEFORE = ',"before":'
-_VALUE = ',"value":'
+_ELEMENT_KEY = b'{"after":'
+_BEFORE_KEY = b',"before":'
+_VALUE_KEY = b',"value":'
+_MAX_DIGITS = 18  # longer counts are not read by the fast path (they would not fit int64 safely)
 
 
 @dataclass(frozen=True)
@@ -237,53 +251,101 @@ def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return array.to_numpy(zero_copy_only=False)
 
 
-def _fast_elements(summaries: pa.Array) -> tuple[IntArray, pa.Array, IntArray, IntArray, BoolArray]:
-    """Vectorised split of canonical summaries whose values are scalars.
+def _at(data: np.ndarray, pos: IntArray) -> np.ndarray:
+    """Bytes at these positions; positions past either end read the edge byte. No check below
+    can pass on such a read (keys have distinct bytes, a value needs its closing ``}``), so bad text
+    just falls back to the slow path, and the text buffer is used as is, without a padded copy."""
+    return np.take(data, pos, mode="clip")
 
-    In canonical JSON (``frame.canonical_json``: sorted keys, no spaces) an element is
-    ``{"after":N,"before":N,"value":V}``. While every V is a scalar, a raw ``"`` never occurs inside a
-    string literal (it is escaped), so ``},{"after":`` can only be an element boundary and the first
-    ``,"before":``/``,"value":`` of a piece are the real keys: plain splits are exact. A summary is
-    accepted only if every piece has that shape with decimal counts and a value not starting with
-    ``{``/``[`` (the first object/array value is always seen before a split could go wrong).
-    Returns (owner, value text, before, after) of accepted summaries and the per-summary ok mask.
+
+def _find(data: np.ndarray, pattern: bytes, chunk: int = 1 << 22) -> IntArray:
+    """Start positions of ``pattern`` in ``data``; scanned in chunks so the byte masks stay small."""
+    found = []
+    for lo in range(0, len(data), chunk):  # a loop over 4 MiB chunks, not events
+        first = np.flatnonzero(data[lo:lo + chunk] == pattern[0]) + lo
+        found.append(first[_matches(data, first + 1, pattern[1:])])
+    return np.concatenate(found) if found else np.array([], dtype=np.int64)
+
+
+def _matches(data: np.ndarray, pos: IntArray, pattern: bytes) -> BoolArray:
+    """``data[pos:pos + len(pattern)] == pattern`` at every position (a loop over the pattern's bytes)."""
+    ok = np.ones(len(pos), dtype=bool)
+    for k, byte in enumerate(pattern):
+        ok &= _at(data, pos + k) == byte
+    return ok
+
+
+def _digits(data: np.ndarray, pos: IntArray) -> tuple[IntArray, IntArray]:
+    """Value and length of the run of ASCII digits starting at each position (length 0: none)."""
+    value = np.zeros(len(pos), dtype=np.int64)
+    length = np.zeros(len(pos), dtype=np.int64)
+    alive = np.ones(len(pos), dtype=bool)
+    for k in range(_MAX_DIGITS):
+        digit = _at(data, pos + k) - np.uint8(48)  # uint8 wraps, so "is a digit" is just < 10
+        alive &= digit < 10
+        if not alive.any():
+            break
+        np.multiply(value, 10, out=value, where=alive)
+        np.add(value, digit, out=value, where=alive)
+        length += alive
+    return value, length
+
+
+def _fast_elements(summaries: pa.Array) -> tuple[IntArray, pa.Array, IntArray, IntArray, BoolArray]:
+    """Read canonical, scalar-valued summaries straight from the UTF-8 buffer with numpy.
+
+    Canonical JSON (``frame.canonical_json``: sorted keys, no spaces) writes an element as
+    ``{"after":N,"before":N,"value":V}``, elements joined by ``,`` inside ``[...]``. While every V is
+    a scalar, a raw ``"`` never occurs inside a string literal (it is escaped), so each occurrence of
+    ``{"after":`` is an element start and the text between ``,"value":`` and the ``}`` before the next
+    element (or before the closing ``]``) is V's canonical JSON. A summary is taken only if every
+    element has exactly that shape, with 1-18 digit counts and a value that is not an object or array
+    (its first byte is not ``{``/``[``; the first such value comes before anything could misparse).
+    Returns (owner, value text, before, after) of the taken summaries and their mask; the loops below
+    run over key bytes and digit positions, never over events.
     """
     n = len(summaries)
-    shaped = _np(pc.fill_null(pc.and_(pc.starts_with(summaries, _PREFIX), pc.ends_with(summaries, _SUFFIX)),
-                              False))
-    fast_idx = np.flatnonzero(shaped)
     empty = np.array([], dtype=np.int64)
-    if not len(fast_idx):
-        return empty, pa.array([], pa.large_string()), empty, empty, np.zeros(n, dtype=bool)
-    body = pc.utf8_slice_codeunits(summaries.take(pa.array(fast_idx)), len(_PREFIX), -len(_SUFFIX))
-    pieces = pc.split_pattern(body, _SEPARATOR)
-    parent = fast_idx[_np(pc.list_parent_indices(pieces))]
-    flat = pc.list_flatten(pieces)
-    first = pc.split_pattern(flat, _BEFORE, max_splits=1)
-    ok1 = np.flatnonzero(_np(pc.list_value_length(first)) == 2)
-    first = first.take(pa.array(ok1))
-    second = pc.split_pattern(pc.list_element(first, 1), _VALUE, max_splits=1)
-    has_value = _np(pc.list_value_length(second)) == 2
-    ok2 = ok1[has_value]
-    after_text = pc.list_element(first, 0).filter(pa.array(has_value))
-    second = second.filter(pa.array(has_value))
-    before_text = pc.list_element(second, 0)
-    value = pc.list_element(second, 1)
-
-    def count_ok(text: pa.Array) -> BoolArray:  # 1..18 ASCII digits: fits int64, cast cannot fail
-        length = _np(pc.utf8_length(text))
-        return _np(pc.fill_null(pc.ascii_is_decimal(text), False)) & (length <= 18)
-
-    scalar = ~_np(pc.fill_null(pc.is_in(pc.utf8_slice_codeunits(value, 0, 1), pa.array(["", "{", "["])), True))
-    good = count_ok(after_text) & count_ok(before_text) & scalar
-    piece_ok = np.zeros(len(flat), dtype=bool)
-    piece_ok[ok2[good]] = True
-    owner_ok = shaped & (np.bincount(parent[~piece_ok], minlength=n) == 0)
-    keep = np.flatnonzero(owner_ok[parent[ok2]] & good)  # positions within the ok2 arrays
-    keep_arrow = pa.array(keep)
-    return (parent[ok2[keep]], value.take(keep_arrow).cast(pa.large_string()),
-            _np(pc.cast(before_text.take(keep_arrow), pa.int64())),
-            _np(pc.cast(after_text.take(keep_arrow), pa.int64())), owner_ok)
+    nothing = (empty, pa.array([], pa.large_string()), empty, empty, np.zeros(n, dtype=bool))
+    if not n:
+        return nothing
+    offsets = np.frombuffer(summaries.buffers()[1], dtype=np.int64)[summaries.offset:summaries.offset + n + 1]
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    if hi == lo:
+        return nothing
+    data = np.frombuffer(summaries.buffers()[2], dtype=np.uint8)[lo:hi]  # zero-copy, read via _at
+    offsets = offsets - lo
+    valid = np.ones(n, dtype=bool) if summaries.null_count == 0 else _np(summaries.is_valid())
+    start = _find(data, _ELEMENT_KEY)
+    if not len(start):
+        return nothing
+    owner = np.searchsorted(offsets, start, side="right") - 1
+    after, after_len = _digits(data, start + len(_ELEMENT_KEY))
+    before_key = start + len(_ELEMENT_KEY) + after_len
+    before, before_len = _digits(data, before_key + len(_BEFORE_KEY))
+    value_key = before_key + len(_BEFORE_KEY) + before_len
+    value_start = value_key + len(_VALUE_KEY)
+    last = np.ones(len(start), dtype=bool)
+    last[:-1] = owner[1:] != owner[:-1]
+    first = np.ones(len(start), dtype=bool)
+    first[1:] = last[:-1]
+    value_end = np.where(last, offsets[owner + 1], np.append(start[1:], 0)) - 2  # the element's closing "}"
+    ok = ((after_len > 0) & (before_len > 0)
+          & _matches(data, before_key, _BEFORE_KEY) & _matches(data, value_key, _VALUE_KEY)
+          & (value_end > value_start) & (_at(data, value_end) == ord("}"))
+          & (_at(data, value_end + 1) == np.where(last, ord("]"), ord(",")))
+          & (~first | ((start == offsets[owner] + 1) & (_at(data, offsets[owner]) == ord("[")))))
+    head, tail = _at(data, value_start), _at(data, value_end - 1)
+    ok &= (head != ord("{")) & (head != ord("[")) & ((head != ord('"')) | (tail == ord('"')))
+    owner_ok = valid & (np.bincount(owner, minlength=n) > 0) & (np.bincount(owner[~ok], minlength=n) == 0)
+    keep = owner_ok[owner]
+    vs, ve = value_start[keep], value_end[keep]
+    lengths = ve - vs
+    value_offsets = np.zeros(len(vs) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=value_offsets[1:])
+    take = np.repeat(vs - value_offsets[:-1], lengths) + np.arange(int(value_offsets[-1]), dtype=np.int64)
+    values = pa.LargeStringArray.from_buffers(len(vs), pa.py_buffer(value_offsets), pa.py_buffer(_at(data, take)))
+    return owner[keep], values, before[keep], after[keep], owner_ok
 
 
 def _slow_elements(text: str | None) -> list[tuple[str, int, int]]:
@@ -314,7 +376,7 @@ def _parse_summaries(summaries: pa.Array) -> _Elements:
     values re-canonicalised, so both paths give the same codes for the same value.
     """
     owner, values, before, after, fast_ok = _fast_elements(summaries)
-    slow_idx = np.flatnonzero(~fast_ok)
+    slow_idx = np.flatnonzero(~fast_ok & _np(summaries.is_valid()))
     owners, texts, befores, afters = [owner], [values], [before], [after]
     if len(slow_idx):
         rows = [(i, *element) for i, text in zip(slow_idx.tolist(), summaries.take(pa.array(slow_idx)).to_pylist(),
@@ -341,14 +403,28 @@ def _expand(owner_of_pair: IntArray, starts: IntArray, lengths: IntArray,
     return pair, sorted_elements[np.repeat(starts[owner_of_pair], lens) + within]
 
 
+def _general_tvd(a: IntArray, b: IntArray, el: _Elements, p: FloatArray, q: FloatArray, starts: IntArray,
+                 lengths: IntArray, sorted_elements: IntArray) -> FloatArray:
+    """TVD for arbitrary summaries: one bucket per (pair, value), a value absent on one side counts 0."""
+    pair_a, elem_a = _expand(a, starts, lengths, sorted_elements)
+    pair_b, elem_b = _expand(b, starts, lengths, sorted_elements)
+    n_values = int(el.value.max()) + 1
+    keys = np.concatenate([pair_a * n_values + el.value[elem_a], pair_b * n_values + el.value[elem_b]])
+    key_codes, unique_keys = pd.factorize(keys)
+    diff = np.abs(np.bincount(key_codes, weights=np.concatenate([p[elem_a], -q[elem_b]])))
+    return 0.5 * np.bincount(unique_keys // n_values, weights=diff, minlength=len(a))
+
+
 def _pair_tvd(owner_a: IntArray, owner_b: IntArray, el: _Elements, n_owners: int) -> tuple[BoolArray, FloatArray]:
     """TVD between summary ``owner_a``'s before- and ``owner_b``'s after-distribution, pairwise.
 
     Returns (defined, tvd); defined is False where a total is not positive (tvd is NaN there).
-    Values are matched by code, so a value present on one side only counts 0 on the other.
+    Most summaries have one or two distinct values (boolean flags), so those pairs are computed
+    directly from per-summary arrays; the rest go through the general bucketed computation.
     """
     lengths = np.bincount(el.owner, minlength=n_owners)
-    sorted_elements = np.argsort(el.owner, kind="stable")
+    sorted_elements = (np.arange(len(el.owner)) if np.all(el.owner[1:] >= el.owner[:-1])
+                       else np.argsort(el.owner, kind="stable"))
     starts = np.cumsum(lengths) - lengths
     before_total = np.bincount(el.owner, weights=el.before, minlength=n_owners)
     after_total = np.bincount(el.owner, weights=el.after, minlength=n_owners)
@@ -356,18 +432,28 @@ def _pair_tvd(owner_a: IntArray, owner_b: IntArray, el: _Elements, n_owners: int
     tvd = np.full(len(owner_a), np.nan)
     if not defined.any():
         return defined, tvd
-    a, b = owner_a[defined], owner_b[defined]
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = el.before / before_total[el.owner]  # per-element shares of its own summary
+        p = el.before / before_total[el.owner]  # each element's share of its own summary
         q = el.after / after_total[el.owner]
-    pair_a, elem_a = _expand(a, starts, lengths, sorted_elements)
-    pair_b, elem_b = _expand(b, starts, lengths, sorted_elements)
-    n_values = int(el.value.max()) + 1
-    keys = np.concatenate([pair_a * n_values + el.value[elem_a], pair_b * n_values + el.value[elem_b]])
-    weights = np.concatenate([p[elem_a], -q[elem_b]])
-    key_codes, unique_keys = pd.factorize(keys)  # one bucket per (pair, value)
-    diff = np.abs(np.bincount(key_codes, weights=weights))
-    tvd[defined] = 0.5 * np.bincount(unique_keys // n_values, weights=diff, minlength=len(a))
+    a, b = owner_a[defined], owner_b[defined]
+    # per summary: its first two elements (-1 = none), so 1- and 2-value pairs need no expansion
+    first = np.where(lengths > 0, sorted_elements[np.minimum(starts, len(el.owner) - 1)], -1)
+    second = np.where(lengths > 1, sorted_elements[np.minimum(starts + 1, len(el.owner) - 1)], -1)
+    v0, v1 = el.value[first], el.value[second]
+    p0, p1, q0, q1 = p[first], p[second], q[first], q[second]
+    la, lb = lengths[a], lengths[b]
+    one = (la == 1) & (lb == 1)
+    two = (la == 2) & (lb == 2) & (v0[a] != v1[a]) & (v0[b] != v1[b])
+    same = two & (v0[a] == v0[b]) & (v1[a] == v1[b])
+    swapped = two & (v0[a] == v1[b]) & (v1[a] == v0[b])
+    result = np.full(len(a), np.nan)
+    result[one] = np.where(v0[a[one]] == v0[b[one]], 0.0, 1.0)
+    result[same] = 0.5 * (np.abs(p0[a[same]] - q0[b[same]]) + np.abs(p1[a[same]] - q1[b[same]]))
+    result[swapped] = 0.5 * (np.abs(p0[a[swapped]] - q1[b[swapped]]) + np.abs(p1[a[swapped]] - q0[b[swapped]]))
+    rest = ~(one | same | swapped)
+    if rest.any():
+        result[rest] = _general_tvd(a[rest], b[rest], el, p, q, starts, lengths, sorted_elements)
+    tvd[defined] = result
     return defined, tvd
 
 
@@ -378,24 +464,38 @@ def _variations_arrow(ev: _Events, rows: IntArray) -> pa.Array:
         arrow = pa.chunked_array(pa.array(column))
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         arrow = pa.chunked_array([pa.array(column.astype(object).tolist(), type=pa.large_string())])
-    return arrow.take(pa.array(ev.pos[rows])).combine_chunks().cast(pa.large_string())
+    return arrow.take(pa.array(ev.df_rows(rows))).combine_chunks().cast(pa.large_string())
 
 
 # --------------------------------------------------------------------------------------------------
 # Rollbacks and flapping.
 # --------------------------------------------------------------------------------------------------
 
+def _group_time_order(group: IntArray, t: IntArray) -> IntArray:
+    """Permutation sorting by (group, t). Frames usually come time-sorted (``events_to_frame`` sorts),
+    then a stable radix sort on the small group codes is enough; else pack both into one int64 key."""
+    if len(t) < 2:
+        return np.arange(len(t))
+    if np.all(t[1:] >= t[:-1]):
+        return np.argsort(group)
+    t = t - t.min()
+    if int(t.max()).bit_length() + int(group.max()).bit_length() <= 62:
+        return np.argsort((group << int(t.max()).bit_length()) | t)
+    return np.lexsort((t, group))
+
+
+def _group(ev: _Events, rows: IntArray) -> IntArray:
+    """One int64 code per (flag, environment) of these rows."""
+    return ev.flag[rows].astype(np.int64) * (len(ev.envs) + 1) + ev.env[rows]
+
+
 def _sorted_by_flag_env_time_id(ev: _Events, rows: IntArray) -> IntArray:
-    """``rows`` ordered by (flag, environment, time, id); codes group, only the order *within* matters."""
+    """``rows`` ordered by (flag, environment, time, id); only the order *within* a flag/env matters."""
     if len(rows) < 2:
         return rows
-    group = ev.flag[rows] * (len(ev.envs) + 1) + ev.env[rows]
-    t = ev.time[rows] - ev.time[rows].min()
-    t_bits, g_bits = int(t.max()).bit_length(), int(group.max()).bit_length()
-    if t_bits + g_bits <= 62:  # pack (group, time) into one int64: one plain argsort
-        order = np.argsort((group << t_bits) | t)
-    else:
-        order = np.lexsort((t, group))
+    group = _group(ev, rows)
+    t = ev.time[rows]
+    order = _group_time_order(group, t)
     ordered = rows[order]
     g, ts = group[order], t[order]
     same = (g[1:] == g[:-1]) & (ts[1:] == ts[:-1])
@@ -439,7 +539,7 @@ def _flapping_codes(ev: _Events) -> IntArray:
     rows = np.flatnonzero(ev.toggle & (ev.env >= 0) & (ev.flag >= 0))
     if len(rows) < FLAP_TOGGLES:
         return np.array([], dtype=np.int64)
-    rows = rows[np.lexsort((ev.time[rows], ev.env[rows], ev.flag[rows]))]
+    rows = rows[_group_time_order(_group(ev, rows), ev.time[rows])]
     k = FLAP_TOGGLES - 1
     flag, env, t = ev.flag[rows], ev.env[rows], ev.time[rows]
     hit = (flag[k:] == flag[:-k]) & (env[k:] == env[:-k]) & (t[k:] - t[:-k] <= FLAP_WINDOW_MS)
@@ -575,7 +675,7 @@ def per_flag_table(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UT
     flapping = np.zeros(n_flags, dtype=bool)
     flapping[_flapping_codes(ev)] = True
     has_member = ev.member >= 0
-    pairs = pd.unique(ev.flag[has_member] * (len(ev.members) + 1) + ev.member[has_member])
+    pairs = pd.unique(ev.flag[has_member].astype(np.int64) * (len(ev.members) + 1) + ev.member[has_member])
     members = np.bincount(pairs // (len(ev.members) + 1), minlength=n_flags)
     experiments = _per_code_max(ev.flag, ev.exp, n_flags, np.nan)
     last = _per_code_max(ev.flag, ev.time.astype(np.float64), n_flags, -np.inf)

@@ -24,7 +24,8 @@ kpis = [
      share(prev["off_hours_events"], prev["events_total"]), "off_hours", "{:.1%}", "inverse"),
     ("Flapping flags", len(m["flapping_flags"]), len(prev["flapping_flags"]), None, "{:,}", "inverse"),
 ]
-for col, (label, value, before, spark, fmt, color) in zip(st.columns(len(kpis)), kpis, strict=True):
+cells = [c for _ in range(2) for c in st.columns(3)]  # two rows of three: readable at 1280 px
+for col, (label, value, before, spark, fmt, color) in zip(cells, kpis, strict=True):
     delta = value - before
     delta_text = (f"{delta:+.1%}".replace("%", " pts") if "%" in fmt else f"{delta:+,}") if before is not None else None
     col.metric(label, fmt.format(value), delta_text, delta_color=color, border=True,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from ldclient.client import LDClient
-from ldclient.store import SQLiteStore, StoreKey, merge_ranges, missing_ranges
+from ldclient.store import RefreshRecord, SQLiteStore, StoreKey, merge_ranges, missing_ranges
 from ldclient.sync import RECHECK_MS, plan_refresh, refresh
+from tests import pg_support
 from tests.fakeapi import TOKEN, FakeAPI, make_event
 
 DAY = 86_400_000
@@ -30,11 +33,63 @@ def server_events(n: int, start: int = T0, end: int = NOW) -> list[dict]:
     return [make_event(i, start + ((end - start) * i) // n) for i in range(n)]
 
 
+class Backend:
+    """Where a test's stores live: SQLite files in tmp_path, or PostgreSQL schemas made for this test.
+
+    ``open(place)`` opens another store on the same file or schema (as a restart or another replica
+    would); a different ``place`` is a separate, empty store.
+    """
+
+    def __init__(self, kind: str, tmp_path: Path) -> None:
+        self.kind = kind
+        self.tmp_path = tmp_path
+        self.url = pg_support.postgres_url() if kind == "postgres" else ""
+        self.schemas: dict[str, str] = {}
+        self.opened: list = []
+
+    def open(self, place: str = "main"):
+        if self.kind == "sqlite":
+            store = SQLiteStore(self.tmp_path / f"{place}.sqlite")
+        else:
+            from ldclient.store_postgres import PostgresStore
+
+            schema = self.schemas.setdefault(place, pg_support.new_schema_name())
+            store = PostgresStore(self.url, schema=schema, pool_size=2)
+        self.opened.append(store)
+        return store
+
+    def persisted(self) -> bytes:
+        """Everything the backend wrote, as bytes to search."""
+        if self.kind == "sqlite":
+            return b"".join(f.name.encode() + f.read_bytes() for f in self.tmp_path.rglob("*") if f.is_file())
+        out = []
+        for schema in self.schemas.values():
+            with pg_support.admin(self.url) as conn:
+                tables = [r[0] for r in conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))]
+                for table in tables:
+                    out.append(table.encode())
+                    for (row,) in conn.execute(f'SELECT t::text FROM "{schema}"."{table}" t'):
+                        out.append(row.encode())
+        return b"\n".join(out)
+
+    def cleanup(self) -> None:
+        for store in self.opened:
+            store.close()
+        for schema in self.schemas.values():
+            pg_support.drop_schema(self.url, schema)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request, tmp_path):
+    b = Backend(request.param, tmp_path)
+    yield b
+    b.cleanup()
+
+
 @pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "events.sqlite")
-    yield s
-    s.close()
+def store(backend):
+    return backend.open()
 
 
 def stored_ids(store, key=KEY) -> list[str]:
@@ -67,12 +122,12 @@ def test_second_load_of_unchanged_range_makes_no_request(store):
     assert len(api.flag_event_requests()) == before and second.requests == 0
 
 
-def test_store_survives_a_restart(tmp_path):
+def test_store_survives_a_restart(backend):
     api = FakeAPI(server_events(300))
-    s = SQLiteStore(tmp_path / "e.sqlite")
+    s = backend.open()
     refresh(client(api), s, KEY, T0, NOW, now=NOW)
     s.close()
-    reopened = SQLiteStore(tmp_path / "e.sqlite")
+    reopened = backend.open()
     n = len(api.flag_event_requests())
     assert refresh(client(api), reopened, KEY, T0, NOW, now=NOW).requests == 0
     assert len(api.flag_event_requests()) == n
@@ -126,9 +181,9 @@ def test_failure_halfway_keeps_what_was_stored_and_records_no_false_coverage(sto
     assert len(healthy.flag_event_requests()) < 3000 / 100 + 16
 
 
-def test_concurrent_refreshes_of_one_key_fetch_once(tmp_path):
+def test_concurrent_refreshes_of_one_key_fetch_once(backend):
     api = FakeAPI(server_events(2000))
-    stores = [SQLiteStore(tmp_path / "shared.sqlite") for _ in range(4)]
+    stores = [backend.open("shared") for _ in range(4)]
     threads = [threading.Thread(target=refresh, args=(client(api), s, KEY, T0, NOW), kwargs={"now": NOW})
                for s in stores]
     for t in threads:
@@ -136,14 +191,14 @@ def test_concurrent_refreshes_of_one_key_fetch_once(tmp_path):
     for t in threads:
         t.join()
     single = FakeAPI(server_events(2000))
-    solo = SQLiteStore(tmp_path / "solo.sqlite")
+    solo = backend.open("solo")
     refresh(client(single), solo, KEY, T0, NOW, now=NOW)
     assert len(api.flag_event_requests()) == len(single.flag_event_requests())
     assert sorted(stored_ids(stores[0])) == sorted(stored_ids(solo))
     assert stores[0].covered(KEY) == solo.covered(KEY)
 
 
-def test_corrupt_store_is_moved_aside_and_rebuilt(tmp_path):
+def test_corrupt_store_is_moved_aside_and_rebuilt(tmp_path):  # SQLite only: PostgreSQL has no such file
     path = tmp_path / "events.sqlite"
     path.write_bytes(b"this is not a database" * 100)
     s = SQLiteStore(path)
@@ -154,17 +209,16 @@ def test_corrupt_store_is_moved_aside_and_rebuilt(tmp_path):
     assert len(stored_ids(s)) == 50
 
 
-def test_keys_are_separate_and_token_is_never_stored(tmp_path):
-    s = SQLiteStore(tmp_path / "events.sqlite")
+def test_keys_are_separate_and_token_is_never_stored(backend):
+    s = backend.open()
     api = FakeAPI(server_events(20))
     refresh(client(api), s, KEY, T0, NOW, now=NOW)
     assert stored_ids(s, StoreKey("https://ld.test", "web", "staging")) == []
     s.put_resource("https://ld.test", "flags", "web", [{"key": "x"}])
     s.close()
-    for f in tmp_path.rglob("*"):
-        if f.is_file():
-            assert TOKEN.encode() not in f.read_bytes()
-            assert TOKEN not in f.name
+    persisted = backend.persisted()
+    assert b"ld.test" in persisted and b"flag-1" in persisted  # the search does see the data
+    assert TOKEN.encode() not in persisted
 
 
 def test_resources_expire(store):
@@ -178,3 +232,139 @@ def test_frame_has_compact_dtypes(store):
     df = store.load_frame(KEY, T0, NOW)
     assert str(df["flag_key"].dtype) == "category" and str(df["event_time"].dtype) == "int64"
     assert list(df["event_time"]) == sorted(df["event_time"])
+
+
+# -- the contract in detail, for every backend ----------------------------------------------------------
+
+def test_write_page_deduplicates_counts_only_new_and_the_last_copy_wins(store):
+    page = [make_event(i, T0 + i) for i in range(5)]
+    assert store.write_page(KEY, page) == 5
+    assert store.write_page(KEY, page) == 0
+    changed = dict(make_event(2, T0 + 2), description="edited")
+    assert store.write_page(KEY, [make_event(5, T0 + 5), changed, make_event(5, T0 + 5)]) == 1
+    df = store.load_frame(KEY, T0, T0 + 100)
+    assert list(df["id"]) == [make_event(i, 0)["id"] for i in range(6)]
+    assert df.loc[df["id"] == changed["id"], "description"].item() == "edited"
+    assert [e["description"] for e in store.iter_raw(KEY, T0 + 2, T0 + 3)] == ["edited"]
+
+
+def test_a_range_is_covered_only_when_its_last_page_says_so(store):
+    store.write_page(KEY, [make_event(1, T0 + 10)])
+    assert store.covered(KEY) == []
+    store.write_page(KEY, [make_event(2, T0 + 20)], (T0, T0 + 100))
+    store.write_page(KEY, [], (T0 + 100, T0 + 200))  # an empty last page still completes its range
+    store.write_page(KEY, [], (T0 + 500, T0 + 600))
+    store.write_page(KEY, [], (T0 + 700, T0 + 700))  # an empty range records nothing
+    assert store.covered(KEY) == [(T0, T0 + 200), (T0 + 500, T0 + 600)]
+    store.write_page(KEY, [], (T0 + 150, T0 + 550))
+    assert store.covered(KEY) == [(T0, T0 + 600)]
+    assert store.covered(StoreKey("https://ld.test", "web", "staging")) == []
+
+
+def test_frame_range_is_half_open_and_ties_are_ordered_by_id(store):
+    events = [make_event(i, T0 + (i // 3) * 1000) for i in range(9)][::-1]
+    store.write_page(KEY, events)
+    df = store.load_frame(KEY, T0 + 1000, T0 + 2000)
+    assert list(df["event_time"]) == [T0 + 1000] * 3
+    assert list(df["id"]) == sorted(df["id"])
+    assert len(store.load_frame(KEY, T0, T0 + 3000)) == 9
+    assert store.load_frame(KEY, T0 + 5000, T0 + 6000).empty
+    assert list(store.load_frame(StoreKey("x", "y", "z"), 0, 2**62).columns) == list(df.columns)
+
+
+def test_awkward_values_survive_the_round_trip(store):
+    odd = {
+        0: {"description": "", "member": None},
+        1: {"description": 'comma, "quote", back\\slash \\N NULL\nnew line\r\n', "actions": []},
+        2: {"description": "ünï©ødé 🚩 عربى", "flagKey": "flag-ünï"},
+        3: {"impact": None, "experiments": {"totalCount": 2, "items": [{"key": "e1"}, {"key": "e2"}]}},
+    }
+    events = []
+    for i in range(6):
+        event = make_event(i, T0 + i, env=None if i == 4 else "production")
+        event.update(odd.get(i, {}))
+        events.append(event)
+    store.write_page(KEY, events)
+    assert list(store.iter_raw(KEY, T0, T0 + 10)) == events
+    df = store.load_frame(KEY, T0, T0 + 10)
+    assert df["description"].tolist()[:3] == [e["description"] for e in events[:3]]
+    assert df["flag_key"].tolist()[2] == "flag-ünï"
+    assert df["member_email"].isna().tolist() == [True, False, False, False, False, False]
+    assert df["environment_key"].isna().tolist() == [False, False, False, False, True, False]
+    assert df["impact_percentage"].isna().tolist() == [False, False, False, True, False, False]
+    assert df["experiments_count"].tolist()[3] == 2 and df["experiment_keys"].tolist()[3] == "e1,e2"
+    assert df["actions"].tolist()[1] == ""
+
+
+def test_iter_raw_pages_through_long_ranges_in_order(store):
+    n = 6_000  # more than one batch of 5000, with ties on event_time across the batch boundary
+    events = [make_event(i, T0 + i // 4) for i in range(n)]
+    for lo in range(0, n, 1000):
+        store.write_page(KEY, events[lo:lo + 1000])
+    got = [e["id"] for e in store.iter_raw(KEY, T0, T0 + n)]
+    assert got == [e["id"] for e in sorted(events, key=lambda e: (e["eventTime"], e["id"]))]
+    assert [e["id"] for e in store.iter_raw(KEY, T0 + 10, T0 + 12)] == [e["id"] for e in events[40:48]]
+
+
+def test_refresh_log_and_summaries(store):
+    assert store.last_refresh(KEY) is None and store.last_good_refresh_ms(KEY) is None
+    store.record_refresh(KEY, RefreshRecord(T0, "ok", 3, 10))
+    store.record_refresh(KEY, RefreshRecord(T0 + 5, "error", 1, 0, "LaunchDarkly is down " + "x" * 2000))
+    last = store.last_refresh(KEY)
+    assert last.outcome == "error" and last.at_ms == T0 + 5 and len(last.message) == 1000
+    assert store.last_good_refresh_ms(KEY) == T0
+    other = StoreKey("https://ld.test", "api", "staging")
+    store.write_page(other, [make_event(1, T0 + 7), make_event(2, T0 + 9)], (T0, T0 + 10))
+    summaries = {s.key: s for s in store.summaries()}
+    assert set(summaries) == {KEY, other}
+    assert (summaries[KEY].events, summaries[KEY].first_event_ms, summaries[KEY].covered) == (0, None, [])
+    assert summaries[KEY].last_refresh == last and summaries[KEY].last_good_refresh_ms == T0
+    s = summaries[other]
+    assert (s.events, s.first_event_ms, s.last_event_ms, s.covered) == (2, T0 + 7, T0 + 9, [(T0, T0 + 10)])
+    assert s.last_refresh is None and s.last_good_refresh_ms is None
+
+
+def test_clear_forgets_everything(store):
+    refresh(client(FakeAPI(server_events(50))), store, KEY, T0, NOW, now=NOW)
+    store.put_resource("src", "flags", "web", {"a": 1})
+    store.clear()
+    assert store.summaries() == [] and store.covered(KEY) == [] and stored_ids(store) == []
+    assert store.get_resource("src", "flags", "web", 3600) is None and store.last_refresh(KEY) is None
+    assert refresh(client(FakeAPI(server_events(50))), store, KEY, T0, NOW, now=NOW).events_added == 50
+
+
+def test_resources_are_replaced_and_scoped(store):
+    store.put_resource("src", "flags", "web", [1])
+    store.put_resource("src", "flags", "web", {"now": [2, "two", None]})
+    store.put_resource("src", "statuses", "web/production", [3])
+    assert store.get_resource("src", "flags", "web", 60) == {"now": [2, "two", None]}
+    assert store.get_resource("src", "statuses", "web/production", 60) == [3]
+    assert store.get_resource("other", "flags", "web", 60) is None
+
+
+def test_claim_excludes_other_stores_and_is_released_on_error(backend):
+    first, second = backend.open("shared"), backend.open("shared")
+    events: list[str] = []
+    entered = threading.Event()
+
+    def holder() -> None:
+        with first.claim(KEY):
+            entered.set()
+            events.append("first in")
+            time.sleep(0.5)
+            events.append("first out")
+
+    t = threading.Thread(target=holder)
+    t.start()
+    assert entered.wait(10)
+    with second.claim(KEY):
+        events.append("second in")
+    t.join()
+    assert events == ["first in", "first out", "second in"]
+    with second.claim(StoreKey("https://ld.test", "web", "other")), first.claim(KEY):
+        pass  # other keys are independent
+    with pytest.raises(RuntimeError), first.claim(KEY):
+        raise RuntimeError("refresh failed")
+    done = threading.Event()
+    threading.Thread(target=lambda: (second.claim(KEY).__enter__(), done.set()), daemon=True).start()
+    assert done.wait(10), "the claim was not released when its block raised"

@@ -1,0 +1,849 @@
+"""Serves the demo account as LaunchDarkly's REST API: in-process (an httpx transport) or over real HTTP.
+
+One pure handler, :class:`DemoApi`, answers ``httpx.Request`` objects, so the dashboard's client, the
+tests, LaunchDarkly's own generated client and the benchmarks exercise the same contract whether they
+go through :class:`DemoTransport` or through :func:`start_server_in_thread`/:func:`serve`.
+
+Contract choices where LaunchDarkly's documentation is silent:
+
+* flag events: ``from`` and ``to`` are both inclusive; ``from`` defaults to 7 days before the server's
+  clock and ``to`` to the clock (as LaunchDarkly documents). ``next`` links carry the resolved
+  ``from``/``to`` so every page of one listing sees the same window.
+* ``after``/``before`` are opaque keyset cursors (an item's ``eventTime`` and ``id``): ``after`` gives the
+  items older than the cursor, ``before`` the ``limit`` items just newer than it, both newest first.
+  Events added while paging never shift or repeat items. Both at once is a 400.
+* ``query`` is a case-insensitive substring match on ``flagKey``; a non-empty ``applicationKey`` matches
+  nothing, since no demo event is associated with an application.
+* flags: archived flags are excluded unless ``filter=archived:true`` (which lists only archived ones);
+  ``env`` restricts each flag's ``environments``; without it all environments are returned.
+* unknown query parameters and unknown ``filter`` fields are ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import json
+import random
+import re
+import threading
+import time
+from bisect import bisect_left, bisect_right
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from .demo_data import DAY_MS, DemoAccount, generate_account
+
+FLAG_EVENTS_PATH = "/api/v2/engineering-insights/flag-events"
+EVENTS_DEFAULT_LIMIT = 20
+EVENTS_MAX_LIMIT = 100
+FLAGS_MAX_LIMIT = 100
+COLLECTION_MAX_LIMIT = 1000
+RATE_WINDOW_MS = 10_000
+GLOBAL_RATE_LIMIT = 20_000
+ROUTE_RATE_LIMIT = 5_000
+IMPACT_SIZES = ("none", "small", "medium", "large")
+_JSON = "application/json"
+_ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 429: "rate_limited", 500: "internal_server_error",
+                502: "bad_gateway", 503: "service_unavailable", 504: "gateway_timeout"}
+
+_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern)) for name, pattern in (
+    ("root", r"^/api/v2/?$"),
+    ("projects", r"^/api/v2/projects/?$"),
+    ("project", r"^/api/v2/projects/([^/]+)$"),
+    ("environments", r"^/api/v2/projects/([^/]+)/environments/?$"),
+    ("environment", r"^/api/v2/projects/([^/]+)/environments/([^/]+)$"),
+    ("flags", r"^/api/v2/flags/([^/]+)/?$"),
+    ("flag", r"^/api/v2/flags/([^/]+)/([^/]+)$"),
+    ("flag-statuses", r"^/api/v2/flag-statuses/([^/]+)/([^/]+)/?$"),
+    ("flag-status", r"^/api/v2/flag-statuses/([^/]+)/([^/]+)/([^/]+)$"),
+    ("flag-events", r"^/api/v2/engineering-insights/flag-events/?$"),
+    ("members", r"^/api/v2/members/?$"),
+))
+
+
+@dataclass(frozen=True)
+class DemoFaults:
+    """Misbehaviour to inject, off by default: so the client's retries and backoff can be exercised."""
+
+    latency_s: float = 0.0
+    rate_limit_every: int = 0
+    retry_after_s: float = 1.0
+    error_rate: float = 0.0
+    error_statuses: tuple[int, ...] = (500, 502, 503, 504)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.latency_s < 0 or self.retry_after_s < 0:
+            raise ValueError("latency_s and retry_after_s must not be negative")
+        if self.rate_limit_every < 0:
+            raise ValueError("rate_limit_every must not be negative (0 turns it off)")
+        if not 0.0 <= self.error_rate <= 1.0:
+            raise ValueError("error_rate must be within [0, 1]")
+        if self.error_rate > 0 and not self.error_statuses:
+            raise ValueError("error_statuses must not be empty when error_rate > 0")
+        if any(not 500 <= s <= 599 for s in self.error_statuses):
+            raise ValueError("error_statuses must be 5xx codes")
+
+
+class RequestStats:
+    """Thread-safe request accounting per route (``flag-events``, ``projects``, ``flags``...) and status."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._routes: Counter[str] = Counter()
+        self._statuses: Counter[int] = Counter()
+        self._total = 0
+
+    def record(self, route: str) -> int:
+        with self._lock:
+            self._routes[route] += 1
+            self._total += 1
+            return self._total
+
+    def record_status(self, status: int) -> None:
+        with self._lock:
+            self._statuses[status] += 1
+
+    def count(self, route: str | None = None) -> int:
+        with self._lock:
+            return self._total if route is None else self._routes.get(route, 0)
+
+    def status_count(self, status: int) -> int:
+        with self._lock:
+            return self._statuses.get(status, 0)
+
+    @property
+    def total(self) -> int:
+        return self.count()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"total": self._total, "routes": dict(sorted(self._routes.items())),
+                    "statuses": dict(sorted(self._statuses.items()))}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._routes.clear()
+            self._statuses.clear()
+            self._total = 0
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or _ERROR_CODES.get(status, "server_error")
+        self.message = message
+
+
+class _View:
+    """Events of one (project, environment[, +global]) newest first, as parallel lists for bisecting."""
+
+    __slots__ = ("items", "neg_times", "ids")
+
+    def __init__(self, items: list[dict[str, Any]], presorted: bool = False) -> None:
+        if not presorted:
+            items.sort(key=lambda e: (-e["eventTime"], e["id"]))
+        self.items = items
+        self.neg_times = [-e["eventTime"] for e in items]
+        self.ids = [e["id"] for e in items]
+
+
+def _encode_cursor(event: Mapping[str, Any]) -> str:
+    raw = f"{event['eventTime']}:{event['id']}".encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _decode_cursor(text: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        when, event_id = raw.split(":", 1)
+        return int(when), event_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise _ApiError(400, f"invalid pagination cursor {text[:40]!r}") from exc
+
+
+def _seconds_text(seconds: float) -> str:
+    if seconds == int(seconds):
+        return str(int(seconds))
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+
+
+def _link(href: str) -> dict[str, str]:
+    return {"href": href, "type": _JSON}
+
+
+class DemoApi:
+    """LaunchDarkly's REST API over a :class:`DemoAccount`. Safe to call from many threads at once."""
+
+    def __init__(self, account: DemoAccount | None = None, faults: DemoFaults | None = None, *,
+                 clock: Callable[[], int] | None = None) -> None:
+        self.account = account if account is not None else generate_account()
+        self.stats = RequestStats()
+        self.clock: Callable[[], int] = clock or (lambda: int(time.time() * 1000))
+        self._fault_lock = threading.Lock()
+        self._faults = faults or DemoFaults()
+        self._fault_rng = random.Random(self._faults.seed)
+        self._seq = 0
+        self._rate_lock = threading.Lock()
+        self._rate_window = -1
+        self._rate_global = 0
+        self._rate_routes: Counter[str] = Counter()
+        self._index_lock = threading.Lock()
+        self._views: OrderedDict[tuple[Any, ...], _View] = OrderedDict()
+        self._projects = {p["key"]: p for p in self.account.projects}
+        self._flags = {p: {f["key"]: f for f in flags} for p, flags in self.account.flags.items()}
+        self._statuses = {key: {s["_links"]["parent"]["href"].rsplit("/", 1)[-1]: s for s in items}
+                          for key, items in self.account.statuses.items()}
+        self._build_index()
+
+    # faults --------------------------------------------------------------------------------------------
+
+    @property
+    def faults(self) -> DemoFaults:
+        return self._faults
+
+    @faults.setter
+    def faults(self, value: DemoFaults | None) -> None:
+        """Swap faults on a running server (restarts the every-Nth count and the error dice)."""
+        with self._fault_lock:
+            self._faults = value or DemoFaults()
+            self._fault_rng = random.Random(self._faults.seed)
+            self._seq = 0
+
+    @property
+    def latency_s(self) -> float:
+        return self._faults.latency_s
+
+    def reset(self) -> None:
+        """Zero the request accounting and restart the fault sequence."""
+        self.stats.reset()
+        self.faults = self._faults
+
+    def _fault(self) -> tuple[int, dict[str, str]] | None:
+        with self._fault_lock:
+            faults = self._faults
+            self._seq += 1
+            roll = self._fault_rng.random() if faults.error_rate > 0 else 1.0
+            if faults.rate_limit_every and self._seq % faults.rate_limit_every == 0:
+                reset = self.clock() + int(faults.retry_after_s * 1000)
+                return 429, {"Retry-After": _seconds_text(faults.retry_after_s),
+                             "X-Ratelimit-Global-Remaining": "0", "X-Ratelimit-Route-Remaining": "0",
+                             "X-Ratelimit-Reset": str(reset)}
+            if roll < faults.error_rate:
+                return self._fault_rng.choice(faults.error_statuses), {}
+        return None
+
+    def _rate_headers(self, route: str) -> dict[str, str]:
+        """Plausible budgets in 10-second windows; never 0 unless a 429 is injected (demo never throttles)."""
+        now = int(time.time() * 1000)
+        with self._rate_lock:
+            window = now // RATE_WINDOW_MS
+            if window != self._rate_window:
+                self._rate_window, self._rate_global = window, 0
+                self._rate_routes.clear()
+            self._rate_global += 1
+            self._rate_routes[route] += 1
+            used_global, used_route = self._rate_global, self._rate_routes[route]
+        return {"X-Ratelimit-Global-Remaining": str(max(1, GLOBAL_RATE_LIMIT - used_global)),
+                "X-Ratelimit-Route-Remaining": str(max(1, ROUTE_RATE_LIMIT - used_route)),
+                "X-Ratelimit-Reset": str((window + 1) * RATE_WINDOW_MS)}
+
+    # entry point ---------------------------------------------------------------------------------------
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        route, groups = "unknown", ()
+        for name, pattern in _ROUTES:
+            match = pattern.match(path)
+            if match:
+                route, groups = name, match.groups()
+                break
+        self.stats.record(route)
+        headers = self._rate_headers(route)
+        fault = self._fault()
+        if fault is not None:
+            status, extra = fault
+            headers.update(extra)
+            message = ("You've exceeded the API rate limit. Try again later." if status == 429
+                       else "The demo server injected this error (fault injection).")
+            return self._respond(status, {"code": _ERROR_CODES.get(status, "server_error"), "message": message},
+                                 headers)
+        try:
+            if not request.headers.get("Authorization", "").strip():
+                raise _ApiError(401, "Invalid or missing Authorization header: send your access token.")
+            if request.method not in ("GET", "HEAD"):
+                raise _ApiError(405, f"{request.method} is not supported by the demo API (it is read-only)")
+            if route == "unknown":
+                raise _ApiError(404, f"Unknown resource {path}")
+            body = self._dispatch(route, groups, request)
+        except _ApiError as err:
+            return self._respond(err.status, {"code": err.code, "message": err.message}, headers)
+        except Exception as exc:  # a bug here must look like LaunchDarkly's 500, not a dropped connection
+            return self._respond(500, {"code": "internal_server_error", "message": f"demo server error: {exc!r}"},
+                                 headers)
+        return self._respond(200, body, headers)
+
+    def _respond(self, status: int, body: Any, headers: dict[str, str]) -> httpx.Response:
+        self.stats.record_status(status)
+        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        headers["Content-Type"] = _JSON
+        return httpx.Response(status, headers=headers, content=content)
+
+    def _dispatch(self, route: str, groups: tuple[str, ...], request: httpx.Request) -> Any:
+        params = request.url.params
+        if route == "flag-events":
+            return self._flag_events(request)
+        if route == "root":
+            return {"_links": {"projects": _link("/api/v2/projects"), "members": _link("/api/v2/members"),
+                               "flagEvents": _link(FLAG_EVENTS_PATH), "self": _link("/api/v2")}}
+        if route == "projects":
+            return self._projects_page(request)
+        if route == "members":
+            items = self.account.members
+            limit = _int_param(params, "limit", 20, 1, COLLECTION_MAX_LIMIT)
+            offset = _int_param(params, "offset", 0, 0, None)
+            return self._offset_page(request, items[offset:offset + limit], len(items), offset, limit)
+        project = self._project(groups[0])
+        if route == "project":
+            return self._project_rep(project, "environments" in _csv(params.get("expand")))
+        if route == "environments":
+            envs = project["environments"]
+            limit = _int_param(params, "limit", 20, 1, COLLECTION_MAX_LIMIT)
+            offset = _int_param(params, "offset", 0, 0, None)
+            return self._offset_page(request, envs[offset:offset + limit], len(envs), offset, limit)
+        if route == "environment":
+            return self._environment(project, groups[1])
+        if route == "flags":
+            return self._flags_page(request, project)
+        if route == "flag":
+            flag = self._flags.get(project["key"], {}).get(groups[1])
+            if flag is None:
+                raise _ApiError(404, f"Unknown flag '{groups[1]}' in project '{project['key']}'")
+            return self._flag_rep(flag, self._env_filter(project, params), _bool_param(params, "summary", True))
+        env = self._environment(project, groups[1])
+        statuses = self._statuses.get((project["key"], env["key"]), {})
+        if route == "flag-statuses":
+            return {"_links": {"self": _link(f"/api/v2/flag-statuses/{project['key']}/{env['key']}")},
+                    "items": list(statuses.values())}
+        status = statuses.get(groups[2])
+        if status is None:
+            raise _ApiError(404, f"Unknown flag '{groups[2]}' in project '{project['key']}'")
+        return status
+
+    # projects, environments, flags ---------------------------------------------------------------------
+
+    def _project(self, key: str) -> dict[str, Any]:
+        project = self._projects.get(key)
+        if project is None:
+            raise _ApiError(404, f"Unknown project '{key}'")
+        return project
+
+    def _environment(self, project: Mapping[str, Any], key: str) -> dict[str, Any]:
+        for env in project["environments"]:
+            if env["key"] == key:
+                return env
+        raise _ApiError(404, f"Unknown environment '{key}' in project '{project['key']}'")
+
+    def _project_rep(self, project: Mapping[str, Any], expand_envs: bool) -> dict[str, Any]:
+        rep = {k: v for k, v in project.items() if k != "environments"}
+        if expand_envs:
+            envs = project["environments"]
+            rep["environments"] = {"_links": {"self": _link(f"/api/v2/projects/{project['key']}/environments")},
+                                   "totalCount": len(envs), "items": list(envs)}
+        return rep
+
+    def _projects_page(self, request: httpx.Request) -> dict[str, Any]:
+        params = request.url.params
+        limit = _int_param(params, "limit", 20, 1, COLLECTION_MAX_LIMIT)
+        offset = _int_param(params, "offset", 0, 0, None)
+        expand_envs = "environments" in _csv(params.get("expand"))
+        projects = self.account.projects
+        for name, value in _filters(params.get("filter")):
+            if name == "query":
+                projects = [p for p in projects if value.lower() in p["key"] or value.lower() in p["name"].lower()]
+            elif name == "tags":
+                wanted = set(value.split("+"))
+                projects = [p for p in projects if wanted <= set(p["tags"])]
+            elif name == "keys":
+                wanted = set(value.split("|"))
+                projects = [p for p in projects if p["key"] in wanted]
+        page = [self._project_rep(p, expand_envs) for p in projects[offset:offset + limit]]
+        return self._offset_page(request, page, len(projects), offset, limit)
+
+    def _offset_page(self, request: httpx.Request, items: list[Any], total: int, offset: int,
+                     limit: int) -> dict[str, Any]:
+        path = request.url.path
+        base = [(k, v) for k, v in request.url.params.multi_items() if k not in ("offset", "limit")]
+
+        def href(at: int) -> str:
+            return f"{path}?{urlencode([*base, ('limit', str(limit)), ('offset', str(at))])}"
+
+        links = {"self": _link(_raw_target(request)), "first": _link(href(0))}
+        links["last"] = _link(href(max(0, (total - 1) // limit * limit)))
+        if offset > 0:
+            links["prev"] = _link(href(max(0, offset - limit)))
+        if offset + limit < total:
+            links["next"] = _link(href(offset + limit))
+        return {"items": items, "totalCount": total, "_links": links}
+
+    def _env_filter(self, project: Mapping[str, Any], params: httpx.QueryParams) -> list[str] | None:
+        wanted = [v for v in params.get_list("env") if v]
+        wanted += [v for name, v in _filters(params.get("filter")) if name == "filterEnv"]
+        for key in wanted:
+            self._environment(project, key)
+        return wanted or None
+
+    def _flag_rep(self, flag: Mapping[str, Any], envs: list[str] | None, summary: bool) -> dict[str, Any]:
+        rep = dict(flag)
+        configs = flag.get("environments") or {}
+        selected = {k: v for k, v in configs.items() if envs is None or k in envs}
+        if not summary:
+            selected = {k: {**v, "targets": [], "contextTargets": [], "rules": [], "prerequisites": []}
+                        for k, v in selected.items()}
+        rep["environments"] = selected
+        return rep
+
+    def _flags_page(self, request: httpx.Request, project: Mapping[str, Any]) -> dict[str, Any]:
+        params = request.url.params
+        limit = _int_param(params, "limit", 20, 1, FLAGS_MAX_LIMIT)
+        offset = _int_param(params, "offset", 0, 0, None)
+        summary = _bool_param(params, "summary", True)
+        envs = self._env_filter(project, params)
+        flags = self.account.flags.get(project["key"], [])
+        archived: bool | None = _bool_param(params, "archived", None)
+        tags = [t for t in params.get_list("tag") if t]
+        for name, value in _filters(params.get("filter")):
+            low = value.lower()
+            if name == "query":
+                flags = [f for f in flags if low in f["key"].lower() or low in f["name"].lower()]
+            elif name == "archived":
+                archived = _parse_bool(value, "filter archived")
+            elif name == "tags":
+                tags += [t for t in value.split("+") if t]
+            elif name == "state":
+                archived = low == "archived"
+                if low == "deprecated":
+                    flags = [f for f in flags if f.get("deprecated")]
+                elif low == "live":
+                    flags = [f for f in flags if not f.get("deprecated")]
+            elif name == "type":
+                flags = [f for f in flags if f["temporary"] == (low == "temporary")]
+            elif name == "maintainerId":
+                flags = [f for f in flags if f.get("maintainerId") == value]
+        archived = bool(archived)
+        flags = [f for f in flags if f["archived"] == archived and all(t in f["tags"] for t in tags)]
+        for field in reversed(_csv(params.get("sort"))):
+            name, desc = field.lstrip("-"), field.startswith("-")
+            if name in ("key", "name", "creationDate"):
+                flags = sorted(flags, key=lambda f, n=name: f[n], reverse=desc)
+        page = [self._flag_rep(f, envs, summary) for f in flags[offset:offset + limit]]
+        return self._offset_page(request, page, len(flags), offset, limit)
+
+    # flag events ---------------------------------------------------------------------------------------
+
+    def _build_index(self) -> None:
+        account = self.account
+        with account._lock:
+            events = list(account.events)
+            self._applied = len(account.added)
+            self._revision = account.revision
+        self._env_keys = {p["key"]: [e["key"] for e in p["environments"]] for p in account.projects}
+        buckets = self._bucket(events)
+        self._base = {key: _View(items) for key, items in buckets.items()}
+        self._views.clear()
+
+    def _bucket(self, events: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, bool], list[dict[str, Any]]]:
+        """(project, env, with_global) -> events; a global event lands in every environment of its project."""
+        buckets: dict[tuple[str, str, bool], list[dict[str, Any]]] = {
+            (p, e, g): [] for p, envs in self._env_keys.items() for e in envs for g in (True, False)}
+        for event in events:
+            project, env = event["projectKey"], event.get("environmentKey")
+            if env is None:
+                for key in self._env_keys.get(project, ()):
+                    buckets[(project, key, True)].append(event)  # type: ignore[arg-type]
+            elif (project, env, True) in buckets:
+                buckets[(project, env, True)].append(event)  # type: ignore[arg-type]
+                buckets[(project, env, False)].append(event)  # type: ignore[arg-type]
+        return buckets
+
+    def _refresh(self) -> None:
+        """Pick up events added to the account since the last request (copy-on-write, so pages being
+        served from the previous lists stay consistent)."""
+        account = self.account
+        if account.revision == self._revision:
+            return
+        with self._index_lock:
+            with account._lock:
+                batches = account.added[self._applied:]
+                revision, applied = account.revision, len(account.added)
+            if revision == self._revision:
+                return
+            fresh = self._bucket(e for batch in batches for e in batch)
+            base = dict(self._base)
+            for key, items in fresh.items():
+                if items:
+                    base[key] = _View(base[key].items + items)
+            self._base = base
+            self._views = OrderedDict()
+            self._applied, self._revision = applied, revision
+
+    def _view(self, project: str, env: str, with_global: bool, query: str | None, size: str | None,
+              has_experiments: bool | None, application: str | None) -> _View:
+        base = self._base[(project, env, with_global)]
+        if not (query or size or has_experiments is not None or application):
+            return base
+        key = (project, env, with_global, query, size, has_experiments, application)
+        views = self._views
+        view = views.get(key)
+        if view is not None:
+            return view
+        items = [] if application else base.items
+        if query:
+            low = query.lower()
+            items = [e for e in items if low in e["flagKey"].lower()]
+        if size:
+            items = [e for e in items if (e.get("impact") or {}).get("size") == size]
+        if has_experiments is not None:
+            items = [e for e in items
+                     if (((e.get("experiments") or {}).get("totalCount") or 0) > 0) == has_experiments]
+        view = _View(items, presorted=True)
+        with self._index_lock:
+            if views is self._views:
+                views[key] = view
+                while len(views) > 256:
+                    views.popitem(last=False)
+        return view
+
+    def _flag_events(self, request: httpx.Request) -> dict[str, Any]:
+        if request.headers.get("LD-API-Version", "").strip().lower() != "beta":
+            raise _ApiError(403, "This is a beta resource: send the header 'LD-API-Version: beta' to use it.")
+        params = request.url.params
+        project_key, env_key = params.get("projectKey", ""), params.get("environmentKey", "")
+        if not project_key:
+            raise _ApiError(400, "projectKey is required")
+        if not env_key:
+            raise _ApiError(400, "environmentKey is required")
+        limit = _int_param(params, "limit", EVENTS_DEFAULT_LIMIT, 1, EVENTS_MAX_LIMIT)
+        size = params.get("impactSize") or None
+        if size is not None and size not in IMPACT_SIZES:
+            raise _ApiError(400, f"impactSize must be one of {', '.join(IMPACT_SIZES)}")
+        has_experiments = _bool_param(params, "hasExperiments", None)
+        scope = (params.get("global") or "include").lower()
+        if scope not in ("include", "exclude"):
+            raise _ApiError(400, "global must be include or exclude")
+        now = self.clock()
+        to_ms = _int_param(params, "to", now, None, None)
+        from_ms = _int_param(params, "from", now - 7 * DAY_MS, None, None)
+        if from_ms > to_ms:
+            raise _ApiError(400, "from must not be later than to")
+        after, before = params.get("after") or None, params.get("before") or None
+        if after and before:
+            raise _ApiError(400, "use either after or before, not both")
+        cursor = _decode_cursor(after or before) if (after or before) else None
+        project = self._project(project_key)
+        self._environment(project, env_key)
+        self._refresh()
+        view = self._view(project_key, env_key, scope == "include", params.get("query") or None, size,
+                          has_experiments, params.get("applicationKey") or None)
+
+        neg, ids = view.neg_times, view.ids
+        lo, hi = bisect_left(neg, -to_ms), bisect_right(neg, -from_ms)
+        if cursor is None:
+            start, end = lo, min(hi, lo + limit)
+        else:
+            when, event_id = cursor
+            i, j = bisect_left(neg, -when), bisect_right(neg, -when)
+            if after:
+                start = min(max(bisect_right(ids, event_id, i, j), lo), hi)
+                end = min(hi, start + limit)
+            else:
+                end = min(max(bisect_left(ids, event_id, i, j), lo), hi)
+                start = max(lo, end - limit)
+        expand = "experiments" in _csv(params.get("expand"))
+        page = view.items[start:end]
+        if expand:
+            items = [e if "experiments" in e else {**e, "experiments": {"totalCount": 0, "items": []}}
+                     for e in page]
+        else:
+            items = [{k: v for k, v in e.items() if k != "experiments"} if "experiments" in e else e
+                     for e in page]
+        base = [(k, v) for k, v in params.multi_items() if k not in ("after", "before", "from", "to")]
+        base += [("from", str(from_ms)), ("to", str(to_ms))]
+        links = {"self": _link(_raw_target(request))}
+        if end < hi and page:
+            links["next"] = _link(f"{FLAG_EVENTS_PATH}?{urlencode([*base, ('after', _encode_cursor(page[-1]))])}")
+        if start > lo and page:
+            links["prev"] = _link(f"{FLAG_EVENTS_PATH}?{urlencode([*base, ('before', _encode_cursor(page[0]))])}")
+        return {"totalCount": hi - lo, "items": items, "_links": links}
+
+
+# --- parameter helpers ---------------------------------------------------------------------------------
+
+
+def _raw_target(request: httpx.Request) -> str:
+    return request.url.raw_path.decode("ascii", "replace")
+
+
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _filters(value: str | None) -> list[tuple[str, str]]:
+    out = []
+    for term in _csv(value):
+        name, _, text = term.partition(":")
+        out.append((name.strip(), text.strip()))
+    return out
+
+
+def _parse_bool(value: str, name: str) -> bool:
+    low = value.strip().lower()
+    if low in ("true", "1"):
+        return True
+    if low in ("false", "0"):
+        return False
+    raise _ApiError(400, f"{name} must be true or false")
+
+
+def _bool_param(params: httpx.QueryParams, name: str, default: Any) -> Any:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    return _parse_bool(value, name)
+
+
+def _int_param(params: httpx.QueryParams, name: str, default: int, lo: int | None, hi: int | None) -> int:
+    text = params.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise _ApiError(400, f"{name} must be an integer") from None
+    if lo is not None and value < lo:
+        raise _ApiError(400, f"{name} must be at least {lo}")
+    if hi is not None and value > hi:
+        raise _ApiError(400, f"{name} must be at most {hi}")
+    return value
+
+
+# --- transports and servers ----------------------------------------------------------------------------
+
+
+class DemoTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """In-process transport for ``httpx.Client`` and ``httpx.AsyncClient`` alike; latency sleeps the
+    thread for sync clients and yields to the event loop for async ones."""
+
+    def __init__(self, account: DemoAccount | DemoApi | None = None, faults: DemoFaults | None = None) -> None:
+        if isinstance(account, DemoApi):
+            self.api = account
+            if faults is not None:
+                self.api.faults = faults
+        else:
+            self.api = DemoApi(account, faults)
+
+    @property
+    def stats(self) -> RequestStats:
+        return self.api.stats
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        if self.api.latency_s > 0:
+            time.sleep(self.api.latency_s)
+        return self.api.handle(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        if self.api.latency_s > 0:
+            await asyncio.sleep(self.api.latency_s)
+        return self.api.handle(request)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 60
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms delayed-ACK stalls
+    server: _DemoHTTPServer
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        api = self.server.api
+        if not self.path.startswith("/"):
+            self.send_error(400)
+            return
+        skip = {"host", "content-length", "transfer-encoding", "connection"}
+        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in skip]
+        request = httpx.Request(self.command, f"http://127.0.0.1{self.path}", headers=headers, content=body)
+        if api.latency_s > 0:
+            time.sleep(api.latency_s)
+        response = api.handle(request)
+        self.send_response(response.status_code)
+        for name, value in response.headers.items():
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.content)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.content)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+
+class _DemoHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], api: DemoApi, verbose: bool = False) -> None:
+        super().__init__(address, _Handler)
+        self.api = api
+        self.verbose = verbose
+
+
+class RunningServer:
+    """A demo server on a background thread; ``stop()`` (or leaving the ``with`` block) shuts it down."""
+
+    def __init__(self, server: _DemoHTTPServer, thread: threading.Thread) -> None:
+        self._server = server
+        self._thread = thread
+        host, port = server.server_address[:2]
+        self.host, self.port = str(host), int(port)
+        self.base_url = f"http://{self.host}:{self.port}"
+        self._stopped = False
+
+    @property
+    def api(self) -> DemoApi:
+        return self._server.api
+
+    @property
+    def account(self) -> DemoAccount:
+        return self._server.api.account
+
+    @property
+    def stats(self) -> RequestStats:
+        return self._server.api.stats
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_server_in_thread(account: DemoAccount | DemoApi | None = None, faults: DemoFaults | None = None,
+                           host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> RunningServer:
+    """A real HTTP server on ``host:port`` (0 picks a free port), serving until ``stop()``."""
+    api = account if isinstance(account, DemoApi) else DemoApi(account, faults)
+    if isinstance(account, DemoApi) and faults is not None:
+        api.faults = faults
+    server = _DemoHTTPServer((host, port), api, verbose)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              name="ld-demo-server", daemon=True)
+    thread.start()
+    return RunningServer(server, thread)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8765, account: DemoAccount | None = None,
+          faults: DemoFaults | None = None, *, verbose: bool = False) -> None:
+    """Serve the demo account until interrupted (``python -m ldclient demo-server``)."""
+    api = DemoApi(account, faults)
+    server = _DemoHTTPServer((host, port), api, verbose)
+    bound_host, bound_port = server.server_address[:2]
+    info = api.account.summary()
+    print(f"Demo LaunchDarkly API on http://{bound_host}:{bound_port} "
+          f"({info['projects']} projects, {info['flags']} flags, {info['events']} events); "
+          "any non-empty Authorization header is accepted. Ctrl+C stops it.", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+# --- command line --------------------------------------------------------------------------------------
+
+
+def _non_negative(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError("must not be negative")
+        return value
+    return parse
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be within [0, 1]")
+    return value
+
+
+def add_cli_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Adds --host --port --seed --events and the fault options (--latency-ms --rate-limit-every
+    --retry-after --error-rate --fault-seed) to ``parser``."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=_non_negative(int), default=8765, help="port (default 8765, 0 = any)")
+    parser.add_argument("--seed", type=int, default=7, help="demo account seed (default 7)")
+    parser.add_argument("--events", type=_non_negative(int), default=50_000,
+                        help="about how many flag events to generate (default 50000)")
+    parser.add_argument("--latency-ms", type=_non_negative(float), default=0.0,
+                        help="added latency per request, in milliseconds")
+    parser.add_argument("--rate-limit-every", type=_non_negative(int), default=0, metavar="N",
+                        help="answer every Nth request with 429 (0 = never)")
+    parser.add_argument("--retry-after", type=_non_negative(float), default=1.0, metavar="S",
+                        help="Retry-After seconds on injected 429s (default 1)")
+    parser.add_argument("--error-rate", type=_probability, default=0.0, metavar="F",
+                        help="fraction of requests answered with a random 5xx (0..1)")
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed for the injected errors")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    return parser
+
+
+def faults_from_args(ns: argparse.Namespace) -> DemoFaults:
+    return DemoFaults(latency_s=getattr(ns, "latency_ms", 0.0) / 1000.0,
+                      rate_limit_every=getattr(ns, "rate_limit_every", 0),
+                      retry_after_s=getattr(ns, "retry_after", 1.0),
+                      error_rate=getattr(ns, "error_rate", 0.0),
+                      seed=getattr(ns, "fault_seed", 0))
+
+
+def serve_from_args(ns: argparse.Namespace) -> None:
+    """What ``python -m ldclient demo-server`` runs once its arguments are parsed."""
+    account = generate_account(seed=ns.seed, events_target=getattr(ns, "events", 50_000))
+    serve(ns.host, ns.port, account, faults_from_args(ns), verbose=getattr(ns, "verbose", False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = add_cli_arguments(argparse.ArgumentParser(description="Serve the Flag Health demo account "
+                                                                   "as LaunchDarkly's REST API."))
+    serve_from_args(parser.parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

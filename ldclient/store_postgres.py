@@ -1,0 +1,518 @@
+"""The shared event store: one PostgreSQL database behind every dashboard replica of a team.
+
+It keeps the guarantees of ``SQLiteStore`` (events deduplicated by ``id`` per key, a range recorded
+complete only in the transaction that stores its last page, a refresh log, resources with a TTL) and
+adds what several machines need: ``claim`` is a PostgreSQL advisory lock, so a key is fetched by one
+replica at a time and the others find it covered; the schema is versioned in ``flag_health_meta`` and
+migrated at start-up under a transaction-level advisory lock, so replicas starting together are safe.
+
+psycopg 3 rather than SQLAlchemy: the store is a dozen hand-written statements that need PostgreSQL
+itself (advisory locks, ``ON CONFLICT``, ``COPY ... TO STDOUT`` for a million-row load in seconds),
+which an ORM would only wrap; psycopg_pool gives the pooling, health checks and timeouts we need.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+
+from .errors import StoreError
+from .frame import CATEGORY_COLUMNS, COLUMNS, flatten_event, frame_from_columns
+from .store import KeySummary, RefreshRecord, StoreKey, merge_ranges
+
+SCHEMA_VERSION = 1
+META_TABLE = "flag_health_meta"
+# Fixed id for pg_advisory_xact_lock: every replica's migration runs under it, one at a time.
+MIGRATION_LOCK_ID = int.from_bytes(b"fh-migr8", "big", signed=True)
+
+_INT_COLUMNS = ("event_time", "experiments_count")
+_FLOAT_COLUMNS = ("impact_percentage",)
+_TEXT_COLUMNS = tuple(c for c in COLUMNS if c not in _INT_COLUMNS + _FLOAT_COLUMNS)
+
+
+def _column_type(name: str) -> str:
+    if name == "id":
+        return 'TEXT COLLATE "C" NOT NULL'  # byte order, as in SQLite, for ORDER BY event_time, id
+    if name == "event_time":
+        return "BIGINT NOT NULL"
+    if name == "experiments_count":
+        return "BIGINT"
+    if name == "impact_percentage":
+        return "DOUBLE PRECISION"
+    return "TEXT"
+
+
+# Each migration is a list of statements, applied once in order; the version after it is its index + 1.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE IF NOT EXISTS fh_keys (
+            key_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            source TEXT NOT NULL, project TEXT NOT NULL, environment TEXT NOT NULL,
+            UNIQUE (source, project, environment))""",
+        f"""CREATE TABLE IF NOT EXISTS fh_events (
+            key_id BIGINT NOT NULL,
+            {", ".join(f"{c} {_column_type(c)}" for c in COLUMNS)},
+            raw JSON NOT NULL,
+            PRIMARY KEY (key_id, id))""",
+        "CREATE INDEX IF NOT EXISTS fh_events_by_time ON fh_events (key_id, event_time, id)",
+        """CREATE TABLE IF NOT EXISTS fh_coverage (
+            key_id BIGINT NOT NULL, start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL,
+            PRIMARY KEY (key_id, start_ms))""",
+        """CREATE TABLE IF NOT EXISTS fh_refreshes (
+            refresh_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            key_id BIGINT NOT NULL, at_ms BIGINT NOT NULL, outcome TEXT NOT NULL, requests INTEGER NOT NULL,
+            events_added INTEGER NOT NULL, message TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS fh_refreshes_by_key ON fh_refreshes (key_id, at_ms)",
+        """CREATE TABLE IF NOT EXISTS fh_resources (
+            source TEXT NOT NULL, kind TEXT NOT NULL, scope TEXT NOT NULL,
+            fetched_at TIMESTAMPTZ NOT NULL, payload JSON NOT NULL,
+            PRIMARY KEY (source, kind, scope))""",
+    ],
+]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+TABLES = ("fh_events", "fh_coverage", "fh_refreshes", "fh_resources", "fh_keys")
+
+_SELECT_COLUMNS = ", ".join(COLUMNS)
+_INSERT_EVENTS = f"""
+INSERT INTO fh_events (key_id, {_SELECT_COLUMNS}, raw)
+SELECT %s::bigint, {_SELECT_COLUMNS}, raw::json
+FROM unnest({", ".join(
+    f"%b::{'bigint' if c in _INT_COLUMNS else 'float8' if c in _FLOAT_COLUMNS else 'text'}[]" for c in COLUMNS
+)}, %b::text[]) AS page ({_SELECT_COLUMNS}, raw)
+ON CONFLICT (key_id, id) DO UPDATE SET
+{", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")}, raw = EXCLUDED.raw
+"""
+
+_CSV_TYPES = {c: (pa.int64() if c in _INT_COLUMNS else pa.float64() if c in _FLOAT_COLUMNS
+                  else pa.dictionary(pa.int32(), pa.string()) if c in CATEGORY_COLUMNS else pa.string())
+              for c in COLUMNS}
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+_claim_locks: dict[int, threading.Lock] = {}
+_claim_locks_guard = threading.Lock()
+
+
+def _thread_lock(lock_id: int) -> threading.Lock:
+    with _claim_locks_guard:
+        return _claim_locks.setdefault(lock_id, threading.Lock())
+
+
+def _text(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL (SQLite can): it is dropped from the flat columns, kept in ``raw``."""
+    return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
+
+
+class _CopyReader(io.RawIOBase):
+    """``COPY ... TO STDOUT`` as a file, so pyarrow parses it block by block while it arrives."""
+
+    def __init__(self, copy: psycopg.Copy, first: Any = b"") -> None:
+        self._copy = copy
+        self._pending = memoryview(first)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        out = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(out):
+            if not self._pending:
+                data = self._copy.read()
+                if not data:
+                    break
+                self._pending = memoryview(data)
+            n = min(len(out) - filled, len(self._pending))
+            out[filled:filled + n] = self._pending[:n]
+            self._pending = self._pending[n:]
+            filled += n
+        return filled
+
+
+class PostgresStore:
+    """``EventStore`` on PostgreSQL, shared by every replica (and the CLI) that uses the same URL.
+
+    ``url`` is a libpq URL or conninfo string (``postgresql://user:password@host:5432/db``; the password
+    may also come from ``PGPASSWORD`` or ``~/.pgpass``). ``schema`` puts the tables in that schema
+    (created if missing) instead of the connection's default ``search_path``. ``pool_size`` bounds the
+    connections a process opens for queries; each claim opens one more, held while the claim lasts.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 5, connect_timeout_s: float = 5,
+                 schema: str | None = None) -> None:
+        if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
+            raise StoreError(f"invalid PostgreSQL schema name {schema!r}: use letters, digits and _")
+        self.notice: str | None = None
+        self._schema = schema
+        self._secrets = _secrets_of(url)
+        params = self._parse(url)
+        self._where = _where(params)
+        self.description = f"PostgreSQL at postgresql://{self._where}" + (f" (schema {schema})" if schema else "")
+        self._timeout = float(connect_timeout_s)
+        extra: dict[str, Any] = {"connect_timeout": max(2, math.ceil(connect_timeout_s))}
+        if "application_name" not in params:
+            extra["application_name"] = "flag-health"
+        self._conninfo = make_conninfo(url, **extra)
+        self._lock_space = self._migrate()
+        wait = max(15.0, 3 * self._timeout)
+        self._pool: ConnectionPool = ConnectionPool(
+            self._conninfo, min_size=1, max_size=max(1, pool_size), open=False, name="flag-health",
+            configure=self._configure, check=ConnectionPool.check_connection, timeout=wait)
+        self._pool.open(wait=False)
+
+    # -- connections --------------------------------------------------------------------------------------
+
+    def _parse(self, url: str) -> dict[str, Any]:
+        try:
+            return conninfo_to_dict(url)
+        except psycopg.Error as exc:
+            raise StoreError(f"LD_STORE_URL is not a valid PostgreSQL URL: {self._scrub(exc)}") from None
+
+    def _scrub(self, exc: BaseException | str) -> str:
+        """One line of the server's or libpq's message, with any password in it masked."""
+        text = " ".join(str(exc).split())
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _configure(self, conn: psycopg.Connection) -> None:
+        settings = {"idle_in_transaction_session_timeout": "300s"}
+        if self._schema is not None:
+            settings["search_path"] = self._schema
+        for name, value in settings.items():
+            conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+        conn.commit()
+
+    def _connect(self, **kwargs: Any) -> psycopg.Connection:
+        try:
+            return psycopg.connect(self._conninfo, **kwargs)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to the PostgreSQL event store at {self._where}: "
+                             f"{self._scrub(exc)}") from None
+
+    def _failure(self, exc: BaseException) -> StoreError:
+        if isinstance(exc, PoolClosed):
+            return StoreError(f"the PostgreSQL event store at {self._where} is closed")
+        if isinstance(exc, PoolTimeout):
+            return StoreError(f"the PostgreSQL event store at {self._where} could not be reached in time: "
+                              "is the server running and reachable?")
+        return StoreError(f"the PostgreSQL event store at {self._where} failed: {self._scrub(exc)}")
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection in one transaction: committed if the block succeeds, rolled back if not."""
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise self._failure(exc) from None
+
+    def _read(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._tx() as conn:
+            return conn.execute(query, params).fetchall()
+
+    def _migrate(self) -> str:
+        """Bring the schema to ``SCHEMA_VERSION``, once, whatever the number of replicas starting."""
+        conn = self._connect()
+        try:
+            with conn:
+                if self._schema is not None:
+                    conn.execute("SELECT set_config('search_path', %s, false)", (self._schema,))
+                    conn.commit()
+                if self._version(conn) != SCHEMA_VERSION:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+                    if self._schema is not None:
+                        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema)))
+                    conn.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (name TEXT PRIMARY KEY, "
+                                 "value TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+                    current = self._version(conn) or 0
+                    if current > SCHEMA_VERSION:
+                        raise StoreError(
+                            f"the PostgreSQL event store at {self._where} has schema version {current}, newer "
+                            f"than this dashboard's {SCHEMA_VERSION}: upgrade the dashboard on this replica")
+                    who = f"{socket.gethostname()} pid {os.getpid()}"
+                    for version in range(current + 1, SCHEMA_VERSION + 1):
+                        for statement in MIGRATIONS[version - 1]:
+                            conn.execute(statement)
+                        # a plain INSERT: were a migration ever applied twice, this would fail loudly
+                        conn.execute(f"INSERT INTO {META_TABLE} (name, value) VALUES (%s, %s)",
+                                     (f"migration:{version:04d}", f"applied by {who}"))
+                    conn.execute(f"INSERT INTO {META_TABLE} (name, value) VALUES ('schema_version', %s) "
+                                 "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+                                 (str(SCHEMA_VERSION),))
+                    conn.commit()
+                row = conn.execute("SELECT current_database(), current_schema()").fetchone()
+                conn.commit()
+        except psycopg.Error as exc:
+            raise self._failure(exc) from None
+        finally:
+            conn.close()
+        assert row is not None
+        if row[1] is None:
+            raise StoreError(f"the PostgreSQL event store at {self._where} has no schema to use "
+                             "(search_path names none that exists)")
+        return f"{row[0]}/{row[1]}"
+
+    @staticmethod
+    def _version(conn: psycopg.Connection) -> int | None:
+        exists = conn.execute("SELECT to_regclass(%s)", (META_TABLE,)).fetchone()
+        if not exists or exists[0] is None:
+            return None
+        row = conn.execute(f"SELECT value FROM {META_TABLE} WHERE name = 'schema_version'").fetchone()
+        return int(row[0]) if row else None
+
+    @staticmethod
+    def _key_id(conn: psycopg.Connection, key: StoreKey, create: bool = False) -> int | None:
+        params = (key.source, key.project, key.environment)
+        find = "SELECT key_id FROM fh_keys WHERE source = %s AND project = %s AND environment = %s"
+        row = conn.execute(find, params).fetchone()
+        if row is None and create:
+            conn.execute("INSERT INTO fh_keys (source, project, environment) VALUES (%s, %s, %s) "
+                         "ON CONFLICT DO NOTHING", params)
+            row = conn.execute(find, params).fetchone()
+        return row[0] if row else None
+
+    def lock_id(self, key: StoreKey) -> int:
+        """The advisory-lock id of ``key``: 64 bits of SHA-256 over the database, schema and key."""
+        digest = hashlib.sha256(f"flag-health\n{self._lock_space}\n{key.digest()}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    # -- the interface ------------------------------------------------------------------------------------
+
+    def covered(self, key: StoreKey) -> list[tuple[int, int]]:
+        with self._tx() as conn:
+            key_id = self._key_id(conn, key)
+            if key_id is None:
+                return []
+            rows = conn.execute("SELECT start_ms, end_ms FROM fh_coverage WHERE key_id = %s ORDER BY start_ms",
+                                (key_id,)).fetchall()
+        return [(s, e) for s, e in rows]
+
+    def write_page(self, key: StoreKey, items: Sequence[Mapping[str, Any]],
+                   complete: tuple[int, int] | None = None) -> int:
+        """Store one page; when ``complete`` is given, record that range covered in the same transaction."""
+        rows: dict[str, tuple[dict[str, Any], str]] = {}
+        for item in items:  # the last copy of an id wins, as with SQLite's INSERT OR REPLACE
+            flat = flatten_event(item)
+            rows[flat["id"]] = (flat, json.dumps(item, separators=(",", ":")))
+        with self._tx() as conn:
+            key_id = self._key_id(conn, key, create=True)
+            # one writer per key at a time, whoever calls: coverage merges must not interleave
+            conn.execute("SELECT 1 FROM fh_keys WHERE key_id = %s FOR UPDATE", (key_id,))
+            added = 0
+            if rows:
+                ids = list(rows)
+                existing = conn.execute("SELECT count(*) FROM fh_events WHERE key_id = %s AND id = ANY(%s)",
+                                        (key_id, ids)).fetchone()
+                added = len(ids) - (existing[0] if existing else 0)
+                columns = [[_text(flat[c]) for flat, _ in rows.values()] for c in COLUMNS]
+                conn.execute(_INSERT_EVENTS, (key_id, *columns, [raw for _, raw in rows.values()]))
+            if complete is not None and complete[1] > complete[0]:
+                current = conn.execute("SELECT start_ms, end_ms FROM fh_coverage WHERE key_id = %s "
+                                       "AND end_ms >= %s AND start_ms <= %s", (key_id, *complete)).fetchall()
+                merged = merge_ranges([*((s, e) for s, e in current), complete])
+                conn.execute("DELETE FROM fh_coverage WHERE key_id = %s AND end_ms >= %s AND start_ms <= %s",
+                             (key_id, *complete))
+                with conn.cursor() as cur:
+                    cur.executemany("INSERT INTO fh_coverage (key_id, start_ms, end_ms) VALUES (%s, %s, %s)",
+                                    [(key_id, s, e) for s, e in merged])
+        return added
+
+    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int) -> pd.DataFrame:
+        """The events of ``[from_ms, to_ms)`` by time then id: the server streams CSV, pyarrow parses it."""
+        with self._tx() as conn:
+            key_id = self._key_id(conn, key)
+            if key_id is None:
+                return frame_from_columns({})
+            query = sql.SQL(
+                "COPY (SELECT {columns} FROM fh_events WHERE key_id = {key_id} AND event_time >= {lo} "
+                "AND event_time < {hi} ORDER BY event_time, id) TO STDOUT (FORMAT csv)").format(
+                columns=sql.SQL(_SELECT_COLUMNS), key_id=sql.Literal(key_id),
+                lo=sql.Literal(int(from_ms)), hi=sql.Literal(int(to_ms)))
+            with conn.cursor() as cur, cur.copy(query) as copy:
+                first = copy.read()
+                if not first:  # no rows (pyarrow refuses an empty CSV)
+                    return frame_from_columns({})
+                try:
+                    table = pacsv.read_csv(
+                        io.BufferedReader(_CopyReader(copy, first), buffer_size=1 << 20),
+                        read_options=pacsv.ReadOptions(column_names=list(COLUMNS), block_size=8 << 20),
+                        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                        # CSV NULL is an unquoted empty field, "" is an empty string: keep them apart
+                        convert_options=pacsv.ConvertOptions(
+                            column_types=_CSV_TYPES, strings_can_be_null=True, quoted_strings_can_be_null=False,
+                            null_values=[""]))
+                except pa.ArrowException as exc:
+                    raise StoreError(f"the PostgreSQL event store at {self._where} sent events that could "
+                                     f"not be read: {exc}") from None
+        return _frame_from_arrow(table)
+
+    def iter_raw(self, key: StoreKey, from_ms: int, to_ms: int) -> Iterator[dict[str, Any]]:
+        with self._tx() as conn:
+            key_id = self._key_id(conn, key)
+        if key_id is None:
+            return
+        last: tuple[int, str] = (from_ms, "")
+        while True:  # batches keep memory bounded on long ranges
+            rows = self._read("SELECT event_time, id, raw FROM fh_events WHERE key_id = %s AND event_time < %s "
+                              "AND (event_time, id) > (%s, %s) ORDER BY event_time, id LIMIT 5000",
+                              (key_id, to_ms, last[0], last[1]))
+            if not rows:
+                return
+            for _, _, raw in rows:
+                yield raw
+            last = (rows[-1][0], rows[-1][1])
+
+    def record_refresh(self, key: StoreKey, record: RefreshRecord) -> None:
+        with self._tx() as conn:
+            key_id = self._key_id(conn, key, create=True)
+            conn.execute("INSERT INTO fh_refreshes (key_id, at_ms, outcome, requests, events_added, message) "
+                         "VALUES (%s, %s, %s, %s, %s, %s)",
+                         (key_id, record.at_ms, record.outcome, record.requests, record.events_added,
+                          _text(record.message[:1000])))
+
+    def last_refresh(self, key: StoreKey) -> RefreshRecord | None:
+        rows = self._read(
+            "SELECT r.at_ms, r.outcome, r.requests, r.events_added, r.message FROM fh_refreshes r "
+            "JOIN fh_keys k USING (key_id) WHERE k.source = %s AND k.project = %s AND k.environment = %s "
+            "ORDER BY r.at_ms DESC, r.refresh_id DESC LIMIT 1", (key.source, key.project, key.environment))
+        return RefreshRecord(*rows[0]) if rows else None
+
+    def last_good_refresh_ms(self, key: StoreKey) -> int | None:
+        rows = self._read(
+            "SELECT max(r.at_ms) FROM fh_refreshes r JOIN fh_keys k USING (key_id) WHERE k.source = %s "
+            "AND k.project = %s AND k.environment = %s AND r.outcome = 'ok'",
+            (key.source, key.project, key.environment))
+        return rows[0][0] if rows else None
+
+    def summaries(self) -> list[KeySummary]:
+        with self._tx() as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot for all four reads
+            keys = conn.execute(
+                "SELECT k.key_id, k.source, k.project, k.environment, s.n, s.first, s.last FROM fh_keys k "
+                "CROSS JOIN LATERAL (SELECT count(*) AS n, min(event_time) AS first, max(event_time) AS last "
+                "FROM fh_events e WHERE e.key_id = k.key_id) s "
+                "ORDER BY k.source, k.project, k.environment").fetchall()
+            covered: dict[int, list[tuple[int, int]]] = {}
+            for key_id, start, end in conn.execute(
+                    "SELECT key_id, start_ms, end_ms FROM fh_coverage ORDER BY key_id, start_ms"):
+                covered.setdefault(key_id, []).append((start, end))
+            last = {row[0]: RefreshRecord(*row[1:]) for row in conn.execute(
+                "SELECT DISTINCT ON (key_id) key_id, at_ms, outcome, requests, events_added, message "
+                "FROM fh_refreshes ORDER BY key_id, at_ms DESC, refresh_id DESC")}
+            good = dict(conn.execute(
+                "SELECT key_id, max(at_ms) FROM fh_refreshes WHERE outcome = 'ok' GROUP BY key_id").fetchall())
+        return [KeySummary(StoreKey(source, project, env), n, first, last_ms, covered.get(key_id, []),
+                           last.get(key_id), good.get(key_id))
+                for key_id, source, project, env, n, first, last_ms in keys]
+
+    def get_resource(self, source: str, kind: str, scope: str, max_age_s: float) -> Any | None:
+        # ages come from the server's clock, so replicas whose clocks disagree still agree on expiry
+        rows = self._read("SELECT extract(epoch FROM clock_timestamp() - fetched_at)::float8, payload "
+                          "FROM fh_resources WHERE source = %s AND kind = %s AND scope = %s", (source, kind, scope))
+        if not rows or rows[0][0] > max_age_s:
+            return None
+        return rows[0][1]
+
+    def put_resource(self, source: str, kind: str, scope: str, payload: Any) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT INTO fh_resources (source, kind, scope, fetched_at, payload) "
+                         "VALUES (%s, %s, %s, clock_timestamp(), %s::json) ON CONFLICT (source, kind, scope) "
+                         "DO UPDATE SET fetched_at = EXCLUDED.fetched_at, payload = EXCLUDED.payload",
+                         (source, kind, scope, json.dumps(payload, separators=(",", ":"))))
+
+    @contextlib.contextmanager
+    def claim(self, key: StoreKey) -> Iterator[None]:
+        """Single flight per key across every process on this database.
+
+        A thread lock first queues this process's threads (so one connection waits, not one per
+        thread); then ``pg_advisory_lock`` on a claim connection held until the block ends. The lock
+        belongs to that connection's session: a process that dies holding it closes the connection,
+        and PostgreSQL releases the lock at once, so the next waiter takes over.
+        """
+        lock_id = self.lock_id(key)
+        with _thread_lock(lock_id):
+            # Keepalives on both ends: a vanished client machine (not just a dead process) is noticed
+            # within about a minute too, and its lock released.
+            conn = self._connect(autocommit=True, keepalives=1, keepalives_idle=30, keepalives_interval=10,
+                                 keepalives_count=3)
+            try:
+                try:
+                    conn.execute("SELECT set_config('tcp_keepalives_idle', '30', false), "
+                                 "set_config('tcp_keepalives_interval', '10', false), "
+                                 "set_config('tcp_keepalives_count', '3', false)")
+                    conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
+                except psycopg.Error as exc:
+                    raise self._failure(exc) from None
+                yield
+            finally:
+                conn.close()  # ends the session, which releases its advisory lock
+
+    def clear(self) -> None:
+        with self._tx() as conn:
+            conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def _frame_from_arrow(table: pa.Table) -> pd.DataFrame:
+    columns: dict[str, Any] = {}
+    for name in COLUMNS:
+        column = table.column(name)
+        if name in CATEGORY_COLUMNS:
+            values = column.to_pandas()
+            columns[name] = values.cat.set_categories(sorted(values.cat.categories))
+        elif name == "experiments_count":
+            columns[name] = column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        else:
+            columns[name] = column.to_pandas()
+    return frame_from_columns(columns)
+
+
+def _secrets_of(url: str) -> list[str]:
+    """Every spelling of the password the URL carries, longest first, for masking messages."""
+    found: set[str] = set()
+    with contextlib.suppress(ValueError):
+        parts = urlsplit(url)
+        if parts.password:
+            found |= {parts.password, unquote(parts.password)}
+        for match in re.finditer(r"(?:^|[?&])password=([^&]*)", parts.query):
+            found |= {match.group(1), unquote(match.group(1))}
+    for match in re.finditer(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", url):
+        value = match.group(1)
+        found |= {value, value.strip("'")}
+    with contextlib.suppress(psycopg.Error):
+        if password := conninfo_to_dict(url).get("password"):
+            found.add(str(password))
+    return sorted((s for s in found if s), key=len, reverse=True)
+
+
+def _where(params: Mapping[str, Any]) -> str:
+    """``user@host:port/dbname`` as libpq will resolve it, without the password."""
+    env: Callable[[str], str | None] = os.environ.get
+    user = params.get("user") or env("PGUSER")
+    host = params.get("host") or params.get("hostaddr") or env("PGHOST") or "localhost"
+    port = params.get("port") or env("PGPORT") or "5432"
+    dbname = params.get("dbname") or env("PGDATABASE") or user or ""
+    return f"{user + '@' if user else ''}{host}:{port}/{dbname}"
+
+
+__all__ = ["MIGRATIONS", "PostgresStore", "SCHEMA_VERSION"]

@@ -1,0 +1,72 @@
+"""The dashboard in a real browser (Debian's Chromium via Playwright): renders, links, hostile text."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.conftest import copy_to_docs, screenshot
+
+pytestmark = pytest.mark.browser
+
+PAGES = {"overview": "", "flag_events": "flag_events", "flag_health": "flag_health", "flag_detail": "flag_detail",
+         "cleanup": "cleanup", "environments": "environments", "all_projects": "all_projects", "data": "data"}
+
+
+def wait_rendered(page, charts: int = 0, timeout: int = 120_000) -> None:
+    """Streamlit has finished a run: the status widget is gone and the expected charts are drawn."""
+    page.wait_for_selector('[data-testid="stSidebar"]', timeout=timeout)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    if charts:
+        page.wait_for_function(
+            f"() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
+            f"[data-testid=\"stVegaLiteChart\"] svg').length >= {charts}", timeout=timeout)
+    page.wait_for_timeout(500)
+
+
+def demo_ids() -> tuple[str, str]:
+    from ldclient.demo_data import default_now_ms
+    from ldclient.source import demo_account
+
+    account = demo_account(7, default_now_ms())
+    project = account.projects[0]["key"]
+    flag = next(e["flagKey"] for e in reversed(account.events)
+                if e["projectKey"] == project and e.get("environmentKey") == "staging")
+    return project, flag
+
+
+def test_overview_renders_its_charts(app_server, page):
+    page.goto(app_server.url)
+    wait_rendered(page, charts=4)
+    assert page.locator('[data-testid="stMetric"]').count() >= 6
+    assert "Traceback" not in page.content()
+    shot = screenshot(page, "overview")
+    copy_to_docs(shot, "overview.png")
+
+
+def test_every_page_renders_and_is_screenshotted(app_server, page):
+    for name, path in PAGES.items():
+        page.goto(f"{app_server.url}/{path}")
+        wait_rendered(page)
+        body = page.inner_text("body")
+        assert "Traceback" not in body and "Error" not in page.title(), name
+        screenshot(page, f"page-{name}")
+
+
+def test_shared_link_restores_the_view_and_navigation_keeps_it(app_server, page):
+    project, flag = demo_ids()
+    link = (f"{app_server.url}/flag_detail?project={project}&env=staging&from=2026-09-01&to=2026-11-20"
+            f"&impact=large,medium&flag={flag}")
+    page.goto(link)
+    wait_rendered(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert "staging" in sidebar.inner_text()
+    assert flag in page.locator('[data-testid="stMain"]').inner_text()
+    screenshot(page, "shared-link-flag-detail")
+    page.get_by_role("link", name="Overview").click()
+    wait_rendered(page)
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["project"] == [project] and query["env"] == ["staging"]
+    assert query["from"] == ["2026-09-01"] and query["to"] == ["2026-11-20"]
+    assert query["impact"] == ["medium,large"] and query["flag"] == [flag]

@@ -1,0 +1,106 @@
+"""``python -m ldclient`` against the embedded demo account and against a server at LD_BASE_URL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("LD_")}
+    full["LD_CACHE_DIR"] = os.environ["LD_CACHE_DIR"]
+    full.update(env or {})
+    return subprocess.run([sys.executable, "-m", "ldclient", *args], cwd=ROOT, env=full, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def demo_project() -> str:
+    from ldclient.demo_data import default_now_ms
+    from ldclient.source import demo_account
+
+    return demo_account(7, default_now_ms()).projects[0]["key"]
+
+
+def test_projects_lists_demo_projects_with_environments():
+    out = run("projects", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    projects = json.loads(out.stdout)
+    assert len(projects) >= 3
+    assert all({"production", "staging", "test"} <= {e["key"] for e in p["environments"]} for p in projects)
+
+
+def test_events_jsonl_sorted_unique_with_api_field_names(demo_project):
+    out = run("events", "--project", demo_project, "--env", "production")
+    assert out.returncode == 0, out.stderr
+    items = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(items) > 100
+    assert len({i["id"] for i in items}) == len(items)
+    assert [i["eventTime"] for i in items] == sorted(i["eventTime"] for i in items)
+    assert {"id", "flagKey", "eventTime", "eventType", "impact", "projectKey"} <= set(items[0])
+    assert all("experiments" not in i for i in items)
+    expanded = run("events", "--project", demo_project, "--env", "production", "--expand-experiments")
+    assert all("experiments" in json.loads(line) for line in expanded.stdout.splitlines())
+
+
+def test_events_filters_csv_and_output_file(demo_project, tmp_path):
+    target = tmp_path / "large.csv"
+    out = run("events", "--project", demo_project, "--env", "production", "--impact-size", "large",
+              "--from", "2000-01-01", "--format", "csv", "--output", str(target))
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert rows and all(r["impact_size"] == "large" for r in rows)
+
+
+def test_metrics_prints_every_key(demo_project):
+    out = run("metrics", "--project", demo_project, "--env", "production", "--tz", "Europe/Berlin",
+              "--format", "json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    from ldclient.metrics import HEADLINE_KEYS
+
+    expected = {*HEADLINE_KEYS, "project", "environment", "from", "to", "timezone", "flags", "previous",
+                "temporary_flags", "stale_flags", "stale_share", "stale_flag_keys", "statuses",
+                "unrehearsed_changes", "promotion_lag_hours_median"}
+    assert expected <= set(report)
+    assert report["events_total"] == sum(report["events_by_impact"].values())
+    assert report["events_total"] > 0 and report["flags"]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("events", "--project", "nope", "--env", "production"), "unknown project"),
+    (("events", "--project", "PROJECT", "--env", "qa"), "unknown environment"),
+    (("events", "--project", "PROJECT", "--env", "production", "--from", "last tuesday"), "not a date"),
+    (("events", "--project", "PROJECT", "--env", "production", "--from", "2026-11-20", "--to", "2026-11-01"),
+     "must be before"),
+    (("events", "--project", "PROJECT", "--env", "production", "--from", "2015-01-01"), "longer than 5 years"),
+    (("metrics", "--project", "PROJECT", "--env", "production", "--tz", "Mars/Base"), "unknown timezone"),
+])
+def test_bad_arguments_give_one_line_errors(demo_project, args, needle):
+    out = run(*[demo_project if a == "PROJECT" else a for a in args])
+    assert out.returncode != 0
+    assert needle in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_sync_then_sync_again_makes_at_most_one_request_per_key(demo_project):
+    first = run("sync", "--project", demo_project, "--days", "30")
+    assert first.returncode == 0, first.stderr
+    second = run("sync", "--project", demo_project, "--days", "30")
+    lines = second.stdout.strip().splitlines()
+    assert len(lines) >= 3
+    for line in lines:
+        assert int(line.split(": ")[1].split(" requests")[0]) <= 1, line
+    info = run("cache", "info")
+    assert demo_project in info.stdout
+    assert run("cache", "clear").returncode == 0
+    assert demo_project not in run("cache", "info").stdout
