@@ -56,7 +56,7 @@ except common.LDError as exc:
     st.stop()
 
 with st.sidebar:
-    with st.popover("Share this view", icon=":material/link:", use_container_width=True):
+    with st.popover("Share this view", icon=":material/link:", width="stretch"):
         fixed, rolling = common.share_links(view)
         st.caption("With absolute dates, so what was discussed stays reproducible:")
         st.code(fixed, language=None, wrap_lines=True)
@@ -66,7 +66,10 @@ with st.sidebar:
 st.title(page.title)
 common.show_link_warnings()
 common.data_status(view)
+st.session_state["_in_app"] = True  # pages check it: see common.current_view
 try:
     page.run()
 except common.LDError as exc:
     st.error(f"LaunchDarkly data could not be loaded: {exc}", icon=":material/cloud_off:")
+finally:
+    st.session_state["_in_app"] = False

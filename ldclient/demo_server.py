@@ -184,7 +184,13 @@ def _link(href: str) -> dict[str, str]:
 
 
 class DemoApi:
-    """LaunchDarkly's REST API over a :class:`DemoAccount`. Safe to call from many threads at once."""
+    """LaunchDarkly's REST API over a :class:`DemoAccount`. Safe to call from many threads at once.
+
+    ``stats`` counts requests per route: ``root``, ``projects``, ``project``, ``environments``,
+    ``environment``, ``flags``, ``flag``, ``flag-statuses``, ``flag-status``, ``flag-events``, ``members``,
+    ``unknown``. Events reach the server through ``DemoAccount.add_events`` (not by editing
+    ``account.events`` directly). ``clock`` (Unix ms) only sets the default ``from``/``to`` of flag events.
+    """
 
     def __init__(self, account: DemoAccount | None = None, faults: DemoFaults | None = None, *,
                  clock: Callable[[], int] | None = None) -> None:
@@ -236,7 +242,7 @@ class DemoApi:
             self._seq += 1
             roll = self._fault_rng.random() if faults.error_rate > 0 else 1.0
             if faults.rate_limit_every and self._seq % faults.rate_limit_every == 0:
-                reset = self.clock() + int(faults.retry_after_s * 1000)
+                reset = int(time.time() * 1000) + int(faults.retry_after_s * 1000)
                 return 429, {"Retry-After": _seconds_text(faults.retry_after_s),
                              "X-Ratelimit-Global-Remaining": "0", "X-Ratelimit-Route-Remaining": "0",
                              "X-Ratelimit-Reset": str(reset)}
@@ -277,8 +283,8 @@ class DemoApi:
             headers.update(extra)
             message = ("You've exceeded the API rate limit. Try again later." if status == 429
                        else "The demo server injected this error (fault injection).")
-            return self._respond(status, {"code": _ERROR_CODES.get(status, "server_error"), "message": message},
-                                 headers)
+            code = _ERROR_CODES.get(status, "server_error")
+            return self._respond(status, {"code": code, "message": message}, headers)
         try:
             if not request.headers.get("Authorization", "").strip():
                 raise _ApiError(401, "Invalid or missing Authorization header: send your access token.")
@@ -290,8 +296,8 @@ class DemoApi:
         except _ApiError as err:
             return self._respond(err.status, {"code": err.code, "message": err.message}, headers)
         except Exception as exc:  # a bug here must look like LaunchDarkly's 500, not a dropped connection
-            return self._respond(500, {"code": "internal_server_error", "message": f"demo server error: {exc!r}"},
-                                 headers)
+            body = {"code": "internal_server_error", "message": f"demo server error: {exc!r}"}
+            return self._respond(500, body, headers)
         return self._respond(200, body, headers)
 
     def _respond(self, status: int, body: Any, headers: dict[str, str]) -> httpx.Response:
@@ -330,7 +336,8 @@ class DemoApi:
             flag = self._flags.get(project["key"], {}).get(groups[1])
             if flag is None:
                 raise _ApiError(404, f"Unknown flag '{groups[1]}' in project '{project['key']}'")
-            return self._flag_rep(flag, self._env_filter(project, params), _bool_param(params, "summary", True))
+            envs = self._env_filter(project, params)
+            return self._flag_rep(flag, envs, _bool_param(params, "summary", True))
         env = self._environment(project, groups[1])
         statuses = self._statuses.get((project["key"], env["key"]), {})
         if route == "flag-statuses":
@@ -359,8 +366,9 @@ class DemoApi:
         rep = {k: v for k, v in project.items() if k != "environments"}
         if expand_envs:
             envs = project["environments"]
-            rep["environments"] = {"_links": {"self": _link(f"/api/v2/projects/{project['key']}/environments")},
-                                   "totalCount": len(envs), "items": list(envs)}
+            href = f"/api/v2/projects/{project['key']}/environments"
+            rep["environments"] = {"_links": {"self": _link(href)}, "totalCount": len(envs),
+                                   "items": list(envs)}
         return rep
 
     def _projects_page(self, request: httpx.Request) -> dict[str, Any]:
@@ -371,7 +379,8 @@ class DemoApi:
         projects = self.account.projects
         for name, value in _filters(params.get("filter")):
             if name == "query":
-                projects = [p for p in projects if value.lower() in p["key"] or value.lower() in p["name"].lower()]
+                low = value.lower()
+                projects = [p for p in projects if low in p["key"] or low in p["name"].lower()]
             elif name == "tags":
                 wanted = set(value.split("+"))
                 projects = [p for p in projects if wanted <= set(p["tags"])]
@@ -463,7 +472,8 @@ class DemoApi:
         self._base = {key: _View(items) for key, items in buckets.items()}
         self._views.clear()
 
-    def _bucket(self, events: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, bool], list[dict[str, Any]]]:
+    def _bucket(self, events: Iterable[Mapping[str, Any]]
+                ) -> dict[tuple[str, str, bool], list[dict[str, Any]]]:
         """(project, env, with_global) -> events; a global event lands in every environment of its project."""
         buckets: dict[tuple[str, str, bool], list[dict[str, Any]]] = {
             (p, e, g): [] for p, envs in self._env_keys.items() for e in envs for g in (True, False)}
@@ -500,11 +510,11 @@ class DemoApi:
 
     def _view(self, project: str, env: str, with_global: bool, query: str | None, size: str | None,
               has_experiments: bool | None, application: str | None) -> _View:
+        views = self._views  # before _base: _refresh swaps _base first, so this pair is never mixed up
         base = self._base[(project, env, with_global)]
         if not (query or size or has_experiments is not None or application):
             return base
         key = (project, env, with_global, query, size, has_experiments, application)
-        views = self._views
         view = views.get(key)
         if view is not None:
             return view
@@ -582,9 +592,11 @@ class DemoApi:
         base += [("from", str(from_ms)), ("to", str(to_ms))]
         links = {"self": _link(_raw_target(request))}
         if end < hi and page:
-            links["next"] = _link(f"{FLAG_EVENTS_PATH}?{urlencode([*base, ('after', _encode_cursor(page[-1]))])}")
+            query = urlencode([*base, ("after", _encode_cursor(page[-1]))])
+            links["next"] = _link(f"{FLAG_EVENTS_PATH}?{query}")
         if start > lo and page:
-            links["prev"] = _link(f"{FLAG_EVENTS_PATH}?{urlencode([*base, ('before', _encode_cursor(page[0]))])}")
+            query = urlencode([*base, ("before", _encode_cursor(page[0]))])
+            links["prev"] = _link(f"{FLAG_EVENTS_PATH}?{query}")
         return {"totalCount": hi - lo, "items": items, "_links": links}
 
 
@@ -645,7 +657,8 @@ class DemoTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """In-process transport for ``httpx.Client`` and ``httpx.AsyncClient`` alike; latency sleeps the
     thread for sync clients and yields to the event loop for async ones."""
 
-    def __init__(self, account: DemoAccount | DemoApi | None = None, faults: DemoFaults | None = None) -> None:
+    def __init__(self, account: DemoAccount | DemoApi | None = None,
+                 faults: DemoFaults | None = None) -> None:
         if isinstance(account, DemoApi):
             self.api = account
             if faults is not None:
@@ -690,9 +703,10 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(api.latency_s)
         response = api.handle(request)
         self.send_response(response.status_code)
-        for name, value in response.headers.items():
+        for raw_name, raw_value in response.headers.raw:  # raw keeps LaunchDarkly's header capitalisation
+            name = raw_name.decode("latin-1")
             if name.lower() not in ("content-length", "connection"):
-                self.send_header(name, value)
+                self.send_header(name, raw_value.decode("latin-1"))
         self.send_header("Content-Length", str(len(response.content)))
         self.end_headers()
         if self.command != "HEAD":

@@ -477,7 +477,7 @@ def _group_time_order(group: IntArray, t: IntArray) -> IntArray:
     if len(t) < 2:
         return np.arange(len(t))
     if np.all(t[1:] >= t[:-1]):
-        return np.argsort(group)
+        return np.argsort(group.astype(np.uint16) if group.max() < 2**16 else group, kind="stable")
     t = t - t.min()
     if int(t.max()).bit_length() + int(group.max()).bit_length() <= 62:
         return np.argsort((group << int(t.max()).bit_length()) | t)

@@ -45,7 +45,6 @@ MIGRATION_LOCK_ID = int.from_bytes(b"fh-migr8", "big", signed=True)
 
 _INT_COLUMNS = ("event_time", "experiments_count")
 _FLOAT_COLUMNS = ("impact_percentage",)
-_TEXT_COLUMNS = tuple(c for c in COLUMNS if c not in _INT_COLUMNS + _FLOAT_COLUMNS)
 
 
 def _column_type(name: str) -> str:
@@ -97,7 +96,7 @@ SELECT %s::bigint, {_SELECT_COLUMNS}, raw::json
 FROM unnest({", ".join(
     f"%b::{'bigint' if c in _INT_COLUMNS else 'float8' if c in _FLOAT_COLUMNS else 'text'}[]" for c in COLUMNS
 )}, %b::text[]) AS page ({_SELECT_COLUMNS}, raw)
-ON CONFLICT (key_id, id) DO UPDATE SET
+ON CONFLICT (key_id, id) DO UPDATE SET  -- the newest copy wins, as with SQLite's INSERT OR REPLACE
 {", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")}, raw = EXCLUDED.raw
 """
 
@@ -169,7 +168,10 @@ class PostgresStore:
         extra: dict[str, Any] = {"connect_timeout": max(2, math.ceil(connect_timeout_s))}
         if "application_name" not in params:
             extra["application_name"] = "flag-health"
-        self._conninfo = make_conninfo(url, **extra)
+        try:
+            self._conninfo = make_conninfo(url, **extra)
+        except psycopg.Error as exc:
+            raise StoreError(f"LD_STORE_URL is not a valid PostgreSQL URL: {self._scrub(exc)}") from None
         self._lock_space = self._migrate()
         wait = max(15.0, 3 * self._timeout)
         self._pool: ConnectionPool = ConnectionPool(
@@ -187,7 +189,7 @@ class PostgresStore:
 
     def _scrub(self, exc: BaseException | str) -> str:
         """One line of the server's or libpq's message, with any password in it masked."""
-        text = " ".join(str(exc).split())
+        text = " ".join(str(exc).split()).removeprefix("connection failed: ")
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text

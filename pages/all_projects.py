@@ -28,7 +28,7 @@ rows["open"] = ["./?" + urlencode(encode_view(View(p, e, view.range_days, view.s
                 for p, e in zip(rows["project"], rows["environment"], strict=True)]
 st.caption(f"{len(rows)} environments in {rows['project'].nunique()} projects. Change is against the previous "
            "period of the same length; the trend is events per week.")
-st.dataframe(rows.drop(columns=["project_name"]), hide_index=True, use_container_width=True, column_config={
+st.dataframe(rows.drop(columns=["project_name"]), hide_index=True, width="stretch", column_config={
     "project": st.column_config.TextColumn("Project"),
     "environment": st.column_config.TextColumn("Environment"),
     "critical": st.column_config.CheckboxColumn("Production-like"),

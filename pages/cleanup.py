@@ -20,13 +20,11 @@ if stale.empty:
     st.stop()
 
 shown = stale.assign(
-    last_requested=[common.format_time(None if v is None or v != v else int(v), view.tz)
-                    for v in stale["last_requested"].astype(object)],
-    last_change=[common.format_time(None if v is None or v != v else int(v), view.tz)
-                 for v in stale["last_change"].astype(object)],
+    last_requested=common.format_times(stale["last_requested"], view.tz),
+    last_change=common.format_times(stale["last_change"], view.tz),
     launchdarkly=[source.flag_url(view.project, view.env, k) for k in stale["flag_key"].astype(str)],
 )
-picked = st.dataframe(shown, hide_index=True, use_container_width=True, height=520, on_select="rerun",
+picked = st.dataframe(shown, hide_index=True, width="stretch", height=520, on_select="rerun",
                       selection_mode="single-row", key="cleanup_table", column_config={
                           "flag_key": st.column_config.TextColumn("Flag"),
                           "name": st.column_config.TextColumn("Name"),

@@ -179,6 +179,17 @@ def write_link(view: View) -> None:
 
 
 def current_view() -> View:
+    """The view app.py set up for this run.
+
+    Streamlit runs a page file on its own (legacy multipage mode) when an app has a ``pages/``
+    folder and ``st.navigation`` has not yet run in the process: the first request after a
+    restart, or every AppTest rerun. Such a run switches that mode off and reruns through app.py.
+    """
+    if not st.session_state.get("_in_app") or "view" not in st.session_state:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     return st.session_state["view"]
 
 
@@ -428,3 +439,10 @@ def access_mode() -> Any:
     from ldclient.access import access_decision
 
     return access_decision(auth_config(), getattr(st, "user", None))
+
+
+def format_times(values: Any, tz: str) -> list[str]:
+    """Unix-ms column (nullable) as local "YYYY-MM-DD HH:MM" text, "—" where unknown."""
+    ms = pd.to_numeric(pd.Series(values).astype("Float64"), errors="coerce")
+    local = pd.to_datetime(ms, unit="ms", utc=True).dt.tz_convert(tz).dt.strftime("%Y-%m-%d %H:%M")
+    return local.astype(object).where(local.notna(), "—").tolist()

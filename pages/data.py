@@ -49,6 +49,6 @@ rows = [{
     if s.last_refresh else "",
 } for s in source.store.summaries()]
 if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 else:
     st.caption("Nothing stored yet.")

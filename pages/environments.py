@@ -16,13 +16,12 @@ if matrix.empty:
 else:
     status = matrix.pivot_table(index="flag_key", columns="environment_key", values="status", aggfunc="first",
                                 observed=True)
-    last = matrix.assign(last=[common.format_time(None if v is None or v != v else int(v), view.tz)
-                               for v in matrix["last_change"].astype(object)])
+    last = matrix.assign(last=common.format_times(matrix["last_change"], view.tz))
     last = last.pivot_table(index="flag_key", columns="environment_key", values="last", aggfunc="first",
                             observed=True)
     combined = status.astype("string").fillna("—") + "  ·  " + last.astype("string").fillna("—")
     st.caption("Each cell: status · last change in that environment.")
-    st.dataframe(combined.reset_index(), hide_index=True, use_container_width=True, height=360)
+    st.dataframe(combined.reset_index(), hide_index=True, width="stretch", height=360)
 
 st.subheader("Promotion hygiene")
 life = common.lifecycle_summary(view)
@@ -42,4 +41,4 @@ if len(changes):
     weekly = (changes.assign(day=day, kind=changes["rehearsed"].map({True: "rehearsed", False: "unrehearsed"}))
               .groupby(["day", "kind"]).size().rename("changes").reset_index())
     st.altair_chart(charts.counts_over_time(weekly, "day", "changes", "kind", "Production serving changes"),
-                    use_container_width=True)
+                    width="stretch")

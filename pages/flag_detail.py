@@ -34,7 +34,7 @@ everywhere = common.project_events(view, from_ms, to_ms)
 mine = everywhere[everywhere["flag_key"].astype("string") == flag]
 if not mine.empty:
     st.subheader("Timeline across environments")
-    st.altair_chart(charts.timeline(timeline_rows(mine, view.tz)), use_container_width=True)
+    st.altair_chart(charts.timeline(timeline_rows(mine, view.tz)), width="stretch")
 else:
     st.info("This flag has no events in the selected range in any environment.", icon=":material/info:")
 
@@ -47,7 +47,7 @@ with left:
     if splits.empty:
         st.caption("No change in this environment reported evaluation counts.")
     else:
-        st.altair_chart(charts.variation_split(splits), use_container_width=False)
+        st.altair_chart(charts.variation_split(splits), width="content")
 with right:
     st.subheader("Health score")
     if row.empty:
@@ -59,7 +59,7 @@ with right:
                                             metrics.PENALTY_COLUMNS],
                               "points lost": [float(r[c]) for c in metrics.PENALTY_COLUMNS]})
         st.altair_chart(charts.bar_ranking(parts, "component", "points lost", "Points lost"),
-                        use_container_width=True)
+                        width="stretch")
         flapping = flag in metrics.flapping_flags(here)
         rollbacks = int(r["rollbacks"])
         st.caption(f"{int(r['events'])} changes, {rollbacks} rollback{'s' * (rollbacks != 1)}"

@@ -20,7 +20,7 @@ table = events_table(frame, view.tz, lambda flag, env: source.flag_url(view.proj
 st.caption(f"{len(table):,} events, newest first, times in {view.tz}. Select a row to open the flag's detail; "
            "use the table's search icon to search within it.")
 picked = st.dataframe(
-    table, hide_index=True, use_container_width=True, height=560, on_select="rerun", selection_mode="single-row",
+    table, hide_index=True, width="stretch", height=560, on_select="rerun", selection_mode="single-row",
     key="events_table",
     column_config={
         "time": st.column_config.TextColumn("Time", width="medium"),

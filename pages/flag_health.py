@@ -17,14 +17,14 @@ if table.empty:
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Score distribution")
-    st.altair_chart(charts.histogram(table, "health_score", "Health score"), use_container_width=True)
+    st.altair_chart(charts.histogram(table, "health_score", "Health score"), width="stretch")
     st.caption("100 is a calm flag. Points are lost for churn, rollbacks, flapping, large unguarded changes and "
                "off-hours changes; docs/METRICS.md has the weights.")
 with right:
     st.subheader("Flags, worst first")
     shown = table[["flag_key", "health_score", "events", "toggles", "rollbacks", "large_unguarded", "off_hours",
                    "flapping", "members", "last_change", *metrics.PENALTY_COLUMNS]]
-    picked = st.dataframe(shown, hide_index=True, use_container_width=True, height=420, on_select="rerun",
+    picked = st.dataframe(shown, hide_index=True, width="stretch", height=420, on_select="rerun",
                           selection_mode="single-row", key="health_table", column_config={
                               "flag_key": st.column_config.TextColumn("Flag"),
                               "health_score": st.column_config.ProgressColumn("Health", min_value=0, max_value=100,
@@ -41,7 +41,7 @@ with left:
     flapping = metrics.flapping_flags(frame, from_ms, to_ms)
     if flapping:
         flap = pd.DataFrame({"flag": flapping})
-        pick = st.dataframe(flap, hide_index=True, use_container_width=True, on_select="rerun",
+        pick = st.dataframe(flap, hide_index=True, width="stretch", on_select="rerun",
                             selection_mode="single-row", key="flap_table")
         if pick and pick.selection.rows:
             common.select_flag(flapping[pick.selection.rows[0]])
@@ -57,7 +57,7 @@ with right:
             "rolled back": [common.format_time(int(t), view.tz) for t in pairs["to_time"]],
             "hours": ((pairs["to_time"] - pairs["from_time"]) / 3_600_000).round(1),
         })
-        pick = st.dataframe(shown_pairs, hide_index=True, use_container_width=True, on_select="rerun",
+        pick = st.dataframe(shown_pairs, hide_index=True, width="stretch", on_select="rerun",
                             selection_mode="single-row", key="rollback_table")
         if pick and pick.selection.rows:
             common.select_flag(str(shown_pairs.iloc[pick.selection.rows[0]]["flag"]))

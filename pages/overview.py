@@ -41,11 +41,11 @@ if m["events_total"] == 0:
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Changes per day, by impact")
-    st.altair_chart(charts.events_per_day(data["daily"]), use_container_width=True)
+    st.altair_chart(charts.events_per_day(data["daily"]), width="stretch")
 with right:
     st.subheader("Risk calendar")
     st.caption(f"When changes happen ({view.tz}). Off-hours: weekends and outside 09:00–18:00.")
-    st.altair_chart(charts.risk_calendar(data["heat"]), use_container_width=True)
+    st.altair_chart(charts.risk_calendar(data["heat"]), width="stretch")
 
 st.subheader("Stale flags and statuses")
 try:
@@ -59,17 +59,17 @@ else:
     b.metric("Stale flags", f"{life['stale_flags']:,}", border=True)
     c.metric("Temporary flags", f"{life['temporary_flags']:,}", border=True)
     with d:
-        st.altair_chart(charts.status_bars(life["statuses"]), use_container_width=True)
+        st.altair_chart(charts.status_bars(life["statuses"]), width="stretch")
 
 left, right = st.columns(2)
 with left:
     st.subheader("Most changed flags")
     top = pd.DataFrame(m["top_flags"], columns=["flagKey", "events"])
-    st.altair_chart(charts.bar_ranking(top, "flagKey", "events", "Events"), use_container_width=True)
+    st.altair_chart(charts.bar_ranking(top, "flagKey", "events", "Events"), width="stretch")
 with right:
     st.subheader("Most active members")
     members = pd.DataFrame(m["top_members"], columns=["email", "events"])
     if len(members):
-        st.altair_chart(charts.bar_ranking(members, "email", "events", "Events"), use_container_width=True)
+        st.altair_chart(charts.bar_ranking(members, "email", "events", "Events"), width="stretch")
     else:
         st.caption("No changes by members in this range (API tokens and workflows have no member).")

@@ -64,17 +64,31 @@ def admin(url: str, schema: str | None = None) -> Iterator[Any]:
 # -- the fake API over HTTP -------------------------------------------------------------------------------
 
 class FakeHTTPServer:
-    """``FakeAPI`` served on 127.0.0.1 by a thread per request, each answer ``latency_s`` late."""
+    """``FakeAPI`` served on 127.0.0.1 by a thread per request, each answer ``latency_s`` late.
 
-    def __init__(self, api: FakeAPI, latency_s: float = 0.0) -> None:
+    With ``hold_after=n``, flag-event requests after the n-th wait until ``release()``: a client is
+    then stuck mid-fetch for as long as a test needs.
+    """
+
+    def __init__(self, api: FakeAPI, latency_s: float = 0.0, hold_after: int | None = None) -> None:
         self.api = api
         self.latency_s = latency_s
+        self.hold_after = hold_after
+        self.released = threading.Event()
+        self.received = 0  # flag-event requests that arrived, held or not
+        self._count_lock = threading.Lock()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                if "/flag-events" in self.path:
+                    with owner._count_lock:
+                        owner.received += 1
+                        held = owner.hold_after is not None and owner.received > owner.hold_after
+                    if held:
+                        owner.released.wait(60)
                 if owner.latency_s:
                     time.sleep(owner.latency_s)
                 host, port = owner.address
@@ -108,7 +122,11 @@ class FakeHTTPServer:
         self._thread.start()
         return self
 
+    def release(self) -> None:
+        self.released.set()
+
     def __exit__(self, *exc: Any) -> None:
+        self.released.set()
         self._server.shutdown()
         self._server.server_close()
 

@@ -16,8 +16,13 @@ PAGES = {"overview": "", "flag_events": "flag_events", "flag_health": "flag_heal
 
 def wait_rendered(page, charts: int = 0, timeout: int = 120_000) -> None:
     """Streamlit has finished a run: the status widget is gone and the expected charts are drawn."""
-    page.wait_for_selector('[data-testid="stSidebar"]', timeout=timeout)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout)
+    page.wait_for_selector('[data-testid="stSidebar"] [data-testid="stSelectbox"]', timeout=timeout)
+    idle = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
+            "!document.querySelector('[data-testid=\"stProgress\"]')")
+    for _ in range(2):  # idle twice, a moment apart: a rerun may start right after the first
+        page.wait_for_function(idle, timeout=timeout)
+        page.wait_for_timeout(700)
     if charts:
         page.wait_for_function(
             f"() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
@@ -61,8 +66,10 @@ def test_shared_link_restores_the_view_and_navigation_keeps_it(app_server, page)
     page.goto(link)
     wait_rendered(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    assert "staging" in sidebar.inner_text()
-    assert flag in page.locator('[data-testid="stMain"]').inner_text()
+    assert sidebar.get_by_role("combobox", name="Environment").input_value() == "staging"
+    assert sidebar.get_by_role("combobox", name="Project").input_value().endswith(f"({project})")
+    main = page.locator('[data-testid="stMain"]')
+    assert main.get_by_role("combobox", name="Flag").input_value() == flag
     screenshot(page, "shared-link-flag-detail")
     page.get_by_role("link", name="Overview").click()
     wait_rendered(page)

@@ -85,8 +85,9 @@ def _assert_error(response: httpx.Response, status: int, code: str) -> None:
 
 def test_every_request_needs_an_authorization_header(server: RunningServer) -> None:
     for path in ("/api/v2/projects", "/api/v2/flags/web-storefront", FLAG_EVENTS_PATH):
-        _assert_error(httpx.get(server.base_url + path, headers={"LD-API-Version": "beta"}), 401, "unauthorized")
-        _assert_error(httpx.get(server.base_url + path, headers={"Authorization": ""}), 401, "unauthorized")
+        url = server.base_url + path
+        _assert_error(httpx.get(url, headers={"LD-API-Version": "beta"}), 401, "unauthorized")
+        _assert_error(httpx.get(url, headers={"Authorization": ""}), 401, "unauthorized")
 
 
 def test_flag_events_need_the_beta_header(client: httpx.Client) -> None:
@@ -140,7 +141,8 @@ def test_default_page_size_and_links(client: httpx.Client, account: DemoAccount)
 
 
 def test_default_window_is_the_last_seven_days(client: httpx.Client, account: DemoAccount) -> None:
-    expected = [e for e in _served(account, "web-storefront", "production") if e["eventTime"] >= NOW - 7 * DAY_MS]
+    served = _served(account, "web-storefront", "production")
+    expected = [e for e in served if e["eventTime"] >= NOW - 7 * DAY_MS]
     body = _events(client, projectKey="web-storefront", environmentKey="production").json()
     assert body["totalCount"] == len(expected) > 0
 
@@ -187,7 +189,8 @@ def test_filters(client: httpx.Client, account: DemoAccount) -> None:
 
 def test_events_added_later_are_served(account: DemoAccount) -> None:
     fresh = generate_account(seed=5, now_ms=NOW, events_target=2_000)
-    with start_server_in_thread(fresh) as running, httpx.Client(base_url=running.base_url, headers=HEADERS) as http:
+    with start_server_in_thread(fresh) as running, \
+            httpx.Client(base_url=running.base_url, headers=HEADERS) as http:
         params = {"projectKey": "mobile-app", "environmentKey": "test", "global": "exclude", **WINDOW}
         before = _events(http, **params).json()["totalCount"]
         fresh.add_events(fresh.make_events(300, "mobile-app", "test", NOW - DAY_MS, NOW, seed=4))
@@ -202,7 +205,8 @@ def test_projects_and_environments(client: httpx.Client, account: DemoAccount) -
     expanded = client.get("/api/v2/projects", params={"expand": "environments"}).json()["items"]
     for project, original in zip(expanded, account.projects, strict=True):
         assert project["environments"]["totalCount"] == len(original["environments"])
-        assert [e["key"] for e in project["environments"]["items"]] == [e["key"] for e in original["environments"]]
+        served_keys = [e["key"] for e in project["environments"]["items"]]
+        assert served_keys == [e["key"] for e in original["environments"]]
     first = client.get("/api/v2/projects", params={"limit": 1}).json()
     assert len(first["items"]) == 1
     assert client.get(first["_links"]["next"]["href"]).json()["items"][0]["key"] == account.projects[1]["key"]
@@ -268,7 +272,8 @@ def test_concurrent_requests_page_consistently(server: RunningServer, account: D
 
     def crawl() -> None:
         with httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=10) as http:
-            items, _, _ = _page_all(http, projectKey="web-storefront", environmentKey="test", limit=100, **WINDOW)
+            items, _, _ = _page_all(http, projectKey="web-storefront", environmentKey="test", limit=100,
+                                    **WINDOW)
             results.append({e["id"] for e in items})
 
     threads = [threading.Thread(target=crawl) for _ in range(4)]
@@ -301,7 +306,8 @@ def test_injected_server_errors_at_the_configured_rate(account: DemoAccount) -> 
         assert running.stats.total == 300
     failed = [r for r in responses if r.status_code != 200]
     assert 0.2 * 300 < len(failed) < 0.4 * 300
-    assert {r.status_code for r in failed} <= {500, 502, 503, 504} and len({r.status_code for r in failed}) > 1
+    statuses = {r.status_code for r in failed}
+    assert statuses <= {500, 502, 503, 504} and len(statuses) > 1
     for r in failed:
         assert r.json()["code"] and r.json()["message"]
 
@@ -342,26 +348,28 @@ def test_cli_arguments_build_faults() -> None:
     ns = parser.parse_args(["--port", "0", "--seed", "3", "--latency-ms", "250", "--rate-limit-every", "5",
                             "--retry-after", "2", "--error-rate", "0.1"])
     assert (ns.host, ns.port, ns.seed) == ("127.0.0.1", 0, 3)
-    assert faults_from_args(ns) == DemoFaults(latency_s=0.25, rate_limit_every=5, retry_after_s=2.0, error_rate=0.1)
+    assert faults_from_args(ns) == DemoFaults(latency_s=0.25, rate_limit_every=5, retry_after_s=2.0,
+                                              error_rate=0.1)
     assert faults_from_args(parser.parse_args([])) == DemoFaults()
     with pytest.raises(SystemExit):
         parser.parse_args(["--error-rate", "1.5"])
 
 
 def test_launchdarklys_generated_client_reads_the_demo(server: RunningServer, account: DemoAccount) -> None:
-    lda = pytest.importorskip("launchdarkly_api", reason="launchdarkly-api (LaunchDarkly's client) not installed")
+    lda = pytest.importorskip("launchdarkly_api",
+                              reason="launchdarkly-api (LaunchDarkly's generated client) is not installed")
     from launchdarkly_api.api import feature_flags_api, insights_flag_events_beta_api, projects_api
 
     config = lda.Configuration(host=server.base_url, api_key={"ApiKey": "api-demo-token"})
     with lda.ApiClient(config) as api_client:
         projects = projects_api.ProjectsApi(api_client).get_projects(expand="environments")
         assert [p.key for p in projects.items] == [p["key"] for p in account.projects]
-        assert {e.key for e in projects.items[2].environments.items} == {"production", "prod-eu", "staging", "test"}
-        flags = feature_flags_api.FeatureFlagsApi(api_client).get_feature_flags("web-storefront", env="production",
-                                                                                 limit=100)
+        payments = {e.key for e in projects.items[2].environments.items}
+        assert payments == {"production", "prod-eu", "staging", "test"}
+        flags_api = feature_flags_api.FeatureFlagsApi(api_client)
+        flags = flags_api.get_feature_flags("web-storefront", env="production", limit=100)
         assert len(flags.items) == 100 and flags.items[0].environments["production"].on in (True, False)
-        statuses = feature_flags_api.FeatureFlagsApi(api_client).get_feature_flag_statuses("web-storefront",
-                                                                                           "production")
+        statuses = flags_api.get_feature_flag_statuses("web-storefront", "production")
         assert {s.name for s in statuses.items} == {"new", "active", "inactive", "launched"}
 
     with lda.ApiClient(config) as api_client:

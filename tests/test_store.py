@@ -366,5 +366,10 @@ def test_claim_excludes_other_stores_and_is_released_on_error(backend):
     with pytest.raises(RuntimeError), first.claim(KEY):
         raise RuntimeError("refresh failed")
     done = threading.Event()
-    threading.Thread(target=lambda: (second.claim(KEY).__enter__(), done.set()), daemon=True).start()
+
+    def again() -> None:
+        with second.claim(KEY):
+            done.set()
+
+    threading.Thread(target=again, daemon=True).start()
     assert done.wait(10), "the claim was not released when its block raised"
