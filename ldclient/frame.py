@@ -115,3 +115,61 @@ def filter_frame(df: pd.DataFrame, *, impact: tuple[str, ...] = (), experiments_
         keys = df["flag_key"].astype("string").str.contains(query, case=False, regex=False)
         mask &= keys.fillna(False).to_numpy()
     return df if bool(mask.all()) else df[mask.to_numpy()]
+
+
+ARROW_SCHEMA = None  # built lazily: pyarrow is only needed where the store reads
+
+
+def arrow_schema() -> Any:
+    """Column types of the store's columnar chunks (``COLUMNS`` then the write ``seq``)."""
+    global ARROW_SCHEMA
+    if ARROW_SCHEMA is None:
+        import pyarrow as pa
+
+        fields = []
+        for name in COLUMNS:
+            if name in CATEGORY_COLUMNS:
+                kind = pa.dictionary(pa.int32(), pa.string())
+            elif name in ("event_time", "experiments_count"):
+                kind = pa.int64()
+            elif name == "impact_percentage":
+                kind = pa.float64()
+            else:
+                kind = pa.string()
+            fields.append(pa.field(name, kind))
+        ARROW_SCHEMA = pa.schema([*fields, pa.field("seq", pa.int64())])
+    return ARROW_SCHEMA
+
+
+def arrow_from_rows(rows: list[tuple[Any, ...]], seq_start: int = 0) -> Any:
+    """Store rows (in ``COLUMNS`` order) as an Arrow chunk; ``seq`` numbers the rows from ``seq_start``."""
+    import pyarrow as pa
+
+    schema = arrow_schema()
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMNS]
+    columns.append(range(seq_start, seq_start + len(rows)))
+    arrays = []
+    for field, values in zip(schema, columns, strict=True):
+        if pa.types.is_dictionary(field.type):
+            arrays.append(pa.array(values, type=pa.string()).dictionary_encode())
+        else:
+            arrays.append(pa.array(values, type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def frame_from_arrow(table: Any) -> pd.DataFrame:
+    """Arrow to the events frame without materialising Python strings: the fast path for big stores."""
+    import pyarrow as pa
+
+    columns: dict[str, Any] = {}
+    for name in COLUMNS:
+        column = table.column(name)
+        if name in CATEGORY_COLUMNS:
+            values = column.to_pandas() if pa.types.is_dictionary(column.type) else \
+                column.to_pandas().astype("category")
+            columns[name] = values.cat.set_categories(sorted(values.cat.categories))
+        elif name == "experiments_count":
+            columns[name] = column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        else:
+            columns[name] = column.to_pandas()
+    return frame_from_columns(columns)

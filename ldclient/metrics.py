@@ -5,10 +5,10 @@ Every function takes the frame as built by ``events_to_frame``/``frame_from_colu
 then filtered to the window; calendar buckets (days, hours, weekdays) use an IANA timezone.
 ``docs/METRICS.md`` is the reference for every definition; the constants below are its numbers.
 
-Speed matters (a million events must take well under a second per call), so nothing here loops
-over events in Python: columns become numpy arrays of category codes once, and the only JSON
-parsing (rollback detection) touches the *unique* variation summaries of candidate pairs, mostly
-through a pyarrow regex fast path.
+Speed matters (a million events in well under a second per call), so nothing here loops over
+events in Python: columns become numpy arrays of category codes once, and the only JSON reading
+(rollback detection) touches just the summaries of candidate pairs, each once, read straight from
+the text buffer by a vectorised parser (``json.loads`` only for what it cannot take).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ HEADLINE_KEYS = (
 )
 IMPACT_KEYS = (*IMPACT_SIZES, "unknown")
 
-MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 WEEK_MS = 7 * DAY_MS
@@ -107,8 +106,7 @@ def _has_toggle(actions: str) -> bool:
 
 def _dedup(events: pd.DataFrame) -> pd.DataFrame:
     """One row per ``id``; if copies differ, the latest ``event_time`` wins (ties: the later row)."""
-    ids = events["id"]
-    if not ids.duplicated(keep=False).any():
+    if events["id"].is_unique:
         return events
     ordered = events.sort_values("event_time", kind="stable")
     return ordered[~ordered["id"].duplicated(keep="last")]
@@ -185,7 +183,7 @@ class _Events:
 
 def _check_window(from_ms: int, to_ms: int) -> None:
     if to_ms < from_ms:
-        raise ValueError(f"empty window: to_ms ({to_ms}) < from_ms ({from_ms})")
+        raise ValueError(f"reversed window: to_ms ({to_ms}) < from_ms ({from_ms})")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -213,13 +211,17 @@ def _weekday(days: IntArray) -> IntArray:
     return (days + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
 
 
-def _day_range(from_ms: int, to_ms: int, tz: str) -> tuple[int, int]:
-    """First local day and number of days covering ``[from_ms, to_ms)`` (0 days for an empty window)."""
+def _day_range(from_ms: int, to_ms: int, tz: str, days: IntArray | None = None) -> tuple[int, int]:
+    """First local day and number of days from the day of ``from_ms`` to the day of ``to_ms - 1``
+    (none for an empty window). ``days`` (the events' local days) widen it in the one case they can
+    fall outside: a zone whose clock goes back across midnight by less than a day's worth."""
     if to_ms <= from_ms:
         _local_ms(np.array([from_ms], dtype=np.int64), tz)  # still reject a bad timezone
         return 0, 0
-    first, last = _local_day(np.array([from_ms, to_ms - 1], dtype=np.int64), tz)
-    return int(first), int(last - first + 1)
+    first, last = (int(d) for d in _local_day(np.array([from_ms, to_ms - 1], dtype=np.int64), tz))
+    if days is not None and len(days):
+        first, last = min(first, int(days.min())), max(last, int(days.max()))
+    return first, last - first + 1
 
 
 def _off_hours(local_ms: IntArray) -> BoolArray:
@@ -235,6 +237,7 @@ _ELEMENT_KEY = b'{"after":'
 _BEFORE_KEY = b',"before":'
 _VALUE_KEY = b',"value":'
 _MAX_DIGITS = 18  # longer counts are not read by the fast path (they would not fit int64 safely)
+_PARSE_CHUNK = 1 << 16  # summaries per vectorised pass
 
 
 @dataclass(frozen=True)
@@ -291,18 +294,112 @@ def _digits(data: np.ndarray, pos: IntArray) -> tuple[IntArray, IntArray]:
     return value, length
 
 
+_STRUCTURAL = np.zeros(256, dtype=bool)
+_STRUCTURAL[list(b'"{}[]')] = True
+
+
+def _escaped(data: np.ndarray, pos: IntArray) -> BoolArray:
+    """Whether each byte is escaped, i.e. preceded by an odd run of backslashes."""
+    odd = np.zeros(len(pos), dtype=bool)
+    alive = np.ones(len(pos), dtype=bool)
+    k = 1
+    while True:  # a loop over the longest backslash run, not over events
+        alive &= (pos >= k) & (_at(data, pos - k) == ord("\\"))
+        if not alive.any():
+            return odd
+        odd ^= alive
+        k += 1
+
+
+def _structural_starts(data: np.ndarray, offsets: IntArray) -> tuple[IntArray, BoolArray]:
+    """Element starts found from the JSON structure: a ``{"after":`` whose ``{`` is outside string
+    literals at nesting depth 1. Needed once values may be objects or arrays, which can themselves
+    contain ``{"after":``. Works on the sparse structural bytes only, with running counts over the
+    whole chunk; a summary counts as readable only if quotes and brackets are balanced at both of
+    its ends (so an unbalanced neighbour cannot shift it). Returns (starts, readable per summary)."""
+    pos = np.flatnonzero(_STRUCTURAL[data])
+    char = data[pos]
+    quote = (char == ord('"')) & ~_escaped(data, pos)
+    quotes = np.cumsum(quote, dtype=np.int64)
+    in_string = (quotes - quote) % 2 == 1
+    step = (((char == ord("{")) | (char == ord("["))).astype(np.int64)
+            - ((char == ord("}")) | (char == ord("]")))) * ~in_string
+    depth = np.cumsum(step)
+    at_bound = np.searchsorted(pos, offsets)  # first structural byte of each summary (and the end)
+    balanced = ((np.concatenate([[0], quotes])[at_bound] % 2 == 0)
+                & (np.concatenate([[0], depth])[at_bound] == 0))
+    candidates = pos[(char == ord("{")) & ~in_string & (depth - step == 1)]
+    return candidates[_matches(data, candidates + 1, _ELEMENT_KEY[1:])], balanced[:-1] & balanced[1:]
+
+
+@dataclass(frozen=True)
+class _Read:
+    owner: IntArray
+    ok: BoolArray  # the element has the canonical shape
+    nested: BoolArray  # its value is an object or array
+    value_start: IntArray
+    value_end: IntArray  # exclusive
+    before: IntArray
+    after: IntArray
+
+
+def _read_elements(data: np.ndarray, offsets: IntArray, start: IntArray) -> _Read:
+    """Read every element given the positions of its ``{"after":`` and check its shape: digits, keys,
+    the value up to the ``}`` before the next element (or before the closing ``]``), no gaps."""
+    owner = np.searchsorted(offsets, start, side="right") - 1
+    after, after_len = _digits(data, start + len(_ELEMENT_KEY))
+    before_key = start + len(_ELEMENT_KEY) + after_len
+    before, before_len = _digits(data, before_key + len(_BEFORE_KEY))
+    value_key = before_key + len(_BEFORE_KEY) + before_len
+    value_start = value_key + len(_VALUE_KEY)
+    last = np.ones(len(start), dtype=bool)
+    last[:-1] = owner[1:] != owner[:-1]
+    first = np.ones(len(start), dtype=bool)
+    first[1:] = last[:-1]
+    value_end = np.where(last, offsets[owner + 1], np.append(start[1:], 0)) - 2  # the element's closing "}"
+    head, tail = _at(data, value_start), _at(data, value_end - 1)
+    ok = ((after_len > 0) & (before_len > 0)
+          & _matches(data, before_key, _BEFORE_KEY) & _matches(data, value_key, _VALUE_KEY)
+          & (value_end > value_start) & (_at(data, value_end) == ord("}"))
+          & (_at(data, value_end + 1) == np.where(last, ord("]"), ord(",")))
+          & (~first | ((start == offsets[owner] + 1) & (_at(data, offsets[owner]) == ord("["))))
+          & ((head != ord('"')) | (tail == ord('"'))) & ((head != ord("{")) | (tail == ord("}")))
+          & ((head != ord("[")) | (tail == ord("]"))))
+    nested = (head == ord("{")) | (head == ord("["))
+    return _Read(owner, ok, nested, value_start, value_end, before, after)
+
+
+def _ranges(starts: IntArray, lengths: IntArray) -> IntArray:
+    """Concatenated ``arange(start, start + length)`` for every range, without a Python loop."""
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
+
+
+def _collect(data: np.ndarray, read: _Read, keep: BoolArray) -> tuple[IntArray, pa.Array, IntArray, IntArray]:
+    """(owner, value text, before, after) of the kept elements; value texts copied out of ``data``."""
+    vs, ve = read.value_start[keep], read.value_end[keep]
+    value_offsets = np.zeros(len(vs) + 1, dtype=np.int64)
+    np.cumsum(ve - vs, out=value_offsets[1:])
+    text = _at(data, _ranges(vs, ve - vs)) if len(data) else np.zeros(0, dtype=np.uint8)
+    values = pa.LargeStringArray.from_buffers(len(vs), pa.py_buffer(value_offsets), pa.py_buffer(text))
+    return read.owner[keep], values, read.before[keep], read.after[keep]
+
+
+def _all_ok(read: _Read, n: int) -> BoolArray:
+    """Summaries with at least one element and no malformed one."""
+    return (np.bincount(read.owner, minlength=n) > 0) & (np.bincount(read.owner[~read.ok], minlength=n) == 0)
+
+
 def _fast_elements(summaries: pa.Array) -> tuple[IntArray, pa.Array, IntArray, IntArray, BoolArray]:
-    """Read canonical, scalar-valued summaries straight from the UTF-8 buffer with numpy.
+    """Read canonical summaries straight from their UTF-8 buffer with numpy.
 
     Canonical JSON (``frame.canonical_json``: sorted keys, no spaces) writes an element as
-    ``{"after":N,"before":N,"value":V}``, elements joined by ``,`` inside ``[...]``. While every V is
-    a scalar, a raw ``"`` never occurs inside a string literal (it is escaped), so each occurrence of
-    ``{"after":`` is an element start and the text between ``,"value":`` and the ``}`` before the next
-    element (or before the closing ``]``) is V's canonical JSON. A summary is taken only if every
-    element has exactly that shape, with 1-18 digit counts and a value that is not an object or array
-    (its first byte is not ``{``/``[``; the first such value comes before anything could misparse).
-    Returns (owner, value text, before, after) of the taken summaries and their mask; the loops below
-    run over key bytes and digit positions, never over events.
+    ``{"after":N,"before":N,"value":V}``, elements joined by ``,`` inside ``[...]``, and V is then the
+    canonical JSON of the value: exactly the text to compare. While every V is a scalar, a raw ``"``
+    never occurs inside a string literal (it is escaped), so every ``{"after":`` is an element start.
+    Summaries with an object or array value are re-read with starts found from the nesting structure.
+    A summary is taken only if all its elements have the exact shape (1-18 digit counts).
+    Returns (owner, value text, before, after) of the taken summaries and their mask.
     """
     n = len(summaries)
     empty = np.array([], dtype=np.int64)
@@ -316,39 +413,26 @@ def _fast_elements(summaries: pa.Array) -> tuple[IntArray, pa.Array, IntArray, I
     data = np.frombuffer(summaries.buffers()[2], dtype=np.uint8)[lo:hi]  # zero-copy, read via _at
     offsets = offsets - lo
     valid = np.ones(n, dtype=bool) if summaries.null_count == 0 else _np(summaries.is_valid())
-    start = _find(data, _ELEMENT_KEY)
-    if not len(start):
-        return nothing
-    owner = np.searchsorted(offsets, start, side="right") - 1
-    after, after_len = _digits(data, start + len(_ELEMENT_KEY))
-    before_key = start + len(_ELEMENT_KEY) + after_len
-    before, before_len = _digits(data, before_key + len(_BEFORE_KEY))
-    value_key = before_key + len(_BEFORE_KEY) + before_len
-    value_start = value_key + len(_VALUE_KEY)
-    last = np.ones(len(start), dtype=bool)
-    last[:-1] = owner[1:] != owner[:-1]
-    first = np.ones(len(start), dtype=bool)
-    first[1:] = last[:-1]
-    value_end = np.where(last, offsets[owner + 1], np.append(start[1:], 0)) - 2  # the element's closing "}"
-    ok = ((after_len > 0) & (before_len > 0)
-          & _matches(data, before_key, _BEFORE_KEY) & _matches(data, value_key, _VALUE_KEY)
-          & (value_end > value_start) & (_at(data, value_end) == ord("}"))
-          & (_at(data, value_end + 1) == np.where(last, ord("]"), ord(",")))
-          & (~first | ((start == offsets[owner] + 1) & (_at(data, offsets[owner]) == ord("[")))))
-    head, tail = _at(data, value_start), _at(data, value_end - 1)
-    ok &= (head != ord("{")) & (head != ord("[")) & ((head != ord('"')) | (tail == ord('"')))
-    owner_ok = valid & (np.bincount(owner, minlength=n) > 0) & (np.bincount(owner[~ok], minlength=n) == 0)
-    keep = owner_ok[owner]
-    vs, ve = value_start[keep], value_end[keep]
-    lengths = ve - vs
-    value_offsets = np.zeros(len(vs) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=value_offsets[1:])
-    take = np.repeat(vs - value_offsets[:-1], lengths) + np.arange(int(value_offsets[-1]), dtype=np.int64)
-    values = pa.LargeStringArray.from_buffers(len(vs), pa.py_buffer(value_offsets), pa.py_buffer(_at(data, take)))
-    return owner[keep], values, before[keep], after[keep], owner_ok
+    read = _read_elements(data, offsets, _find(data, _ELEMENT_KEY))
+    nested = np.bincount(read.owner[read.nested], minlength=n) > 0
+    owner_ok = valid & ~nested & _all_ok(read, n)
+    parts = [_collect(data, read, owner_ok[read.owner])]
+    rows = np.flatnonzero(nested & valid)
+    if len(rows):  # their values may hold a '{"after":' that starts no element: use the structure
+        lengths = offsets[rows + 1] - offsets[rows]
+        sub_data = data[_ranges(offsets[rows], lengths)]
+        sub_offsets = np.concatenate([[0], np.cumsum(lengths)])
+        starts, readable = _structural_starts(sub_data, sub_offsets)
+        sub = _read_elements(sub_data, sub_offsets, starts)
+        sub_ok = readable & _all_ok(sub, len(rows))
+        owner, values, before, after = _collect(sub_data, sub, sub_ok[sub.owner])
+        parts.append((rows[owner], values, before, after))
+        owner_ok[rows] = sub_ok
+    return (np.concatenate([p[0] for p in parts]), pa.chunked_array([p[1] for p in parts]).combine_chunks(),
+            np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts]), owner_ok)
 
 
-def _slow_elements(text: str | None) -> list[tuple[str, int, int]]:
+def _slow_elements(text: str | None) -> list[tuple[str, float, float]]:
     """Elements of one summary the fast path could not take; unreadable text counts as no summary."""
     if text is None:
         return []
@@ -363,33 +447,45 @@ def _slow_elements(text: str | None) -> list[tuple[str, int, int]]:
         if isinstance(item, dict):
             before, after = item.get("before"), item.get("after")
             out.append((canonical_json(item.get("value")),
-                        int(before) if isinstance(before, int | float) else 0,
-                        int(after) if isinstance(after, int | float) else 0))
+                        float(before) if isinstance(before, int | float) else 0.0,
+                        float(after) if isinstance(after, int | float) else 0.0))
     return out
 
 
 def _parse_summaries(summaries: pa.Array) -> _Elements:
     """Explode summaries (canonical JSON text) into element arrays, values coded by canonical JSON.
 
-    Canonical scalar-valued summaries (nearly all of them) take the pyarrow fast path; the rest
+    Canonical scalar-valued summaries (nearly all of them) take the numpy fast path; the rest
     (object/array values, unexpected formatting) go through ``json.loads`` once each and have their
     values re-canonicalised, so both paths give the same codes for the same value.
     """
-    owner, values, before, after, fast_ok = _fast_elements(summaries)
+    owners: list[IntArray] = []
+    texts: list[pa.Array] = []
+    befores: list[np.ndarray] = []
+    afters: list[np.ndarray] = []
+    fast: list[BoolArray] = []
+    for lo in range(0, len(summaries), _PARSE_CHUNK):  # chunks keep temporaries cache- and page-warm
+        owner, values, before, after, fast_ok = _fast_elements(summaries.slice(lo, _PARSE_CHUNK))
+        owners.append(owner + lo)
+        texts.append(values)
+        befores.append(before)
+        afters.append(after)
+        fast.append(fast_ok)
+    fast_ok = np.concatenate(fast) if fast else np.zeros(0, dtype=bool)
     slow_idx = np.flatnonzero(~fast_ok & _np(summaries.is_valid()))
-    owners, texts, befores, afters = [owner], [values], [before], [after]
     if len(slow_idx):
         rows = [(i, *element) for i, text in zip(slow_idx.tolist(), summaries.take(pa.array(slow_idx)).to_pylist(),
                                                  strict=True) for element in _slow_elements(text)]
         owners.append(np.array([r[0] for r in rows], dtype=np.int64))
         texts.append(pa.array([r[1] for r in rows], type=pa.large_string()))
-        befores.append(np.array([r[2] for r in rows], dtype=np.int64))
-        afters.append(np.array([r[3] for r in rows], dtype=np.int64))
+        befores.append(np.array([r[2] for r in rows], dtype=np.float64))
+        afters.append(np.array([r[3] for r in rows], dtype=np.float64))
     all_values = pa.chunked_array(texts, type=pa.large_string()).combine_chunks()
     return _Elements(
-        owner=np.concatenate(owners),
+        owner=np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64),
         value=_np(all_values.dictionary_encode().indices).astype(np.int64),
-        before=np.concatenate(befores).astype(np.float64), after=np.concatenate(afters).astype(np.float64),
+        before=np.concatenate(befores or [np.zeros(0)]).astype(np.float64),
+        after=np.concatenate(afters or [np.zeros(0)]).astype(np.float64),
     )
 
 
@@ -568,7 +664,7 @@ def _top(codes: IntArray, labels: np.ndarray, name: str) -> list[dict[str, Any]]
 def _headline(ev: _Events, from_ms: int, to_ms: int, tz: str) -> dict[str, Any]:
     n = len(ev)
     local = _local_ms(ev.time, tz)
-    first_day, n_days = _day_range(from_ms, to_ms, tz)
+    first_day, n_days = _day_range(from_ms, to_ms, tz, local // DAY_MS)
     by_impact = np.bincount(ev.impact, minlength=len(IMPACT_KEYS))
     known = n - int(by_impact[_UNKNOWN])
     impactful = int(by_impact[_IMPACTFUL].sum())
@@ -643,10 +739,17 @@ def health_penalties(churn_per_week: Any, rollbacks: Any, flapping: Any, large_u
     return out
 
 
-def _per_code_max(codes: IntArray, values: np.ndarray, size: int, fill: float) -> np.ndarray:
-    out = np.full(size, fill, dtype=np.float64)
-    np.fmax.at(out, codes, values)
-    return out
+def _distinct_per_code(codes: IntArray, others: IntArray, n_codes: int, n_others: int) -> IntArray:
+    """Number of distinct ``others`` (>= 0) per code, e.g. members per flag."""
+    keep = others >= 0
+    pairs = codes[keep].astype(np.int64) * n_others + others[keep]
+    if n_codes * n_others <= 1 << 25:  # a dense "seen" table beats hashing
+        seen = np.zeros(n_codes * n_others, dtype=bool)
+        seen[pairs] = True
+        pairs = np.flatnonzero(seen)
+    else:
+        pairs = pd.unique(pairs)
+    return np.bincount(pairs // max(n_others, 1), minlength=n_codes)
 
 
 def per_flag_table(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC",
@@ -674,14 +777,14 @@ def per_flag_table(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UT
     rollbacks = np.bincount(ev.flag[rb_b], minlength=n_flags)
     flapping = np.zeros(n_flags, dtype=bool)
     flapping[_flapping_codes(ev)] = True
-    has_member = ev.member >= 0
-    pairs = pd.unique(ev.flag[has_member].astype(np.int64) * (len(ev.members) + 1) + ev.member[has_member])
-    members = np.bincount(pairs // (len(ev.members) + 1), minlength=n_flags)
-    experiments = _per_code_max(ev.flag, ev.exp, n_flags, np.nan)
-    last = _per_code_max(ev.flag, ev.time.astype(np.float64), n_flags, -np.inf)
+    members = _distinct_per_code(ev.flag, ev.member, n_flags, len(ev.members))
+    experiments = np.full(n_flags, -1.0)  # max experiments.totalCount; -1 = never fetched
+    np.maximum.at(experiments, ev.flag, np.where(np.isnan(ev.exp), -1.0, ev.exp))
+    last = np.full(n_flags, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last, ev.flag, ev.time)
     window_weeks = (to_ms - from_ms) / WEEK_MS
     churn = events_n / window_weeks if window_weeks > 0 else np.zeros(n_flags)
-    last_ms = last[present].astype(np.int64)
+    last_ms = last[present]
     table = pd.DataFrame({
         "flag_key": pd.array(ev.flags[present].astype(str), dtype="string"),
         "events": events_n[present].astype(np.int64),
@@ -692,8 +795,7 @@ def per_flag_table(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UT
         "off_hours": count(_off_hours(local))[present].astype(np.int64),
         "flapping": flapping[present],
         "members": members[present].astype(np.int64),
-        "experiments": pd.array(np.where(np.isnan(experiments[present]), None, experiments[present]),
-                                dtype="Int64"),
+        "experiments": pd.array(np.where(experiments[present] < 0, None, experiments[present]), dtype="Int64"),
         "last_change_ms": last_ms,
         "last_change": pd.DatetimeIndex(last_ms.astype("datetime64[ms]")).tz_localize("UTC").tz_convert(tz),
         "days_since_change": (to_ms - last_ms) / DAY_MS,
@@ -768,9 +870,10 @@ def daily_impact_counts(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str 
     """Long frame ``date, impact_size, events``: every local day x every IMPACT_KEYS value, zero-filled."""
     _check_window(from_ms, to_ms)
     ev = _Events.of(events).window(from_ms, to_ms, include_global)
-    first_day, n_days = _day_range(from_ms, to_ms, tz)
+    local_day = _local_day(ev.time, tz)
+    first_day, n_days = _day_range(from_ms, to_ms, tz, local_day)
     k = len(IMPACT_KEYS)
-    cells = (_local_day(ev.time, tz) - first_day) * k + ev.impact
+    cells = (local_day - first_day) * k + ev.impact
     counts = np.bincount(cells, minlength=n_days * k) if n_days else np.array([], dtype=np.int64)
     days = _day_strings(np.arange(first_day, first_day + n_days))
     return pd.DataFrame({
@@ -812,9 +915,9 @@ def daily_series(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC"
     if freq not in ("D", "W"):
         raise ValueError(f"freq must be 'D' or 'W', not {freq!r}")
     ev = _Events.of(events).window(from_ms, to_ms, include_global)
-    first_day, n_days = _day_range(from_ms, to_ms, tz)
     local = _local_ms(ev.time, tz)
     day = local // DAY_MS
+    first_day, n_days = _day_range(from_ms, to_ms, tz, day)
     if freq == "D":
         start, size, n = first_day, 1, n_days
     else:
@@ -827,13 +930,10 @@ def daily_series(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC"
         return np.bincount(bucket if mask is None else bucket[mask], minlength=n).astype(np.int64)
 
     events_n = count()
-    by_impact = np.zeros((n, len(IMPACT_KEYS)), dtype=np.int64)
-    if n:
-        np.add.at(by_impact, (bucket, ev.impact), 1)
+    by_impact = np.bincount(bucket * len(IMPACT_KEYS) + ev.impact,
+                            minlength=n * len(IMPACT_KEYS)).reshape(n, len(IMPACT_KEYS))
     known = events_n - by_impact[:, _UNKNOWN]
     impactful = by_impact[:, _IMPACTFUL].sum(axis=1)
-    has_flag = ev.flag >= 0
-    distinct = pd.unique(bucket[has_flag] * (len(ev.flags) + 1) + ev.flag[has_flag])
     _, rb_b, _ = _rollbacks(ev)
     rollbacks = np.bincount(bucket[rb_b], minlength=n).astype(np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -842,7 +942,7 @@ def daily_series(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC"
     return pd.DataFrame({
         "period": pd.array(_day_strings(start + np.arange(n, dtype=np.int64) * size), dtype="string"),
         "events": events_n,
-        "flags_changed": np.bincount(distinct // (len(ev.flags) + 1), minlength=n).astype(np.int64),
+        "flags_changed": _distinct_per_code(bucket, ev.flag, n, len(ev.flags)).astype(np.int64),
         "large": by_impact[:, _LARGE],
         "large_share": large_share.astype(np.float64),
         "toggles": count(ev.toggle),

@@ -35,7 +35,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from .errors import StoreError
-from .frame import CATEGORY_COLUMNS, COLUMNS, flatten_event, frame_from_columns
+from .frame import CATEGORY_COLUMNS, COLUMNS, flatten_event, frame_from_arrow, frame_from_columns
 from .store import KeySummary, RefreshRecord, StoreKey, merge_ranges
 
 SCHEMA_VERSION = 1
@@ -364,7 +364,7 @@ class PostgresStore:
                 except pa.ArrowException as exc:
                     raise StoreError(f"the PostgreSQL event store at {self._where} sent events that could "
                                      f"not be read: {exc}") from None
-        return _frame_from_arrow(table)
+        return frame_from_arrow(table)
 
     def iter_raw(self, key: StoreKey, from_ms: int, to_ms: int) -> Iterator[dict[str, Any]]:
         with self._tx() as conn:
@@ -473,20 +473,6 @@ class PostgresStore:
 
     def close(self) -> None:
         self._pool.close()
-
-
-def _frame_from_arrow(table: pa.Table) -> pd.DataFrame:
-    columns: dict[str, Any] = {}
-    for name in COLUMNS:
-        column = table.column(name)
-        if name in CATEGORY_COLUMNS:
-            values = column.to_pandas()
-            columns[name] = values.cat.set_categories(sorted(values.cat.categories))
-        elif name == "experiments_count":
-            columns[name] = column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
-        else:
-            columns[name] = column.to_pandas()
-    return frame_from_columns(columns)
 
 
 def _secrets_of(url: str) -> list[str]:

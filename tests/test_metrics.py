@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from ldclient import metrics as m
@@ -237,6 +238,16 @@ def test_events_by_day_in_berlin_across_fall_back() -> None:
     assert result["events_by_day"] == {"2026-10-25": 4, "2026-10-26": 1}
 
 
+def test_a_clock_going_back_across_midnight_widens_the_day_range() -> None:
+    # St. John's fell back from 00:01 NDT to 23:01 NST (2000-10-29 02:31 UTC): after `from` (00:00:30
+    # on the 29th) comes 23:15 on the 28th; the day is listed rather than the event lost.
+    lo, hi = ms(2000, 10, 29, 2, 30, 30), ms(2000, 10, 29, 12)
+    result = metrics(ev("1", t=ms(2000, 10, 29, 2, 45)), lo=lo, hi=hi, tz="America/St_Johns")
+    assert result["events_by_day"] == {"2000-10-28": 1, "2000-10-29": 0}
+    series = m.daily_series(frame(ev("1", t=ms(2000, 10, 29, 2, 45))), lo, hi, tz="America/St_Johns")
+    assert series["events"].tolist() == [1, 0]
+
+
 def test_off_hours_in_berlin_follow_the_offset_in_force() -> None:
     items = [ev("fri-winter", t=ms(2026, 3, 27, 7, 30)),    # Fri 08:30 CET   -> off
              ev("mon-summer", t=ms(2026, 3, 30, 7, 30)),    # Mon 09:30 CEST  -> on
@@ -319,6 +330,20 @@ def test_object_values_are_matched_by_canonical_json() -> None:
         {"value": {"size": [1, {"a": 2, "b": 1}], "color": "red"}, "before": 100, "after": 48},
         {"value": {"size": 2, "color": "blue"}, "before": 0, "after": 52}]})
     assert rollback_count(a, b) == 1
+
+
+def test_object_values_holding_element_like_text_are_read_exactly() -> None:
+    sneaky = [{"x": "}"}, {"after": 1, "before": 2, "value": 3}]
+
+    def split(first: int, second: int, key: str = "before") -> dict[str, Any]:
+        other = "after" if key == "before" else "before"
+        return {"variations": [{"value": sneaky, key: first, other: 0}, {"value": "x", key: second, other: 0}]}
+
+    a = ev("a", size="large", summary=split(60, 40))
+    assert rollback_count(a, ev("b", t=MONDAY + 11 * HOUR, summary=split(60, 40, "after"))) == 1
+    assert rollback_count(a, ev("b", t=MONDAY + 11 * HOUR, summary=split(40, 60, "after"))) == 0
+    text = frame(a)["variations"].array
+    assert m._fast_elements(pa.chunked_array(pa.array(text)).combine_chunks())[4].tolist() == [True]
 
 
 def test_non_canonical_stored_text_is_canonicalised() -> None:

@@ -304,7 +304,10 @@ json_values = st.recursive(json_scalars, lambda inner: st.one_of(
                 max_size=6))
 def test_variation_parser_agrees_with_json(summaries: list[list[tuple[Any, int, int]]]) -> None:
     texts = [canonical_json([{"value": v, "before": b, "after": a} for v, b, a in s]) for s in summaries]
-    elements = m._parse_summaries(pa.array(texts, type=pa.large_string()))
+    arrow = pa.array(texts, type=pa.large_string())
+    fast_ok = m._fast_elements(arrow)[4]
+    assert fast_ok.tolist() == [bool(s) for s in summaries]  # canonical text never needs json.loads
+    elements = m._parse_summaries(arrow)
     order = np.lexsort((np.arange(len(elements.owner)), elements.owner))
     got = [(int(elements.owner[i]), int(elements.value[i]), int(elements.before[i]), int(elements.after[i]))
            for i in order]
