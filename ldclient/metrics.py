@@ -238,6 +238,7 @@ _BEFORE_KEY = b',"before":'
 _VALUE_KEY = b',"value":'
 _MAX_DIGITS = 18  # longer counts are not read by the fast path (they would not fit int64 safely)
 _PARSE_CHUNK = 1 << 16  # summaries per vectorised pass
+_PAIR_CHUNK = 1 << 15  # candidate pairs per rollback pass (at most 2 summaries each)
 
 
 @dataclass(frozen=True)
@@ -553,14 +554,12 @@ def _pair_tvd(owner_a: IntArray, owner_b: IntArray, el: _Elements, n_owners: int
     return defined, tvd
 
 
-def _variations_arrow(ev: _Events, rows: IntArray) -> pa.Array:
-    """The ``variations`` text of ``rows`` as one pyarrow array (zero-copy source for pyarrow strings)."""
-    column = ev.df["variations"]
+def _arrow_text(column: pd.Series) -> pa.ChunkedArray:
+    """A string column as pyarrow (zero-copy for pandas' pyarrow-backed strings)."""
     try:
-        arrow = pa.chunked_array(pa.array(column))
+        return pa.chunked_array(pa.array(column))
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        arrow = pa.chunked_array([pa.array(column.astype(object).tolist(), type=pa.large_string())])
-    return arrow.take(pa.array(ev.df_rows(rows))).combine_chunks().cast(pa.large_string())
+        return pa.chunked_array([pa.array(column.astype(object).tolist(), type=pa.large_string())])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -621,13 +620,16 @@ def _rollbacks(ev: _Events) -> tuple[IntArray, IntArray, FloatArray]:
     a, b = a[candidate], b[candidate]
     if not len(a):
         return empty, empty, empty.astype(np.float64)
-    involved = np.zeros(len(ev), dtype=bool)
-    involved[a] = involved[b] = True
-    rows = np.flatnonzero(involved)  # each summary text parsed once, even if in two pairs
-    slot = np.cumsum(involved) - 1
-    defined, tvd = _pair_tvd(slot[a], slot[b], _parse_summaries(_variations_arrow(ev, rows)), len(rows))
-    hit = defined & (tvd <= ROLLBACK_MAX_TVD + TVD_EPSILON)
-    return a[hit], b[hit], tvd[hit]
+    texts = _arrow_text(ev.df["variations"])
+    hits: list[tuple[IntArray, IntArray, FloatArray]] = []
+    for lo in range(0, len(a), _PAIR_CHUNK):  # chunks bound the memory and keep it cache-warm
+        chunk_a, chunk_b = a[lo:lo + _PAIR_CHUNK], b[lo:lo + _PAIR_CHUNK]
+        slots, rows = pd.factorize(np.concatenate([chunk_a, chunk_b]))  # each summary read once
+        summaries = texts.take(pa.array(ev.df_rows(rows))).combine_chunks().cast(pa.large_string())
+        defined, tvd = _pair_tvd(slots[:len(chunk_a)], slots[len(chunk_a):], _parse_summaries(summaries), len(rows))
+        hit = defined & (tvd <= ROLLBACK_MAX_TVD + TVD_EPSILON)
+        hits.append((chunk_a[hit], chunk_b[hit], tvd[hit]))
+    return tuple(np.concatenate(parts) for parts in zip(*hits, strict=True))  # type: ignore[return-value]
 
 
 def _flapping_codes(ev: _Events) -> IntArray:

@@ -21,7 +21,8 @@ else:
                             observed=True)
     combined = status.astype("string").fillna("—") + "  ·  " + last.astype("string").fillna("—")
     st.caption("Each cell: status · last change in that environment.")
-    st.dataframe(combined.reset_index(), hide_index=True, width="stretch", height=360)
+    st.dataframe(combined.reset_index().rename(columns={"flag_key": "Flag"}), hide_index=True, width="stretch",
+                 height=360)
 
 st.subheader("Promotion hygiene")
 life = common.lifecycle_summary(view)

@@ -29,7 +29,17 @@ with right:
                               "flag_key": st.column_config.TextColumn("Flag"),
                               "health_score": st.column_config.ProgressColumn("Health", min_value=0, max_value=100,
                                                                               format="%.0f"),
+                              "events": st.column_config.NumberColumn("Changes"),
+                              "toggles": st.column_config.NumberColumn("Toggles"),
+                              "rollbacks": st.column_config.NumberColumn("Rollbacks"),
+                              "large_unguarded": st.column_config.NumberColumn(
+                                  "Large unguarded", help="Large-impact changes with no experiment running"),
+                              "off_hours": st.column_config.NumberColumn("Off-hours"),
+                              "flapping": st.column_config.CheckboxColumn("Flapping"),
+                              "members": st.column_config.NumberColumn("Members"),
                               "last_change": st.column_config.TextColumn("Last change"),
+                              **{c: st.column_config.NumberColumn(c.replace("_penalty", " (pts lost)").capitalize(),
+                                                                  format="%.1f") for c in metrics.PENALTY_COLUMNS},
                           })
     if picked and picked.selection.rows:
         common.select_flag(str(shown.iloc[picked.selection.rows[0]]["flag_key"]))

@@ -15,22 +15,27 @@ def share(n: float, d: float) -> float:
     return n / d if d else 0.0
 
 
-kpis = [
-    ("Events", m["events_total"], prev["events_total"], "events", "{:,}", "off"),
-    ("Flags changed", m["flags_changed"], prev["flags_changed"], "flags_changed", "{:,}", "off"),
-    ("Large-impact share", m["large_impact_share"], prev["large_impact_share"], "large_share", "{:.1%}", "inverse"),
-    ("Rollback rate", m["rollback_rate"], prev["rollback_rate"], "rollback_rate", "{:.1%}", "inverse"),
-    ("Off-hours share", share(m["off_hours_events"], m["events_total"]),
-     share(prev["off_hours_events"], prev["events_total"]), "off_hours", "{:.1%}", "inverse"),
-    ("Flapping flags", len(m["flapping_flags"]), len(prev["flapping_flags"]), None, "{:,}", "inverse"),
+kpis = [  # label, value, previous value, sparkline column, format, delta colour, what it means
+    ("Events", m["events_total"], prev["events_total"], "events", "{:,}", "off", "Flag changes in the range."),
+    ("Flags changed", m["flags_changed"], prev["flags_changed"], "flags_changed", "{:,}", "off",
+     "Distinct flags with at least one change."),
+    ("Large impact", m["large_impact_share"], prev["large_impact_share"], "large_share", "{:.1%}", "inverse",
+     "Large-impact share: changes that moved more than 80 % of evaluations, of changes with a known impact."),
+    ("Rollbacks", m["rollback_rate"], prev["rollback_rate"], "rollback_rate", "{:.1%}", "inverse",
+     "Rollback rate: impactful changes undone within 24 hours (variation split restored within 0.10)."),
+    ("Off-hours", share(m["off_hours_events"], m["events_total"]),
+     share(prev["off_hours_events"], prev["events_total"]), "off_hours_share", "{:.0%}", "inverse",
+     "Off-hours share: changes on weekends or outside 09:00–18:00 local time."),
+    ("Flapping", len(m["flapping_flags"]), len(prev["flapping_flags"]), None, "{:,}", "inverse",
+     "Flapping flags: toggled on/off three times within seven days in one environment."),
 ]
-cells = [c for _ in range(2) for c in st.columns(3)]  # two rows of three: readable at 1280 px
-for col, (label, value, before, spark, fmt, color) in zip(cells, kpis, strict=True):
+series = series.assign(off_hours_share=(series["off_hours"] / series["events"].where(series["events"] > 0)).fillna(0))
+for col, (label, value, before, spark, fmt, color, meaning) in zip(st.columns(len(kpis)), kpis, strict=True):
     delta = value - before
-    delta_text = (f"{delta:+.1%}".replace("%", " pts") if "%" in fmt else f"{delta:+,}") if before is not None else None
-    col.metric(label, fmt.format(value), delta_text, delta_color=color, border=True,
+    delta_text = f"{delta * 100:+.1f} pts" if "%" in fmt else f"{delta:+,}"
+    col.metric(label, fmt.format(value), delta_text, delta_color=color,
                chart_data=series[spark].tolist() if spark and len(series) > 1 else None, chart_type="area",
-               help="Change against the previous period of the same length.")
+               help=f"{meaning} The delta compares with the previous period of the same length.")
 
 if m["events_total"] == 0:
     reason = "the filters are too narrow" if (view.impact or view.experiments_only or view.query) else \
