@@ -56,6 +56,7 @@ except common.LDError as exc:
     st.stop()
 
 with st.sidebar:
+    common.refresh_control(view)
     with st.popover("Share this view", icon=":material/link:", width="stretch"):
         fixed, rolling = common.share_links(view)
         st.caption("With absolute dates, so what was discussed stays reproducible:")

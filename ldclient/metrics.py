@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,9 +105,56 @@ def _has_toggle(actions: str) -> bool:
     return TOGGLE_ACTION in (a.strip() for a in actions.split(","))
 
 
+# ``id`` columns already checked to be duplicate-free. pyarrow arrays are immutable, so a column that
+# is still the same array object still holds the same ids; a weak reference keeps nothing alive.
+_UNIQUE_IDS: dict[int, weakref.ref[Any]] = {}
+_KEY_MIX = tuple(np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                                         0x27D4EB2F165667C5))
+
+
+def _string_keys(texts: pa.ChunkedArray) -> npt.NDArray[np.uint64]:
+    """A 64-bit key per string from its length and its first, middle and last 8 bytes: equal strings
+    always get equal keys, different ones rarely do (and a clash only costs an exact check)."""
+    keys = []
+    for chunk in texts.chunks:
+        chunk = chunk.cast(pa.large_string())
+        for lo in range(0, len(chunk), _PARSE_CHUNK):
+            part = chunk.slice(lo, _PARSE_CHUNK)
+            offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset:part.offset + len(part) + 1]
+            data = np.frombuffer(part.buffers()[2], dtype=np.uint8) if part.buffers()[2] else np.zeros(1, np.uint8)
+            start, length = offsets[:-1], np.diff(offsets)
+            key = length.astype(np.uint64) * _KEY_MIX[0]
+            for at, mix in ((start, _KEY_MIX[1]), (start + np.maximum(length - 8, 0) // 2, _KEY_MIX[2]),
+                            (start + np.maximum(length - 8, 0), _KEY_MIX[3])):
+                word = np.zeros(len(part), dtype=np.uint64)
+                for k in range(8):  # bytes past the string's end count as 0, never as a neighbour's
+                    byte = np.where(k < length, _at(data, at + k), 0).astype(np.uint64)
+                    word |= byte << np.uint64(8 * k)
+                key ^= word * mix
+            keys.append(key)
+    return np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
+
+
+def _ids_unique(ids: pd.Series) -> bool:
+    """Whether no ``id`` repeats; cheap and small for pyarrow-backed strings, remembered per column."""
+    texts = ids.array.__arrow_array__() if hasattr(ids.array, "__arrow_array__") else None
+    if not isinstance(texts, pa.ChunkedArray) or texts.type not in (pa.string(), pa.large_string()):
+        return bool(ids.is_unique)
+    known = _UNIQUE_IDS.get(id(texts))
+    if known is not None and known() is texts:
+        return True
+    keys = np.sort(_string_keys(texts))
+    if texts.null_count or (keys[1:] == keys[:-1]).any():
+        if not ids.is_unique:  # a clash of keys: decide exactly
+            return False
+    key = id(texts)
+    _UNIQUE_IDS[key] = weakref.ref(texts, lambda _, key=key: _UNIQUE_IDS.pop(key, None))
+    return True
+
+
 def _dedup(events: pd.DataFrame) -> pd.DataFrame:
     """One row per ``id``; if copies differ, the latest ``event_time`` wins (ties: the later row)."""
-    if events["id"].is_unique:
+    if _ids_unique(events["id"]):
         return events
     ordered = events.sort_values("event_time", kind="stable")
     return ordered[~ordered["id"].duplicated(keep="last")]

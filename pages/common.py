@@ -343,9 +343,25 @@ def data_status(view: View) -> None:
     last = source.store.last_refresh(key)
     if source.store.notice:
         st.warning(source.store.notice, icon=":material/build:")
+    st.caption(f"{'Demo account' if source.demo else source.client.base_url} · {view.project} / {view.env} · "
+               f"data as of {format_ms(as_of, view.tz) + ' ' + view.tz if as_of else 'not fetched yet'}")
     if last is not None and last.outcome != "ok":
         st.warning(f"Could not refresh from LaunchDarkly: {last.message} Showing stored data; last good refresh: "
                    f"{format_ms(as_of, view.tz) + ' ' + view.tz if as_of else 'never'}.", icon=":material/cloud_off:")
+
+
+def refresh_control(view: View) -> None:
+    """Sidebar button: fetch what is new now instead of waiting for the cache to expire."""
+    if st.button("Refresh data", icon=":material/refresh:", width="stretch",
+                 help="Fetch new flag events from LaunchDarkly now (only what the store lacks)."):
+        from_ms, to_ms = window(view)
+        ensure_fresh(view, from_ms - (to_ms - from_ms), to_ms, force=True)
+        st.cache_data.clear()
+        report = st.session_state.get("last_report")
+        if report is not None and not report.ok:
+            st.toast(f"Refresh failed: {report.error}", icon=":material/cloud_off:")
+        elif report is not None:
+            st.toast(f"Refreshed: {report.events_added} new events", icon=":material/check:")
 
 
 def format_time(ms: int | None, tz: str) -> str:

@@ -105,3 +105,43 @@ def test_sync_then_sync_again_makes_at_most_one_request_per_key(demo_project):
     assert demo_project in info.stdout
     assert run("cache", "clear").returncode == 0
     assert demo_project not in run("cache", "info").stdout
+
+
+def test_cli_talks_to_any_server_at_ld_base_url(demo_project):
+    from ldclient.demo_data import default_now_ms, generate_account
+    from ldclient.demo_server import start_server_in_thread
+
+    account = generate_account(seed=11, now_ms=default_now_ms(), events_target=3000)
+    with start_server_in_thread(account) as server:
+        env = {"LD_API_TOKEN": "api-any-token", "LD_BASE_URL": server.base_url}
+        out = run("events", "--project", account.projects[0]["key"], "--env", "production", env=env)
+        assert out.returncode == 0, out.stderr
+        assert len(out.stdout.splitlines()) > 10
+        assert server.stats.count("flag-events") >= 1
+
+
+def test_demo_server_command_serves_the_api(tmp_path):
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LD_")}
+    proc = subprocess.Popen([sys.executable, "-m", "ldclient", "demo-server", "--port", str(port), "--events", "2000"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/v2/projects", headers={"Authorization": "x"})
+                break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert r.status_code == 200 and r.json()["items"]
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v2/projects").status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(10)
