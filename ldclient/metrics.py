@@ -246,6 +246,10 @@ def _local_ms(time_ms: IntArray, tz: str) -> IntArray:
     return utc.tz_convert(tz).tz_localize(None).as_unit("ms").asi8
 
 
+def _local_stamps(time_ms: IntArray, tz: str) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(np.asarray(time_ms, dtype="datetime64[ms]")).tz_localize("UTC").tz_convert(tz)
+
+
 def _local_day(time_ms: IntArray, tz: str) -> IntArray:
     """Local calendar day as days since 1970-01-01 (so day strings and weekdays are cheap)."""
     return _local_ms(time_ms, tz) // DAY_MS
@@ -278,7 +282,7 @@ def _off_hours(local_ms: IntArray) -> BoolArray:
 
 
 # --------------------------------------------------------------------------------------------------
-# Variations: parse unique summaries into (owner, value code, before, after) element arrays.
+# Variations: read evaluation summaries into (owner, value code, before, after) element arrays.
 # --------------------------------------------------------------------------------------------------
 
 _ELEMENT_KEY = b'{"after":'
@@ -504,9 +508,9 @@ def _slow_elements(text: str | None) -> list[tuple[str, float, float]]:
 def _parse_summaries(summaries: pa.Array) -> _Elements:
     """Explode summaries (canonical JSON text) into element arrays, values coded by canonical JSON.
 
-    Canonical scalar-valued summaries (nearly all of them) take the numpy fast path; the rest
-    (object/array values, unexpected formatting) go through ``json.loads`` once each and have their
-    values re-canonicalised, so both paths give the same codes for the same value.
+    Canonical text (what ``frame.canonical_json`` writes, so all of a normal frame) takes the numpy
+    reader; anything else goes through ``json.loads`` once per summary with its values
+    re-canonicalised, so both paths give the same code to the same value.
     """
     owners: list[IntArray] = []
     texts: list[pa.Array] = []
@@ -669,15 +673,16 @@ def _rollbacks(ev: _Events) -> tuple[IntArray, IntArray, FloatArray]:
     if not len(a):
         return empty, empty, empty.astype(np.float64)
     texts = _arrow_text(ev.df["variations"])
-    hits: list[tuple[IntArray, IntArray, FloatArray]] = []
+    hit = np.zeros(len(a), dtype=bool)
+    tvd = np.full(len(a), np.nan)
     for lo in range(0, len(a), _PAIR_CHUNK):  # chunks bound the memory and keep it cache-warm
-        chunk_a, chunk_b = a[lo:lo + _PAIR_CHUNK], b[lo:lo + _PAIR_CHUNK]
-        slots, rows = pd.factorize(np.concatenate([chunk_a, chunk_b]))  # each summary read once
+        part = slice(lo, lo + _PAIR_CHUNK)
+        n = len(a[part])
+        slots, rows = pd.factorize(np.concatenate([a[part], b[part]]))  # each summary read once
         summaries = texts.take(pa.array(ev.df_rows(rows))).combine_chunks().cast(pa.large_string())
-        defined, tvd = _pair_tvd(slots[:len(chunk_a)], slots[len(chunk_a):], _parse_summaries(summaries), len(rows))
-        hit = defined & (tvd <= ROLLBACK_MAX_TVD + TVD_EPSILON)
-        hits.append((chunk_a[hit], chunk_b[hit], tvd[hit]))
-    return tuple(np.concatenate(parts) for parts in zip(*hits, strict=True))  # type: ignore[return-value]
+        defined, tvd[part] = _pair_tvd(slots[:n], slots[n:], _parse_summaries(summaries), len(rows))
+        hit[part] = defined & (tvd[part] <= ROLLBACK_MAX_TVD + TVD_EPSILON)
+    return a[hit], b[hit], tvd[hit]
 
 
 def _flapping_codes(ev: _Events) -> IntArray:
@@ -847,7 +852,8 @@ def per_flag_table(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UT
         "members": members[present].astype(np.int64),
         "experiments": pd.array(np.where(experiments[present] < 0, None, experiments[present]), dtype="Int64"),
         "last_change_ms": last_ms,
-        "last_change": pd.DatetimeIndex(last_ms.astype("datetime64[ms]")).tz_localize("UTC").tz_convert(tz),
+        "last_change": pd.array([t.isoformat(timespec="seconds") for t in _local_stamps(last_ms, tz)],
+                                dtype="string"),
         "days_since_change": (to_ms - last_ms) / DAY_MS,
         "churn_per_week": churn[present].astype(np.float64),
     })
