@@ -170,6 +170,9 @@ def frame_from_arrow(table: Any) -> pd.DataFrame:
             columns[name] = values.cat.set_categories(sorted(values.cat.categories))
         elif name == "experiments_count":
             columns[name] = column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        elif name in STRING_COLUMNS:  # straight to the frame's "string" dtype: no copy of the text
+            columns[name] = column.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow"),
+                                                           pa.large_string(): pd.StringDtype("pyarrow")}.get)
         else:
             columns[name] = column.to_pandas()
     return frame_from_columns(columns)
