@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Re-installs only when the project's metadata or the constraints change.
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[postgres]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[postgres,auth]"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
