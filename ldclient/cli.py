@@ -280,6 +280,10 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
     if getattr(args, "days", 1) is not None and getattr(args, "days", 1) <= 0:
         print("error: --days must be positive", file=sys.stderr)
         return 2
+    if getattr(args, "days", 1) is not None and getattr(args, "days", 1) > MAX_RANGE_DAYS:
+        print("error: --days: the range is longer than 5 years; LaunchDarkly keeps flag events for less than that",
+              file=sys.stderr)
+        return 2
     try:
         return args.func(args, out or sys.stdout)
     except (CLIError, LDError, ValueError) as exc:

@@ -31,6 +31,7 @@ from .errors import (
     ReadOnlyError,
     ServerError,
 )
+from .frame import flatten_event
 from .models import Environment, FlagEvent, Project
 from .settings import DEFAULT_BASE_URL, Secret, normalise_base_url
 
@@ -42,6 +43,7 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 PAGE_LIMIT = 100
 DAY_MS = 86_400_000
 MAX_EMPTY_PAGES = 3
+INT64 = 1 << 63
 
 T = TypeVar("T")
 
@@ -182,9 +184,11 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 
 
-def _error_for(status: int, path: str, body: Any, beta: bool) -> APIStatusError:
+def _error_for(status: int, path: str, body: Any, beta: bool, secret: str = "") -> APIStatusError:
     code = body.get("code") if isinstance(body, Mapping) else None
     server_msg = body.get("message") if isinstance(body, Mapping) else None
+    if server_msg and secret:  # an API (or a proxy) that echoes the Authorization header must not leak it
+        server_msg = str(server_msg).replace(secret, "[token]")
     detail = f" (LaunchDarkly says: {str(server_msg)[:300]})" if server_msg else ""
     if status == 401:
         msg = "LaunchDarkly rejected the API token: it is invalid or expired. Create a new access token " \
@@ -284,7 +288,7 @@ class LDClient:
                 stats.requests += 1
                 response = await http.get(url, params=params, headers=headers)
             except httpx.TimeoutException:
-                failure = APIConnectionError(f"LaunchDarkly did not answer {path} in {self._timeout:.0f} s")
+                failure = APIConnectionError(f"LaunchDarkly did not answer {path} in {self._timeout:g} s")
             except httpx.TransportError as exc:
                 failure = APIConnectionError(f"connection to LaunchDarkly failed on {path}: {type(exc).__name__}")
             else:
@@ -299,10 +303,10 @@ class LDClient:
                 if status < 300:
                     failure = MalformedResponseError(f"LaunchDarkly sent an unreadable page for {path}")
                 elif status in RETRYABLE_STATUS:
-                    failure = _error_for(status, path, body, beta)
+                    failure = _error_for(status, path, body, beta, self._token.reveal())
                     retry_after = _retry_after(response.headers) if status == 429 else None
                 else:
-                    raise _error_for(status, path, body, beta)
+                    raise _error_for(status, path, body, beta, self._token.reveal())
             finally:
                 await gate.release()
             delay = self.retry.backoff(attempt, self._rng)
@@ -343,10 +347,15 @@ class LDClient:
     def _next_href(self, body: Mapping[str, Any]) -> str | None:
         links = body.get("_links")
         nxt = links.get("next") if isinstance(links, Mapping) else None
-        href = nxt.get("href") if isinstance(nxt, Mapping) else nxt if isinstance(nxt, str) else None
-        if not href:
+        href = nxt.get("href") if isinstance(nxt, Mapping) else nxt
+        if href is None or href == "":
             return None
-        target = httpx.URL(self.base_url).join(href)
+        if not isinstance(href, str):  # a next link we cannot follow: the listing is not known complete
+            raise PaginationError("a next link was not a URL; stopped (this listing is incomplete)")
+        try:
+            target = httpx.URL(self.base_url).join(href)
+        except httpx.InvalidURL:
+            raise PaginationError("a next link was not a valid URL; stopped (this listing is incomplete)") from None
         base = httpx.URL(self.base_url)
         if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
             raise PaginationError("a next link pointed to another host; refusing to send the token there")
@@ -356,11 +365,12 @@ class LDClient:
 
     async def aprojects(self) -> list[Project]:
         items = await self._collection("/api/v2/projects", {"expand": "environments"}, page_size=100)
-        return [Project.from_api(i) for i in items]
+        return [_parsed(Project, i, "/api/v2/projects") for i in items]
 
     async def aenvironments(self, project_key: str) -> list[Environment]:
-        items = await self._collection(f"/api/v2/projects/{_seg(project_key)}/environments", page_size=100)
-        return [Environment.from_api(i) for i in items]
+        path = f"/api/v2/projects/{_seg(project_key)}/environments"
+        items = await self._collection(path, page_size=100)
+        return [_parsed(Environment, i, path) for i in items]
 
     async def aflags(self, project_key: str, env: str | None = None) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"summary": "true"}
@@ -424,6 +434,7 @@ class LDClient:
             params: dict[str, Any] | None = dict(base, **{"from": window.start - 1, "to": window.end})
             url = FLAG_EVENTS_PATH
             hrefs: set[str] = set()
+            here: set[str] = set()  # ids this window's pages sent: a page of repeats is no progress
             empty = received = 0
             while True:
                 body = await self._get(http, url, params, beta=True, gate=gate, stats=stats)
@@ -433,14 +444,19 @@ class LDClient:
                 stats.pages += 1
                 received += len(page)
                 good = []
+                progress = False
                 for raw in page:
                     try:
                         event = FlagEvent.from_api(raw)
-                    except (ValueError, TypeError) as exc:
+                        _check_storable(raw)
+                    except (ValueError, TypeError, OverflowError) as exc:
                         stats.malformed += 1
                         log.warning("skipped a malformed flag event: %s", exc)
                         continue
                     good.append(raw)
+                    if event.id not in here:
+                        here.add(event.id)
+                        progress = True
                     if event.id not in seen:
                         stats.events += 1
                         seen[event.id] = raw if collect else {}
@@ -450,13 +466,14 @@ class LDClient:
                     if isinstance(after, str) and after and page:
                         nxt = str(httpx.URL(self.base_url).join(FLAG_EVENTS_PATH).copy_merge_params(
                             dict(base, **{"from": window.start - 1, "to": window.end, "after": after})))
-                empty = empty + 1 if not page else 0
+                empty = empty + 1 if not progress else 0
                 if nxt is not None and nxt in hrefs:
                     raise PaginationError("LaunchDarkly repeated the same next cursor; this window is "
                                           "incomplete and was not recorded as fetched")
                 if nxt is not None and empty >= MAX_EMPTY_PAGES:
-                    raise PaginationError("LaunchDarkly sent empty pages that still had next links; "
-                                          "this window is incomplete and was not recorded as fetched")
+                    raise PaginationError("LaunchDarkly sent empty pages (or pages of events already sent) that "
+                                          "still had next links; this window is incomplete and was not recorded "
+                                          "as fetched")
                 if on_page is not None:
                     on_page(window, good, nxt is None)
                 if nxt is None:
@@ -482,6 +499,24 @@ class LDClient:
     def flag_events(self, project_key: str, environment_key: str, from_ms: int, to_ms: int,
                     **kwargs: Any) -> FetchResult:
         return _run(self.aflag_events(project_key, environment_key, from_ms, to_ms, **kwargs))
+
+
+def _parsed(cls: Any, item: Mapping[str, Any], path: str) -> Any:
+    """A project or environment that cannot be read is a typed error naming the endpoint, not a crash."""
+    try:
+        return cls.from_api(item)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise MalformedResponseError(f"{path} sent an item that could not be read ({exc})") from None
+
+
+def _check_storable(raw: Mapping[str, Any]) -> None:
+    """An item the store could not keep (counts that are not numbers, values past 64 bits) is malformed
+    here, counted and skipped, rather than a crash when its page is written."""
+    row = flatten_event(raw)
+    for name in ("event_time", "experiments_count"):
+        value = row[name]
+        if value is not None and not -INT64 <= value < INT64:
+            raise ValueError(f"{name} is out of range")
 
 
 def _seg(value: str) -> str:

@@ -160,9 +160,13 @@ def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str,
 
     experiments_only = flag_param("experiments", base.experiments_only if base else False, "only", "all")
     include_global = flag_param("global", base.include_global if base else True, "include", "exclude")
-    query = (_one(params, "q") or "")[:MAX_TEXT] if "q" in params else (base.query if base else "")
-    flag = _one(params, "flag") if "flag" in params else (base.flag if base else None)
-    flag = flag[:MAX_TEXT] if flag else None
+    def text(name: str) -> str:  # cut, then strip: what the link writes must read back the same
+        raw = params.get(name)
+        raw = raw if isinstance(raw, str) else (raw[-1] if raw else "")
+        return raw[:MAX_TEXT].strip()
+
+    query = text("q") if "q" in params else (base.query if base else "")
+    flag = (text("flag") or None) if "flag" in params else (base.flag if base else None)
 
     unknown = sorted(k for k in params if k not in KNOWN_PARAMS)
     if unknown:

@@ -296,7 +296,8 @@ class SQLiteStore:
                    complete: tuple[int, int] | None = None) -> int:
         """Store one page; when ``complete`` is given, record that range covered in the same transaction."""
         key_id = self._key_id(key, create=True)
-        rows = event_rows(key_id, items)
+        # the last copy of an id in a page wins, as INSERT OR REPLACE does: a lone chunk is read as it is
+        rows = list({row[1]: row for row in event_rows(key_id, items)}.values())
         with self._tx() as conn:
             ids = [r[1] for r in rows]
             existing = 0
@@ -329,11 +330,16 @@ class SQLiteStore:
         and, when there are several, compacts them into one (latest write of an id wins) for next time.
         """
         key_id = self._key_id(key)
-        chunks = [] if key_id is None else self._read(
-            "SELECT seq, rowid FROM chunks WHERE key_id = ? ORDER BY seq", (key_id,))
+        with self._lock:  # one read transaction: a compaction elsewhere cannot delete a chunk mid-read
+            self._read("BEGIN")
+            try:
+                chunks = [] if key_id is None else self._read(
+                    "SELECT seq, rowid FROM chunks WHERE key_id = ? ORDER BY seq", (key_id,))
+                tables = [self._read_chunk(rowid) for _, rowid in chunks]
+            finally:
+                self._read("COMMIT")
         if not chunks:
             return frame_from_arrow(arrow_from_rows([]))
-        tables = [self._read_chunk(rowid) for _, rowid in chunks]
         table = tables[0]
         if len(tables) > 1:
             table = compact_chunks(tables)

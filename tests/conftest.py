@@ -73,7 +73,7 @@ def app_server(tmp_path_factory) -> Iterator[AppServer]:
     server.proc.wait(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright's loop leaves the main thread when its module ends
 def browser():
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":

@@ -128,3 +128,22 @@ class CuttingServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+IDLE = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
+        "!document.querySelector('[data-testid=\"stProgress\"]')")
+
+
+def wait_ready(page, charts: int = 0, timeout: int = 120_000) -> None:
+    """tests.test_browser.wait_rendered with shorter pauses: a page with its title, sidebar and charts, and no
+    script run in progress on two looks 400 ms apart."""
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout)
+    page.wait_for_selector('[data-testid="stSidebar"] [data-testid="stSelectbox"]', timeout=timeout)
+    for _ in range(2):
+        page.wait_for_function(IDLE, timeout=timeout)
+        page.wait_for_timeout(400)
+    if charts:
+        page.wait_for_function(
+            f"() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] svg, "
+            f"[data-testid=\"stVegaLiteChart\"] canvas').length >= {charts}", timeout=timeout)
+    page.wait_for_function(IDLE, timeout=timeout)

@@ -1,8 +1,8 @@
 """Faults: slow, throttled, failing, broken and lying APIs, and syncs killed mid-way.
 
-Every case ends the same way: no crash, no hang (each test has a timeout and measures itself), either
-the full data or a typed error that names what failed, and the store never records a range as complete
-unless it holds every event the server has in it (``assert_store_honest``).
+Every case ends the same way: no crash, no hang (tight timeouts where a hang is possible, and measured
+durations), either the full data or a typed error that names what failed, and the store never records a
+range as complete unless it holds every event the server has in it (``assert_store_honest``).
 """
 
 from __future__ import annotations
@@ -237,12 +237,12 @@ def tampered(api: FakeAPI, change) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
-def fake_sync(transport, store, **kw):
+def fake_sync(transport, store, *, retry=None, lo=F_LO, hi=F_HI):
     client = LDClient(TOKEN, "https://ld.test", transport=transport, sleep=Sleeps(), seed=1,
-                      retry=kw.pop("retry", RetryPolicy(max_elapsed_s=5)))
+                      retry=retry or RetryPolicy(max_elapsed_s=5))
     key = StoreKey("https://ld.test", "web", "production")
     started = time.monotonic()
-    report = refresh(client, store, key, F_LO, F_HI, now=F_HI + DAY)
+    report = refresh(client, store, key, lo, hi, now=F_HI + DAY)
     return report, key, time.monotonic() - started
 
 
@@ -398,8 +398,8 @@ def test_a_next_link_repeating_the_same_cursor_stops_and_records_nothing_false(s
     api = FakeAPI(events)
 
     def same_cursor(request, body):
-        if window_of(request) == 2 and body["_links"].get("next"):
-            body["_links"]["next"]["href"] = request.url.copy_set_param("after", "100").raw_path.decode()
+        if window_of(request) == 2:  # page 2 is at after=100, and says page 3 is there too
+            body["_links"]["next"] = {"href": request.url.copy_set_param("after", "100").raw_path.decode()}
         return body
 
     report, key, elapsed = fake_sync(tampered(api, same_cursor), store)
@@ -508,21 +508,50 @@ def test_a_total_count_that_disagrees_keeps_the_data_and_warns(store, total):
 
 
 def test_an_event_sent_twice_in_one_page_is_stored_once(store):
-    events = fake_events(60)
+    events = [make_event(i, F_LO + 1000 * i) for i in range(60)]  # one window, one page: one stored chunk
     api = FakeAPI(events)
 
     def twice(request, body):
         body["items"] = body["items"] + body["items"][:5]
         return body
 
-    report, key, _ = fake_sync(tampered(api, twice), store)
-    assert report.ok
+    report, key, _ = fake_sync(tampered(api, twice), store, hi=F_LO + DAY)
+    assert report.ok and report.pages == 1
     frame_ids, row_ids = stored_ids(store, key)
-    assert sorted(frame_ids) == sorted(row_ids) == sorted(e["id"] for e in events)
+    assert sorted(row_ids) == sorted(e["id"] for e in events)
+    assert sorted(frame_ids) == sorted(row_ids), "the page's duplicate is shown twice"
     assert len(store.load_frame(key, F_LO, F_HI)) == len(events)
 
 
+@pytest.mark.parametrize("item", [{"key": 5}, {"name": "no key"}, {"key": "p", "environments": 5},
+                                  {"key": "p", "environments": {"items": [{"name": "no key"}]}}])
+def test_a_projects_page_with_wrong_types_is_a_typed_error_naming_the_endpoint(item):
+    def projects(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/environments"):
+            return httpx.Response(200, json={"items": [{"key": "production"}, {"name": "no key"}]})
+        return httpx.Response(200, json={"items": [{"key": "web", "environments": {"items": [{"key": "production"}]}},
+                                                   item], "totalCount": 2})
+
+    client = LDClient(TOKEN, "https://ld.test", transport=httpx.MockTransport(projects), sleep=Sleeps())
+    with pytest.raises(MalformedResponseError, match="/api/v2/projects sent an item"):
+        client.projects()
+    with pytest.raises(MalformedResponseError, match="/api/v2/projects/web/environments sent an item"):
+        client.environments("web")
+
+
 # -- a sync killed at random points ------------------------------------------------------------------------
+
+def partial_state(cache, source: str) -> tuple[int, bool]:
+    """(events stored, whether the last 89 days are recorded complete) after a killed run."""
+    store = SQLiteStore(cache / "events.sqlite")
+    try:
+        key = StoreKey(source, PROJECT, ENV)
+        covered = store.covered(key)
+        complete = any(s <= ANCHOR - 89 * DAY and e >= ANCHOR for s, e in covered)
+        return len(stored_ids(store, key)[1]), complete
+    finally:
+        store.close()
+
 
 @pytest.mark.timeout(150)
 def test_a_sync_killed_at_random_points_then_run_clean_loses_and_doubles_nothing(tmp_path):
@@ -534,6 +563,7 @@ def test_a_sync_killed_at_random_points_then_run_clean_loses_and_doubles_nothing
         env = cli_env(cache, LD_API_TOKEN="api-kill-test", LD_BASE_URL=server.base_url)
         args = ["sync", "--project", PROJECT, "--env", ENV, "--days", "90"]
         kills = 0
+        progress: list[tuple[int, bool]] = []
         for _ in range(4):
             before = server.stats.count("flag-events")
             proc = popen_cli(args, env)
@@ -546,7 +576,10 @@ def test_a_sync_killed_at_random_points_then_run_clean_loses_and_doubles_nothing
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
             proc.communicate(timeout=30)
+            progress.append(partial_state(cache, server.base_url))
         assert kills >= 3, "the sync finished before it could be killed: raise the latency"
+        # the kills landed mid-fetch: events were stored while the range was not yet complete
+        assert any(0 < stored for stored, complete in progress if not complete), progress
         started = time.time() * 1000
         clean = run_cli(args, env, timeout=120)
         assert clean.returncode == 0, clean.stderr
