@@ -27,7 +27,7 @@ import pandas as pd
 from .errors import StoreError
 from .frame import COLUMNS, arrow_from_rows, flatten_event, frame_from_arrow
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 EVENT_COLUMNS = COLUMNS  # the frame's columns, stored flat so loading needs no JSON parsing
 
 
@@ -119,7 +119,8 @@ CREATE TABLE IF NOT EXISTS keys (
     seq INTEGER NOT NULL DEFAULT 0, UNIQUE (source, project, environment));
 CREATE TABLE IF NOT EXISTS events (
     key_id INTEGER NOT NULL, {", ".join(f"{c} {'INTEGER' if c in ('event_time', 'experiments_count') else 'REAL' if c == 'impact_percentage' else 'TEXT'}" for c in EVENT_COLUMNS)},
-    raw TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key_id, id)) WITHOUT ROWID;
+    raw TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key_id, id));  -- rowid table: random UUID keys
+    -- make a clustered (WITHOUT ROWID) table of 1 KB rows 2.4x slower to write
 CREATE INDEX IF NOT EXISTS events_by_time ON events (key_id, event_time);
 CREATE INDEX IF NOT EXISTS events_by_seq ON events (key_id, seq);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -367,9 +368,10 @@ class SQLiteStore:
             return
         last = (from_ms, "")
         while True:  # batches keep memory bounded on long ranges
-            rows = self._read("SELECT event_time, id, raw FROM events WHERE key_id = ? AND event_time < ? AND "
-                              "(event_time > ? OR (event_time = ? AND id > ?)) ORDER BY event_time, id LIMIT 5000",
-                              (key_id, to_ms, last[0], last[0], last[1]))
+            # the lower bound on event_time lets the index start at the cursor: each batch costs the same
+            rows = self._read("SELECT event_time, id, raw FROM events WHERE key_id = ? AND event_time >= ? AND "
+                              "event_time < ? AND (event_time > ? OR id > ?) ORDER BY event_time, id LIMIT 5000",
+                              (key_id, last[0], to_ms, last[0], last[1]))
             if not rows:
                 return
             for _, _, raw in rows:
