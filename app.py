@@ -52,7 +52,7 @@ with st.sidebar:
 try:
     view = common.sidebar_view()
 except common.LDError as exc:
-    st.error(f"Could not read the account's projects from LaunchDarkly: {exc}", icon=":material/cloud_off:")
+    st.error(f"Could not read the account's projects from LaunchDarkly: {common.plain(exc)}", icon=":material/cloud_off:")
     st.stop()
 
 with st.sidebar:
@@ -71,6 +71,6 @@ st.session_state["_in_app"] = True  # pages check it: see common.current_view
 try:
     page.run()
 except common.LDError as exc:
-    st.error(f"LaunchDarkly data could not be loaded: {exc}", icon=":material/cloud_off:")
+    st.error(f"LaunchDarkly data could not be loaded: {common.plain(exc)}", icon=":material/cloud_off:")
 finally:
     st.session_state["_in_app"] = False

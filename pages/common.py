@@ -5,6 +5,7 @@ Pages call ``current_view()`` and the ``*_data`` loaders and only describe what 
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -42,11 +43,19 @@ def get_source() -> DataSource:
     return open_source(Settings.load(secrets=_secrets()))
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def plain(value: object) -> str:
+    """Error text (which may quote the API's own message) shown literally inside st.error/st.warning."""
+    return _MARKDOWN.sub(r"\\\1", str(value))
+
+
 def source_or_stop() -> DataSource:
     try:
         return get_source()
     except LDError as exc:
-        st.error(f"The dashboard cannot start: {exc}", icon=":material/error:")
+        st.error(f"The dashboard cannot start: {plain(exc)}", icon=":material/error:")
         st.stop()
         raise
 
@@ -346,7 +355,7 @@ def data_status(view: View) -> None:
     st.caption(f"{'Demo account' if source.demo else source.client.base_url} · {view.project} / {view.env} · "
                f"data as of {format_ms(as_of, view.tz) + ' ' + view.tz if as_of else 'not fetched yet'}")
     if last is not None and last.outcome != "ok":
-        st.warning(f"Could not refresh from LaunchDarkly: {last.message} Showing stored data; last good refresh: "
+        st.warning(f"Could not refresh from LaunchDarkly: {plain(last.message)} Showing stored data; last good refresh: "
                    f"{format_ms(as_of, view.tz) + ' ' + view.tz if as_of else 'never'}.", icon=":material/cloud_off:")
 
 
@@ -359,7 +368,7 @@ def refresh_control(view: View) -> None:
         st.cache_data.clear()
         report = st.session_state.get("last_report")
         if report is not None and not report.ok:
-            st.toast(f"Refresh failed: {report.error}", icon=":material/cloud_off:")
+            st.toast(f"Refresh failed: {plain(report.error)}", icon=":material/cloud_off:")
         elif report is not None:
             st.toast(f"Refreshed: {report.events_added} new events", icon=":material/check:")
 

@@ -35,7 +35,7 @@ with b:
         if report is not None and report.ok:
             st.success(f"Refreshed: {report.requests} requests, {report.events_added} new events.")
         elif report is not None:
-            st.error(f"Refresh failed: {report.error}")
+            st.error(f"Refresh failed: {common.plain(report.error)}")
 
 st.subheader("What the store holds")
 rows = [{

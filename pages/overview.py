@@ -56,7 +56,7 @@ st.subheader("Stale flags and statuses")
 try:
     life = common.lifecycle_summary(view)
 except common.LDError as exc:
-    st.warning(f"Flag statuses could not be loaded: {exc}", icon=":material/cloud_off:")
+    st.warning(f"Flag statuses could not be loaded: {common.plain(exc)}", icon=":material/cloud_off:")
 else:
     a, b, c, d = st.columns([1, 1, 1, 2])
     a.metric("Stale share", f"{life['stale_share']:.0%}", border=True,

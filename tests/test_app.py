@@ -105,3 +105,13 @@ def test_empty_range_says_why():
     assert "No flag events to show" in texts(at)
     at = app({"from": "2021-01-01", "to": "2021-01-31"}, page="pages/flag_events.py")
     assert "No flag events match" in texts(at)
+
+
+def test_error_text_from_the_api_is_shown_literally():
+    from pages.common import plain
+
+    hostile = "[click](javascript:alert(1)) **bold** <img src=x> `code` :material/warning: # head"
+    escaped = plain(hostile)
+    for ch in "[]()*<>`:#":
+        assert all(escaped[i - 1] == "\\" for i, c in enumerate(escaped) if c == ch), ch
+    assert escaped.replace("\\", "") == hostile
