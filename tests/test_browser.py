@@ -7,27 +7,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import copy_to_docs, screenshot
+from tests.support import wait_ready as wait_rendered
 
 pytestmark = pytest.mark.browser
 
 PAGES = {"overview": "", "flag_events": "flag_events", "flag_health": "flag_health", "flag_detail": "flag_detail",
          "cleanup": "cleanup", "environments": "environments", "all_projects": "all_projects", "data": "data"}
-
-
-def wait_rendered(page, charts: int = 0, timeout: int = 120_000) -> None:
-    """Streamlit has finished a run: the status widget is gone and the expected charts are drawn."""
-    page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout)
-    page.wait_for_selector('[data-testid="stSidebar"] [data-testid="stSelectbox"]', timeout=timeout)
-    idle = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
-            "!document.querySelector('[data-testid=\"stProgress\"]')")
-    for _ in range(2):  # idle twice, a moment apart: a rerun may start right after the first
-        page.wait_for_function(idle, timeout=timeout)
-        page.wait_for_timeout(700)
-    if charts:
-        page.wait_for_function(
-            f"() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
-            f"[data-testid=\"stVegaLiteChart\"] svg').length >= {charts}", timeout=timeout)
-    page.wait_for_timeout(500)
 
 
 def demo_ids() -> tuple[str, str]:
