@@ -351,8 +351,9 @@ def data_status(view: View) -> None:
     as_of = source.store.last_good_refresh_ms(key)
     last = source.store.last_refresh(key)
     if source.store.notice:
-        st.warning(source.store.notice, icon=":material/build:")
-    st.caption(f"{'Demo account' if source.demo else source.client.base_url} · {view.project} / {view.env} · "
+        st.warning(plain(source.store.notice), icon=":material/build:")
+    st.caption(f"{'Demo account' if source.demo else plain(source.client.base_url)} · {plain(view.project)} / "
+               f"{plain(view.env)} · "
                f"data as of {format_ms(as_of, view.tz) + ' ' + view.tz if as_of else 'not fetched yet'}")
     if last is not None and last.outcome != "ok":
         st.warning(f"Could not refresh from LaunchDarkly: {plain(last.message)} Showing stored data; last good refresh: "
