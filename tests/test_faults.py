@@ -571,13 +571,19 @@ def test_a_sync_killed_at_random_points_then_run_clean_loses_and_doubles_nothing
             while server.stats.count("flag-events") == before and proc.poll() is None:
                 assert time.monotonic() < deadline, "the sync never started fetching"
                 time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 1.2))
+            # kill after a random number of pages has been served: tied to progress, not to
+            # wall time, so a fast or a slow machine kills mid-fetch alike
+            target = before + rng.randint(2, 6)
+            while server.stats.count("flag-events") < target and proc.poll() is None:
+                assert time.monotonic() < deadline, "the sync stalled"
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.03))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
             proc.communicate(timeout=30)
             progress.append(partial_state(cache, server.base_url))
-        assert kills >= 3, "the sync finished before it could be killed: raise the latency"
+        assert kills >= 3, "the sync finished before it could be killed: it needs more pages"
         # the kills landed mid-fetch: events were stored while the range was not yet complete
         assert any(0 < stored for stored, complete in progress if not complete), progress
         started = time.time() * 1000
