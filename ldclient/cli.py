@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .errors import LDError
+from .export import neutralise_cell
 from .frame import COLUMNS, flatten_event
 from .settings import Settings
 from .source import DataSource, open_source
@@ -130,7 +131,8 @@ def _write_events(items: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> in
         writer = csv.DictWriter(out, fieldnames=list(COLUMNS))
         writer.writeheader()
         for item in items:
-            writer.writerow({k: ("" if v is None else v) for k, v in flatten_event(item).items()})
+            # text that a spreadsheet would run as a formula gets a leading quote (ldclient/export.py)
+            writer.writerow({k: ("" if v is None else neutralise_cell(v)) for k, v in flatten_event(item).items()})
             count += 1
     return count
 

@@ -7,7 +7,7 @@ sees the same columns whatever the source.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -74,16 +74,25 @@ def flatten_event(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def frame_from_columns(columns: Mapping[str, Any]) -> pd.DataFrame:
-    """Build the frame from column arrays (the store's fast path), applying the compact dtypes."""
-    df = pd.DataFrame({name: columns.get(name, []) for name in COLUMNS})
-    for name in CATEGORY_COLUMNS:
-        df[name] = df[name].astype("category")
-    for name in STRING_COLUMNS:
-        df[name] = df[name].astype("string")
-    df["event_time"] = df["event_time"].astype("int64")
-    df["impact_percentage"] = pd.to_numeric(df["impact_percentage"], errors="coerce").astype("float64")
-    df["experiments_count"] = pd.to_numeric(df["experiments_count"], errors="coerce").astype("Int64")
+def frame_from_columns(columns: Mapping[str, Any], names: Sequence[str] = COLUMNS) -> pd.DataFrame:
+    """Build the frame's ``names`` columns from arrays, applying the compact dtypes.
+
+    Columns already in their dtype are taken as they are (no copy): the store's Arrow-backed text stays
+    shared with the chunk it was read from, which matters at a million events.
+    """
+    df = pd.DataFrame({name: columns.get(name, []) for name in names}, copy=False)
+    for name in names:
+        dtype = df[name].dtype
+        if name in CATEGORY_COLUMNS and not isinstance(dtype, pd.CategoricalDtype):
+            df[name] = df[name].astype("category")
+        elif name in STRING_COLUMNS and dtype != "string":
+            df[name] = df[name].astype("string")
+        elif name == "event_time" and dtype != "int64":
+            df[name] = df[name].astype("int64")
+        elif name == "impact_percentage" and dtype != "float64":
+            df[name] = pd.to_numeric(df[name], errors="coerce").astype("float64")
+        elif name == "experiments_count" and dtype != "Int64":
+            df[name] = pd.to_numeric(df[name], errors="coerce").astype("Int64")
     return df
 
 
@@ -158,11 +167,15 @@ def arrow_from_rows(rows: list[tuple[Any, ...]], seq_start: int = 0) -> Any:
 
 
 def frame_from_arrow(table: Any) -> pd.DataFrame:
-    """Arrow to the events frame without materialising Python strings: the fast path for big stores."""
+    """Arrow to the events frame without materialising Python strings: the fast path for big stores.
+
+    The frame has the table's columns among ``COLUMNS`` (a store may load only some of them).
+    """
     import pyarrow as pa
 
     columns: dict[str, Any] = {}
-    for name in COLUMNS:
+    names = [name for name in COLUMNS if name in table.column_names]
+    for name in names:
         column = table.column(name)
         if name in CATEGORY_COLUMNS:
             values = column.to_pandas() if pa.types.is_dictionary(column.type) else \
@@ -175,4 +188,4 @@ def frame_from_arrow(table: Any) -> pd.DataFrame:
                                                            pa.large_string(): pd.StringDtype("pyarrow")}.get)
         else:
             columns[name] = column.to_pandas()
-    return frame_from_columns(columns)
+    return frame_from_columns(columns, names)

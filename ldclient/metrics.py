@@ -28,7 +28,7 @@ from ldclient.frame import IMPACT_SIZES, canonical_json
 
 __all__ = [
     "HEADLINE_KEYS", "IMPACT_KEYS", "FLAG_TABLE_COLUMNS", "HEALTH_WEIGHTS", "PENALTY_COLUMNS",
-    "compute_metrics", "compute_with_trend", "per_flag_table", "flag_table_records", "health_penalties",
+    "METRIC_COLUMNS", "compute_metrics", "compute_with_trend", "per_flag_table", "flag_table_records", "health_penalties",
     "rollback_pairs", "flapping_flags", "daily_impact_counts", "weekday_hour_counts", "daily_series",
 ]
 
@@ -38,6 +38,10 @@ HEADLINE_KEYS = (
     "flapping_flags", "top_flags", "top_members",
 )
 IMPACT_KEYS = (*IMPACT_SIZES, "unknown")
+# The frame columns the metrics read. A process that only computes metrics loads just these: at a
+# million events that leaves out ~80 MB of descriptions, names and experiment keys.
+METRIC_COLUMNS = ("id", "environment_key", "flag_key", "event_time", "member_email", "actions",
+                  "impact_size", "variations", "experiments_count")
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000

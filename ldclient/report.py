@@ -4,6 +4,7 @@ and the per-flag views the detail page charts. Plain functions over frames; no S
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -23,7 +24,7 @@ def metrics_report(source: DataSource, project: str, env: str, from_ms: int, to_
         report = source.refresh(project, e, prev_from, to_ms)
         if report.error is not None and e == env:
             raise report.error
-    frame = source.store.load_frame(source.key(project, env), prev_from, to_ms)
+    frame = source.store.load_frame(source.key(project, env), prev_from, to_ms, metrics.METRIC_COLUMNS)
     if not expand_experiments:
         frame = frame.assign(experiments_count=pd.array([pd.NA] * len(frame), dtype="Int64"))
     frame = filter_frame(frame, include_global=include_global)
@@ -40,8 +41,51 @@ def metrics_report(source: DataSource, project: str, env: str, from_ms: int, to_
     return out
 
 
+LABEL_LIMIT = 40
+FULL_VALUE_LIMIT = 1_000  # the tooltip's "full" value: every realistic one, bounded for a pathological one
+
+
+def short_labels(values: Iterable[str], limit: int = LABEL_LIMIT) -> dict[str, str]:
+    """A distinct label of at most ``limit`` characters for each distinct value, in first-seen order.
+
+    Variation values can be long JSON that crowds the chart's legend. Runs of whitespace become one space;
+    longer text is cut and ends in "…". Labels stay unique, since the chart's colours are keyed by them: a
+    value that fits keeps its text, and a label taken by another value gets " (2)", " (3)", … (still within
+    ``limit``; ``limit`` is at least 10 so there is room for a cut text and its suffix).
+    """
+    if limit < 10:
+        raise ValueError(f"label limit {limit} is below 10 characters")
+    distinct = list(dict.fromkeys(values))
+    clean = {v: " ".join(v.split()) for v in distinct}
+
+    def label(text: str, n: int) -> str:
+        suffix = f" ({n})" if n > 1 else ""
+        if len(text) + len(suffix) <= limit:
+            return text + suffix
+        return text[:max(1, limit - 1 - len(suffix))].rstrip() + "…" + suffix
+
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    # values shown as they are claim their text first (so a value "a…" or "a (2)" is never renamed), then
+    # values whose whitespace changed, then the values that are cut
+    def claim(value: str) -> int:
+        return 2 if len(clean[value]) > limit else 1 if clean[value] != value else 0
+
+    for value in sorted(distinct, key=claim):  # stable: first-seen order within each group
+        n = 1
+        while (candidate := label(clean[value], n)) in used:
+            n += 1
+        out[value] = candidate
+        used.add(candidate)
+    return {v: out[v] for v in distinct}
+
+
 def variation_rows(events: pd.DataFrame, tz: str, limit: int = 12) -> pd.DataFrame:
-    """Before/after evaluation counts per variation for a flag's most recent impactful events."""
+    """Before/after evaluation counts per variation for a flag's most recent impactful events.
+
+    ``variation`` is a short unique label for the chart's colours and legend (``short_labels``);
+    ``variation_full`` is the value itself (up to FULL_VALUE_LIMIT characters) for the tooltip.
+    """
     rows = []
     recent = events[events["variations"].notna()].sort_values("event_time", ascending=False).head(limit)
     for _, ev in recent.iterrows():  # a dozen events at most: the chart's rows
@@ -51,8 +95,13 @@ def variation_rows(events: pd.DataFrame, tz: str, limit: int = 12) -> pd.DataFra
             name = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
             for phase in ("before", "after"):
                 rows.append({"event": label[:120], "event_time": int(ev["event_time"]), "phase": phase,
-                             "variation": str(name)[:80], "count": int(v.get(phase) or 0)})
-    frame = pd.DataFrame(rows, columns=["event", "event_time", "phase", "variation", "count"])
+                             "value": name, "count": int(v.get(phase) or 0)})
+    frame = pd.DataFrame(rows, columns=["event", "event_time", "phase", "value", "count"])
+    values = frame.pop("value").astype(str)
+    labels = short_labels(values)  # from the whole values: two that differ only past any cut stay apart
+    frame.insert(3, "variation", values.map(labels))
+    frame.insert(4, "variation_full", values.map(
+        lambda t: t if len(t) <= FULL_VALUE_LIMIT else t[:FULL_VALUE_LIMIT - 1] + "…"))
     totals = frame.groupby(["event", "phase"])["count"].transform("sum")
     return frame.assign(share=(frame["count"] / totals.where(totals > 0)).fillna(0.0))
 
@@ -81,7 +130,7 @@ def project_rows(source: DataSource, from_ms: int, to_ms: int, tz: str) -> pd.Da
     for project in source.projects():
         for env in project.environments:
             key = source.key(project.key, env.key)
-            frame = source.store.load_frame(key, from_ms - (to_ms - from_ms), to_ms)
+            frame = source.store.load_frame(key, from_ms - (to_ms - from_ms), to_ms, metrics.METRIC_COLUMNS)
             m = metrics.compute_with_trend(frame, from_ms, to_ms, tz)
             series = metrics.daily_series(frame, from_ms, to_ms, tz, freq="W") if len(frame) else None
             rows.append({

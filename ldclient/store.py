@@ -99,7 +99,8 @@ class EventStore(Protocol):
     def covered(self, key: StoreKey) -> list[tuple[int, int]]: ...
     def write_page(self, key: StoreKey, items: Sequence[Mapping[str, Any]],
                    complete: tuple[int, int] | None = None) -> int: ...
-    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int) -> pd.DataFrame: ...
+    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int,
+                   columns: Sequence[str] | None = None) -> pd.DataFrame: ...
     def iter_raw(self, key: StoreKey, from_ms: int, to_ms: int) -> Iterator[dict[str, Any]]: ...
     def record_refresh(self, key: StoreKey, record: RefreshRecord) -> None: ...
     def last_refresh(self, key: StoreKey) -> RefreshRecord | None: ...
@@ -148,30 +149,54 @@ def _thread_lock(name: str) -> threading.Lock:
         return _process_locks.setdefault(name, threading.Lock())
 
 
-def _ipc_bytes(table: Any) -> bytes:
+def _write_chunk(conn: sqlite3.Connection, key_id: int, seq: int, table: Any) -> None:
+    """Stream ``table`` as an Arrow IPC file into a BLOB of its exact size: no ``bytes`` copy of a big chunk.
+
+    The file format (not the stream format of schema 3's first chunks) lets a load read only the columns
+    it needs straight from the BLOB. Uncompressed, one batch: a full read maps it into its final buffers.
+    """
     import pyarrow as pa
 
-    sink = pa.BufferOutputStream()
-    # Uncompressed, one batch: read back straight into its final buffers, with no transient copy.
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    sizer = pa.MockOutputStream()
+    with pa.ipc.new_file(sizer, table.schema) as writer:
         writer.write_table(table)
-    return sink.getvalue().to_pybytes()
+    rowid = conn.execute("INSERT INTO chunks VALUES (?, ?, zeroblob(?))", (key_id, seq, sizer.size())).lastrowid
+    with conn.blobopen("chunks", "data", rowid) as blob:
+        with pa.ipc.new_file(pa.PythonFile(_BlobFile(blob), mode="w"), table.schema) as writer:
+            writer.write_table(table)
 
 
-def compact_chunks(tables: list[Any]) -> Any:
-    """One table from page chunks given in write order: the latest write of each id, sorted by time then id."""
+def compact_chunks(tables: list[Any], distinct_ids: int | None = None) -> Any:
+    """One table from page chunks given in write order: the latest write of each id, sorted by time then id.
+
+    Copies of an event share its time, so after sorting by (time, id, seq) they are neighbours and the
+    last of each run is the latest write. ``distinct_ids`` (the events table's count) confirms that cheaply;
+    without it, or if it disagrees, the ids are hashed (a million ids cost ~200 MB that way).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    table = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
+    table = pa.concat_tables(tables).unify_dictionaries()
+    order = pc.sort_indices(table, sort_keys=[("event_time", "ascending"), ("id", "ascending"),
+                                              ("seq", "ascending")])
+    if table.num_rows > 1:
+        ids, times = table.column("id").take(order), table.column("event_time").take(order)
+        repeated = pc.and_(pc.equal(ids.slice(0, len(ids) - 1), ids.slice(1)),
+                           pc.equal(times.slice(0, len(times) - 1), times.slice(1)))
+        del ids, times
+        if pc.any(repeated).as_py():
+            order = order.filter(pa.concat_arrays([pc.invert(repeated).combine_chunks(), pa.array([True])]))
+    if distinct_ids is not None and len(order) == distinct_ids:
+        return table.take(order)
     ids = table.column("id")
-    if pc.count_distinct(ids).as_py() != table.num_rows:  # refetched events: keep the newest copy
+    if pc.count_distinct(ids).as_py() != len(order):  # an id stored at two times: keep its latest write
         table = table.filter(pa.array(~ids.to_pandas().duplicated(keep="last").to_numpy()))
-    return table.sort_by([("event_time", "ascending"), ("id", "ascending")])
+        return table.sort_by([("event_time", "ascending"), ("id", "ascending")])
+    return table.take(order)
 
 
-class _BlobReader(io.RawIOBase):
-    """A SQLite BLOB as a readable stream for pyarrow."""
+class _BlobFile(io.RawIOBase):
+    """A SQLite BLOB as a seekable file for pyarrow: written at its final size, or read in parts."""
 
     def __init__(self, blob: sqlite3.Blob) -> None:
         self._blob = blob
@@ -179,10 +204,40 @@ class _BlobReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._blob.seek(offset, whence)
+        return self._blob.tell()
+
+    def tell(self) -> int:
+        return self._blob.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        return self._blob.read(size)
+
     def readinto(self, buffer: Any) -> int:
         data = self._blob.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+    def write(self, data: Any) -> int:
+        self._blob.write(data)
+        return memoryview(data).nbytes
+
+
+def wanted_columns(columns: Sequence[str] | None) -> list[str] | None:
+    """``columns`` in frame order with ``event_time`` (ranges are cut by it); None means all of them."""
+    if columns is None:
+        return None
+    unknown = sorted(set(columns) - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"not event columns: {', '.join(unknown)}")
+    return [name for name in COLUMNS if name in columns or name == "event_time"]
 
 
 def time_slice(table: Any, from_ms: int, to_ms: int) -> Any:
@@ -313,7 +368,7 @@ class SQLiteStore:
                 conn.execute("UPDATE keys SET seq = ? WHERE key_id = ?", (seq + len(rows), key_id))
                 chunk = arrow_from_rows([r[1:-1] for r in rows], seq_start=seq + 1).sort_by(
                     [("event_time", "ascending"), ("id", "ascending")])  # a lone chunk is read as it is
-                conn.execute("INSERT INTO chunks VALUES (?, ?, ?)", (key_id, seq + len(rows), _ipc_bytes(chunk)))
+                _write_chunk(conn, key_id, seq + len(rows), chunk)
             if complete is not None and complete[1] > complete[0]:
                 current = conn.execute("SELECT start_ms, end_ms FROM coverage WHERE key_id = ? "
                                        "AND end_ms >= ? AND start_ms <= ?", (key_id, *complete)).fetchall()
@@ -323,42 +378,65 @@ class SQLiteStore:
                 conn.executemany("INSERT INTO coverage VALUES (?, ?, ?)", [(key_id, s, e) for s, e in merged])
         return len(set(ids)) - existing
 
-    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int) -> pd.DataFrame:
-        """The events of ``[from_ms, to_ms)`` by time then id.
+    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int,
+                   columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The events of ``[from_ms, to_ms)`` by time then id; only ``columns`` (plus ``event_time``) if given.
 
         Reading a million rows through sqlite3 costs seconds of Python objects, so every page is also
         written as a columnar chunk (Arrow IPC) in the same transaction. A load concatenates the chunks
         and, when there are several, compacts them into one (latest write of an id wins) for next time.
+        A compacted chunk is read column by column, so a caller that needs few columns pays for few.
         """
+        wanted = wanted_columns(columns)
         key_id = self._key_id(key)
         with self._lock:  # one read transaction: a compaction elsewhere cannot delete a chunk mid-read
             self._read("BEGIN")
             try:
                 chunks = [] if key_id is None else self._read(
                     "SELECT seq, rowid FROM chunks WHERE key_id = ? ORDER BY seq", (key_id,))
-                tables = [self._read_chunk(rowid) for _, rowid in chunks]
+                lone = len(chunks) == 1
+                tables = [self._read_chunk(rowid, wanted if lone else None) for _, rowid in chunks]
+                distinct_ids = None if len(chunks) < 2 else self._read(
+                    "SELECT COUNT(*) FROM events WHERE key_id = ?", (key_id,))[0][0]
             finally:
                 self._read("COMMIT")
         if not chunks:
-            return frame_from_arrow(arrow_from_rows([]))
+            table = arrow_from_rows([])
+            return frame_from_arrow(table if wanted is None else table.select(wanted))
         table = tables[0]
         if len(tables) > 1:
-            table = compact_chunks(tables)
+            table = compact_chunks(tables, distinct_ids)
             del tables
             with self._tx() as conn:  # chunks written meanwhile have higher seq and stay
                 conn.execute("DELETE FROM chunks WHERE key_id = ? AND seq <= ?", (key_id, chunks[-1][0]))
-                conn.execute("INSERT INTO chunks VALUES (?, ?, ?)", (key_id, chunks[-1][0], _ipc_bytes(table)))
+                _write_chunk(conn, key_id, chunks[-1][0], table)
+            if wanted is not None:
+                table = table.select(wanted)
         return frame_from_arrow(time_slice(table, from_ms, to_ms))
 
-    def _read_chunk(self, rowid: int) -> Any:
-        """Stream one chunk out of its BLOB: no extra copy of a compacted chunk of a million events."""
+    def _read_chunk(self, rowid: int, columns: Sequence[str] | None = None) -> Any:
+        """One chunk: all of it copied once into an Arrow buffer that its columns share, or only the
+        bytes of ``columns`` (file-format chunks; a stream-format chunk is read whole, then narrowed)."""
         import pyarrow as pa
 
         with self._lock:
             try:
                 with self._conn.blobopen("chunks", "data", rowid, readonly=True) as blob:
-                    stream = io.BufferedReader(_BlobReader(blob), buffer_size=1 << 20)
-                    return pa.ipc.open_stream(pa.PythonFile(stream, mode="r")).read_all()
+                    is_file = blob.read(6) == b"ARROW1"
+                    blob.seek(0)
+                    if columns is not None and is_file:
+                        source = pa.PythonFile(_BlobFile(blob), mode="r")
+                        schema = pa.ipc.open_file(source).schema
+                        fields = [schema.get_field_index(name) for name in columns]
+                        options = pa.ipc.IpcReadOptions(included_fields=fields)
+                        return pa.ipc.open_file(source, options=options).read_all()
+                    size = len(blob)
+                    buffer = pa.allocate_buffer(size)
+                    view = memoryview(buffer).cast("B")
+                    for offset in range(0, size, 1 << 20):
+                        view[offset:offset + (1 << 20)] = blob.read(1 << 20)
+                table = (pa.ipc.open_file if is_file else pa.ipc.open_stream)(buffer).read_all()
+                return table if columns is None else table.select(list(columns))
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"the event store failed: {exc}") from exc
 

@@ -36,7 +36,7 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from .errors import StoreError
 from .frame import CATEGORY_COLUMNS, COLUMNS, flatten_event, frame_from_arrow, frame_from_columns
-from .store import KeySummary, RefreshRecord, StoreKey, merge_ranges
+from .store import KeySummary, RefreshRecord, StoreKey, merge_ranges, wanted_columns
 
 SCHEMA_VERSION = 1
 META_TABLE = "flag_health_meta"
@@ -337,29 +337,32 @@ class PostgresStore:
                                     [(key_id, s, e) for s, e in merged])
         return added
 
-    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int) -> pd.DataFrame:
-        """The events of ``[from_ms, to_ms)`` by time then id: the server streams CSV, pyarrow parses it."""
+    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int,
+                   columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The events of ``[from_ms, to_ms)`` by time then id: the server streams CSV, pyarrow parses it.
+        With ``columns``, only those (and ``event_time``) are sent."""
+        names = wanted_columns(columns) or list(COLUMNS)
         with self._tx() as conn:
             key_id = self._key_id(conn, key)
             if key_id is None:
-                return frame_from_columns({})
+                return frame_from_columns({}, names)
             query = sql.SQL(
                 "COPY (SELECT {columns} FROM fh_events WHERE key_id = {key_id} AND event_time >= {lo} "
                 "AND event_time < {hi} ORDER BY event_time, id) TO STDOUT (FORMAT csv)").format(
-                columns=sql.SQL(_SELECT_COLUMNS), key_id=sql.Literal(key_id),
+                columns=sql.SQL(", ".join(names)), key_id=sql.Literal(key_id),
                 lo=sql.Literal(int(from_ms)), hi=sql.Literal(int(to_ms)))
             with conn.cursor() as cur, cur.copy(query) as copy:
                 first = copy.read()
                 if not first:  # no rows (pyarrow refuses an empty CSV)
-                    return frame_from_columns({})
+                    return frame_from_columns({}, names)
                 try:
                     table = pacsv.read_csv(
                         io.BufferedReader(_CopyReader(copy, first), buffer_size=1 << 20),
-                        read_options=pacsv.ReadOptions(column_names=list(COLUMNS), block_size=8 << 20),
+                        read_options=pacsv.ReadOptions(column_names=names, block_size=8 << 20),
                         parse_options=pacsv.ParseOptions(newlines_in_values=True),
                         # CSV NULL is an unquoted empty field, "" is an empty string: keep them apart
                         convert_options=pacsv.ConvertOptions(
-                            column_types=_CSV_TYPES, strings_can_be_null=True, quoted_strings_can_be_null=False,
+                            column_types={c: _CSV_TYPES[c] for c in names}, strings_can_be_null=True, quoted_strings_can_be_null=False,
                             null_values=[""]))
                 except pa.ArrowException as exc:
                     raise StoreError(f"the PostgreSQL event store at {self._where} sent events that could "

@@ -84,9 +84,10 @@ def variation_split(data: pd.DataFrame) -> alt.Chart:
         y=alt.Y("phase:N", sort=["before", "after"], title=None),
         row=alt.Row("event:N", title=None, sort=alt.SortField("event_time", order="descending"),
                     header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=400)),
-        color=alt.Color("variation:N", title="Variation", legend=alt.Legend(orient="top", labelLimit=200)),
+        # short unique labels (ldclient.report.short_labels) in the legend, the value itself in the tooltip
+        color=alt.Color("variation:N", title="Variation", legend=alt.Legend(orient="top", labelLimit=280)),
         tooltip=[alt.Tooltip("event:N", title="Event"), alt.Tooltip("phase:N", title="When"),
-                 alt.Tooltip("variation:N", title="Variation"), alt.Tooltip("count:Q", title="Evaluations"),
+                 alt.Tooltip("variation_full:N", title="Variation"), alt.Tooltip("count:Q", title="Evaluations"),
                  alt.Tooltip("share:Q", format=".1%", title="Share")],
     ).properties(height=40, width=600)
 

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ldclient.export import csv_bytes
 from pages import common
 
 view = common.current_view()
@@ -37,7 +38,7 @@ picked = st.dataframe(shown, hide_index=True, width="stretch", height=520, on_se
                           "tags": st.column_config.TextColumn("Tags"),
                           "launchdarkly": st.column_config.LinkColumn("In LaunchDarkly", display_text="Open flag"),
                       })
-st.download_button("Download CSV", shown.to_csv(index=False).encode(),
+st.download_button("Download CSV", csv_bytes(shown),
                    file_name=f"stale-flags-{view.project}-{view.env}.csv", mime="text/csv",
                    icon=":material/download:")
 if picked and picked.selection.rows:

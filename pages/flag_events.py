@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ldclient.export import csv_bytes
 from ldclient.report import events_table
 from pages import common
 
@@ -36,7 +37,7 @@ picked = st.dataframe(
         "launchdarkly": st.column_config.LinkColumn("In LaunchDarkly", display_text="Open flag"),
     },
 )
-st.download_button("Download CSV", table.to_csv(index=False).encode(), file_name=(
+st.download_button("Download CSV", csv_bytes(table), file_name=(
     f"flag-events-{view.project}-{view.env}.csv"), mime="text/csv", icon=":material/download:")
 rows = picked.selection.rows if picked else []
 if rows:

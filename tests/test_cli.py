@@ -120,6 +120,35 @@ def test_cli_talks_to_any_server_at_ld_base_url(demo_project):
         assert server.stats.count("flag-events") >= 1
 
 
+def test_events_csv_quotes_formula_text_and_jsonl_keeps_it_raw():
+    from ldclient.demo_data import default_now_ms, generate_account
+    from ldclient.demo_server import start_server_in_thread
+
+    account = generate_account(seed=11, now_ms=default_now_ms(), events_target=0)
+    project = account.projects[0]["key"]
+    hostile = '=HYPERLINK("http://evil","x")'
+    account.add_events([{
+        "id": "formula-0", "projectKey": project, "environmentKey": "production", "flagKey": "-2+3",
+        "eventType": "flag-updated", "eventTime": default_now_ms() - 3_600_000, "description": hostile,
+        "member": {"email": "a@example.com", "firstName": "@SUM(1)"}, "actions": ["updateOn"],
+        "impact": {"size": "large", "percentage": 50.0},
+    }])
+    with start_server_in_thread(account) as server:
+        env = {"LD_API_TOKEN": "api-any-token", "LD_BASE_URL": server.base_url}
+        csv_out = run("events", "--project", project, "--env", "production", "--format", "csv", env=env)
+        jsonl_out = run("events", "--project", project, "--env", "production", env=env)
+    assert csv_out.returncode == 0 and jsonl_out.returncode == 0, csv_out.stderr + jsonl_out.stderr
+    rows = list(csv.DictReader(io.StringIO(csv_out.stdout, newline="")))
+    mine = [r for r in rows if r["id"] == "formula-0"]
+    assert len(mine) == 1 and len(rows) == len(jsonl_out.stdout.splitlines()) > 1
+    assert (mine[0]["description"], mine[0]["flag_key"], mine[0]["member_name"]) == (
+        "'" + hostile, "'-2+3", "'@SUM(1)")
+    assert mine[0]["impact_percentage"] == "50.0"
+    assert not [r for r in rows if r["description"][:1] in ("=", "+", "-", "@", "\t", "\r")]
+    raw = [json.loads(line) for line in jsonl_out.stdout.splitlines() if '"formula-0"' in line]
+    assert [(i["description"], i["flagKey"]) for i in raw] == [(hostile, "-2+3")]
+
+
 def test_demo_server_command_serves_the_api(tmp_path):
     import socket
     import time

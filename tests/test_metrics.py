@@ -562,3 +562,37 @@ def test_plain_object_columns_are_accepted() -> None:
     df = frame(ev("1", size="large", actions=["updateOn"]), ev("2", env=None))
     plain = df.astype({c: object for c in ("flag_key", "environment_key", "impact_size", "actions", "member_email")})
     assert m.compute_metrics(plain, WEEK_FROM, WEEK_TO) == m.compute_metrics(df, WEEK_FROM, WEEK_TO)
+
+
+def test_the_metric_columns_are_all_the_metrics_read(tmp_path):
+    """``python -m ldclient metrics`` and the all-projects table load only METRIC_COLUMNS: the numbers
+    must be the ones the full frame gives, and each listed column must be needed."""
+    from ldclient.demo_data import default_now_ms, generate_account
+    from ldclient.store import SQLiteStore, StoreKey
+
+    now = default_now_ms()
+    events = [e for e in generate_account(seed=7, now_ms=now).events
+              if e["projectKey"] == "web-storefront" and e.get("environmentKey") in ("production", None)]
+    store = SQLiteStore(tmp_path / "events.sqlite")
+    key = StoreKey("demo", "web-storefront", "production")
+    store.write_page(key, events)
+    lo, mid, hi = now - 90 * DAY, now - 45 * DAY, now
+
+    def everything(frame: pd.DataFrame) -> str:
+        return json.dumps([
+            m.compute_with_trend(frame, mid, hi, "Europe/Berlin"), m.compute_with_trend(frame, mid, hi, "UTC", False),
+            m.flag_table_records(m.per_flag_table(frame, lo, hi)),
+            m.daily_impact_counts(frame, mid, hi).to_dict("records"),
+            m.weekday_hour_counts(frame, "UTC", mid, hi).to_dict("records"),
+            m.daily_series(frame, mid, hi, freq="W").to_dict("records"),
+        ], default=str, sort_keys=True)
+
+    full = store.load_frame(key, lo, hi)
+    narrow = store.load_frame(key, lo, hi, m.METRIC_COLUMNS)
+    store.close()
+    assert set(narrow.columns) == set(m.METRIC_COLUMNS) < set(full.columns)
+    assert m.compute_metrics(full, mid, hi)["rollbacks"] > 0  # the comparison covers the variation logic
+    assert everything(narrow) == everything(full)
+    for name in m.METRIC_COLUMNS:
+        with pytest.raises(KeyError):
+            everything(narrow.drop(columns=[name]))

@@ -373,3 +373,85 @@ def test_claim_excludes_other_stores_and_is_released_on_error(backend):
 
     threading.Thread(target=again, daemon=True).start()
     assert done.wait(10), "the claim was not released when its block raised"
+
+
+# -- loading only some columns, and compaction -------------------------------------------------------------
+
+def test_load_frame_of_some_columns_matches_the_full_frame(store):
+    pages = [[make_event(i, T0 + i * 1000) for i in range(k, k + 40)] for k in range(0, 120, 40)]
+    for page in pages:  # several chunks: the first load compacts them, the second reads one
+        store.write_page(KEY, page)
+    store.write_page(KEY, [dict(make_event(7, T0 + 7000), description="rewritten")])
+    wanted = ("id", "flag_key", "variations", "description")
+    for _ in range(2):
+        full = store.load_frame(KEY, T0 + 5000, T0 + 90_000)
+        some = store.load_frame(KEY, T0 + 5000, T0 + 90_000, wanted)
+        assert list(some.columns) == ["id", "flag_key", "event_time", "description", "variations"]
+        for name in some.columns:
+            assert some[name].tolist() == full[name].tolist(), name
+            assert some[name].dtype == full[name].dtype, name
+        assert len(some) == 85 and some.loc[some["id"] == make_event(7, 0)["id"], "description"].item() == "rewritten"
+    empty = store.load_frame(StoreKey("x", "y", "z"), 0, 2**62, wanted)
+    assert empty.empty and list(empty.columns) == list(some.columns)
+    with pytest.raises(ValueError, match="not event columns: nope"):
+        store.load_frame(KEY, T0, NOW, ("id", "nope"))
+
+
+def test_chunks_written_before_the_file_format_are_still_read(tmp_path):
+    """Stores of schema 3 hold Arrow IPC stream chunks; they load whole or by column, and compact."""
+    import pyarrow as pa
+
+    from ldclient import store as store_module
+
+    def stream_chunk(conn, key_id, seq, table):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        conn.execute("INSERT INTO chunks VALUES (?, ?, ?)", (key_id, seq, sink.getvalue().to_pybytes()))
+
+    store = SQLiteStore(tmp_path / "old.sqlite")
+    original = store_module._write_chunk
+    store_module._write_chunk = stream_chunk
+    try:
+        store.write_page(KEY, [make_event(i, T0 + i) for i in range(10)])
+    finally:
+        store_module._write_chunk = original
+    (blob,) = store._read("SELECT data FROM chunks")
+    assert bytes(blob[0][:6]) != b"ARROW1"  # really the old format
+    assert store.load_frame(KEY, T0, NOW, ("id",))["id"].tolist() == [make_event(i, 0)["id"] for i in range(10)]
+    store.write_page(KEY, [make_event(i, T0 + i) for i in range(10, 15)])  # a new-format chunk beside it
+    assert len(store.load_frame(KEY, T0, NOW)) == 15  # compacted into one file-format chunk
+    (blob,) = store._read("SELECT data FROM chunks")
+    assert bytes(blob[0][:6]) == b"ARROW1"
+    assert store.load_frame(KEY, T0, NOW, ("flag_key",))["flag_key"].tolist() == [
+        make_event(i, 0)["flagKey"] for i in range(15)]
+    store.close()
+
+
+def test_compaction_keeps_the_latest_write_of_each_id():
+    """Duplicates at one time are found by sorting; an id stored at two times falls back to hashing."""
+    import pyarrow as pa
+
+    from ldclient.frame import COLUMNS, arrow_from_rows, flatten_event
+    from ldclient.store import compact_chunks
+
+    seq = iter(range(1, 1000))
+
+    def chunk(*events):
+        rows = [tuple(flatten_event(e)[c] for c in COLUMNS) for e in events]
+        table = arrow_from_rows(rows, seq_start=next(seq))
+        for _ in events[1:]:
+            next(seq)
+        return table
+
+    a, b, c = (make_event(i, T0 + 10 * i) for i in range(3))
+    tables = [chunk(a, b), chunk(dict(b, description="second"), c), chunk(dict(b, description="third"))]
+    for distinct in (3, None, 99):  # the events table's count agrees, is unknown, or disagrees
+        out = compact_chunks(tables, distinct)
+        assert out.column("id").to_pylist() == [a["id"], b["id"], c["id"]], distinct
+        assert out.column("description").to_pylist()[1] == "third"
+    moved = dict(a, eventTime=T0 + 25, description="moved")  # same id, later write, another time
+    out = compact_chunks([*tables, chunk(moved)], 3)
+    assert out.column("id").to_pylist() == [b["id"], c["id"], a["id"]]
+    assert out.column("description").to_pylist()[2] == "moved"
+    assert isinstance(out, pa.Table)
