@@ -732,8 +732,11 @@ def child_memory(store_path: Path, out: Path, lo: int, mid: int, hi: int, column
     import pandas as pd  # noqa: F401  (imports count towards the baseline, not the load)
 
     from ldclient import metrics
+    from ldclient.memory import return_freed_memory
     from ldclient.store import SQLiteStore, StoreKey
 
+    if columns == "metrics":
+        return_freed_memory()  # as ``python -m ldclient`` does; the dashboard keeps pyarrow's default
     base_kb = _proc_status_kb("VmRSS")
     store = SQLiteStore(store_path)
     key = StoreKey(BIG_SOURCE, BIG_PROJECT, BIG_ENV)

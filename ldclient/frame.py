@@ -144,7 +144,7 @@ def arrow_schema() -> Any:
             elif name == "impact_percentage":
                 kind = pa.float64()
             else:
-                kind = pa.string()
+                kind = pa.large_string()  # what pandas' Arrow-backed strings use: no conversion on load
             fields.append(pa.field(name, kind))
         ARROW_SCHEMA = pa.schema([*fields, pa.field("seq", pa.int64())])
     return ARROW_SCHEMA

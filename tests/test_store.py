@@ -397,13 +397,14 @@ def test_load_frame_of_some_columns_matches_the_full_frame(store):
         store.load_frame(KEY, T0, NOW, ("id", "nope"))
 
 
-def test_chunks_written_before_the_file_format_are_still_read(tmp_path):
-    """Stores of schema 3 hold Arrow IPC stream chunks; they load whole or by column, and compact."""
+def test_whole_page_chunks_of_earlier_versions_are_read_and_compacted_away(tmp_path):
+    """Earlier versions stored each page as one Arrow IPC stream of every column (table ``chunks``)."""
     import pyarrow as pa
 
     from ldclient import store as store_module
+    from ldclient.frame import COLUMNS
 
-    def stream_chunk(conn, key_id, seq, table):
+    def whole_page_chunk(conn, key_id, seq, table):
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
@@ -411,20 +412,33 @@ def test_chunks_written_before_the_file_format_are_still_read(tmp_path):
 
     store = SQLiteStore(tmp_path / "old.sqlite")
     original = store_module._write_chunk
-    store_module._write_chunk = stream_chunk
+    store_module._write_chunk = whole_page_chunk
     try:
         store.write_page(KEY, [make_event(i, T0 + i) for i in range(10)])
     finally:
         store_module._write_chunk = original
-    (blob,) = store._read("SELECT data FROM chunks")
-    assert bytes(blob[0][:6]) != b"ARROW1"  # really the old format
+    assert store._read("SELECT COUNT(*) FROM chunk_columns") == [(0,)]
     assert store.load_frame(KEY, T0, NOW, ("id",))["id"].tolist() == [make_event(i, 0)["id"] for i in range(10)]
-    store.write_page(KEY, [make_event(i, T0 + i) for i in range(10, 15)])  # a new-format chunk beside it
-    assert len(store.load_frame(KEY, T0, NOW)) == 15  # compacted into one file-format chunk
-    (blob,) = store._read("SELECT data FROM chunks")
-    assert bytes(blob[0][:6]) == b"ARROW1"
+    store.write_page(KEY, [make_event(i, T0 + i) for i in range(10, 15)])  # a page of the current kind
+    assert len(store.load_frame(KEY, T0, NOW)) == 15  # compacted into one chunk of the current kind
+    assert store._read("SELECT COUNT(*) FROM chunks") == [(0,)]
+    names = [name for (name,) in store._read("SELECT name FROM chunk_columns ORDER BY rowid")]
+    assert names == [*COLUMNS, "seq"]
     assert store.load_frame(KEY, T0, NOW, ("flag_key",))["flag_key"].tolist() == [
         make_event(i, 0)["flagKey"] for i in range(15)]
+    store.close()
+
+
+def test_an_unreadable_column_chunk_is_a_clear_store_error(tmp_path):
+    from ldclient.errors import StoreError
+
+    store = SQLiteStore(tmp_path / "events.sqlite")
+    store.write_page(KEY, [make_event(i, T0 + i) for i in range(3)])
+    with store._tx() as conn:
+        conn.execute("UPDATE chunk_columns SET data = zeroblob(64) WHERE name = 'flag_key'")
+    assert store.load_frame(KEY, T0, NOW, ("id",))["id"].tolist() == [make_event(i, 0)["id"] for i in range(3)]
+    with pytest.raises(StoreError, match="unreadable chunk.*cache clear"):
+        store.load_frame(KEY, T0, NOW)
     store.close()
 
 
@@ -455,3 +469,13 @@ def test_compaction_keeps_the_latest_write_of_each_id():
     assert out.column("id").to_pylist() == [b["id"], c["id"], a["id"]]
     assert out.column("description").to_pylist()[2] == "moved"
     assert isinstance(out, pa.Table)
+
+
+def test_an_event_stored_again_at_another_time_keeps_its_latest_write(store):
+    first = make_event(1, T0 + 10)
+    store.write_page(KEY, [first, make_event(2, T0 + 20)])
+    store.write_page(KEY, [dict(first, eventTime=T0 + 30, description="moved")])
+    df = store.load_frame(KEY, T0, NOW, ("id", "description"))
+    assert df["id"].tolist() == [make_event(2, 0)["id"], first["id"]]
+    assert df["event_time"].tolist() == [T0 + 20, T0 + 30] and df["description"].tolist()[1] == "moved"
+    assert store.load_frame(KEY, T0, NOW)["id"].tolist() == df["id"].tolist()
