@@ -27,7 +27,10 @@ import pandas as pd
 from .errors import StoreError
 from .frame import COLUMNS, arrow_from_rows, arrow_schema, flatten_event, frame_from_arrow
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+# Schema 3 is schema 4 without ``chunk_columns``: opening it adds the table, and its whole-page chunks
+# are converted on their first load. Older versions (and code that predates 4) rebuild from the API.
+UPGRADABLE_VERSIONS = (3,)
 EVENT_COLUMNS = COLUMNS  # the frame's columns, stored flat so loading needs no JSON parsing
 
 
@@ -152,15 +155,30 @@ def _thread_lock(name: str) -> threading.Lock:
         return _process_locks.setdefault(name, threading.Lock())
 
 
+SMALL_CHUNK_BYTES = 1 << 22  # a page's columns go in as bytes, in one statement; bigger ones stream
+
+
 def _write_chunk(conn: sqlite3.Connection, key_id: int, seq: int, table: Any) -> None:
-    """Store ``table`` column by column (see ``_write_column``): a load then reads only what it needs."""
+    """Store ``table`` column by column: a load then reads only what it needs."""
+    if table.nbytes > SMALL_CHUNK_BYTES:
+        for name in table.column_names:
+            _write_column(conn, key_id, seq, name, table.column(name))
+        return
+    import pyarrow as pa
+
+    rows = []
     for name in table.column_names:
-        _write_column(conn, key_id, seq, name, table.column(name))
+        column = pa.table({name: table.column(name)})
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, column.schema) as writer:
+            writer.write_table(column)
+        rows.append((key_id, seq, name, sink.getvalue().to_pybytes()))
+    conn.executemany("INSERT INTO chunk_columns VALUES (?, ?, ?, ?)", rows)
 
 
 def _write_column(conn: sqlite3.Connection, key_id: int, seq: int, name: str, column: Any) -> None:
     """One column as an Arrow IPC stream written straight into a BLOB of its exact size: no ``bytes``
-    copy of a big column. Uncompressed, one batch: a load reads it in place."""
+    copy of a big (compacted) column. Uncompressed, one batch: a load reads it in place."""
     import pyarrow as pa
 
     if isinstance(column, pa.ChunkedArray) and column.num_chunks > 1:
@@ -289,10 +307,10 @@ class SQLiteStore:
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
                 row = conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
                 version = int(row[0]) if row else None
-            if version is not None and version != SCHEMA_VERSION:
+            if version is not None and version != SCHEMA_VERSION and version not in UPGRADABLE_VERSIONS:
                 raise sqlite3.DatabaseError(f"schema version {version} is not {SCHEMA_VERSION}")
             conn.executescript(_SCHEMA)  # idempotent: two processes may run it at once
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             conn.execute("PRAGMA quick_check(1)").fetchone()
             return conn
         except BaseException:
@@ -424,8 +442,8 @@ class SQLiteStore:
 
     def _compact(self, conn: sqlite3.Connection, key_id: int, wanted: Sequence[str] | None) -> Any:
         """Merge the key's chunks into one (inside the caller's write transaction) and return its
-        ``wanted`` columns. Column by column: at a million events the peak is one column twice over,
-        not the whole table twice over."""
+        ``wanted`` columns. Column by column, each written out and dropped, then the wanted ones read
+        back: at a million events the peak is one column twice over, not the whole table twice over."""
         import pyarrow as pa
 
         old, parts = self._chunk_list(key_id)
@@ -447,7 +465,6 @@ class SQLiteStore:
         keys = pa.concat_tables([self._read_columns(parts[seq], list(KEY_COLUMNS)) for seq in seqs]).combine_chunks()
         order = compaction_order(keys, distinct_ids)
         del keys
-        kept: dict[str, Any] = {}
         for field in arrow_schema():
             # concat_tables, not pa.chunked_array: the latter takes ~0.5 s for 200 chunks
             pieces = pa.concat_tables(
@@ -459,11 +476,8 @@ class SQLiteStore:
             conn.execute("DELETE FROM chunk_columns WHERE key_id = ? AND seq <= ? AND name = ?",
                          (key_id, last_seq, field.name))
             _write_column(conn, key_id, last_seq, field.name, column)
-            if wanted is None or field.name in wanted:
-                kept[field.name] = column
             del column
-        names = [field.name for field in arrow_schema()] if wanted is None else wanted
-        return pa.table({name: kept[name] for name in names})
+        return self._read_columns(self._chunk_list(key_id)[1][last_seq], wanted)
 
     @staticmethod
     def _rowid(rowids: Mapping[str, int], name: str) -> int:

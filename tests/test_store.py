@@ -418,6 +418,13 @@ def test_whole_page_chunks_of_earlier_versions_are_read_and_compacted_away(tmp_p
     finally:
         store_module._write_chunk = original
     assert store._read("SELECT COUNT(*) FROM chunk_columns") == [(0,)]
+    with store._tx() as conn:  # as a schema-3 file: no chunk_columns table yet
+        conn.execute("DROP TABLE chunk_columns")
+        conn.execute("UPDATE meta SET value = '3' WHERE name = 'schema_version'")
+    store.close()
+    store = SQLiteStore(tmp_path / "old.sqlite")  # upgraded in place, nothing moved aside or refetched
+    assert store.notice is None and store._read("SELECT value FROM meta WHERE name = 'schema_version'") == [("4",)]
+    assert [p.name for p in tmp_path.iterdir() if "corrupt" in p.name] == []
     assert store.load_frame(KEY, T0, NOW, ("id",))["id"].tolist() == [make_event(i, 0)["id"] for i in range(10)]
     store.write_page(KEY, [make_event(i, T0 + i) for i in range(10, 15)])  # a page of the current kind
     assert len(store.load_frame(KEY, T0, NOW)) == 15  # compacted into one chunk of the current kind
