@@ -76,9 +76,20 @@ class DataSource:
         return StoreKey(self.source_id, project, env)
 
     def _resource(self, kind: str, scope: str, fetch: Callable[[], Any], max_age_s: float) -> Any:
-        """Flags, statuses and projects change: cached with a TTL, the stale copy used if the API fails."""
+        """Flags, statuses and projects change: cached with a TTL, the stale copy used if the API fails.
+
+        Single flight, as for flag events: when the TTL runs out, one session (or process) refetches
+        while the others wait for its claim and then read what it stored.
+        """
         cached = self.store.get_resource(self.source_id, kind, scope, max_age_s)
         if cached is not None:
+            return cached
+        with self.store.claim(StoreKey(self.source_id, f"resource:{kind}", scope)):
+            return self._refetch_resource(kind, scope, fetch, max_age_s)
+
+    def _refetch_resource(self, kind: str, scope: str, fetch: Callable[[], Any], max_age_s: float) -> Any:
+        cached = self.store.get_resource(self.source_id, kind, scope, max_age_s)
+        if cached is not None:  # fetched by whoever held the claim before us
             return cached
         try:
             fresh = fetch()

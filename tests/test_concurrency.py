@@ -165,3 +165,41 @@ def test_one_dashboard_opened_by_five_sessions_at_once_fetches_once(server, brow
         for app in apps.values():
             app.proc.terminate()
             app.proc.wait(10)
+
+
+@pytest.mark.timeout(120)
+def test_sessions_asking_for_projects_flags_and_statuses_at_once_fetch_each_once(server, tmp_path):
+    """Flags, statuses and projects have a TTL; when it runs out, one session refetches, the rest wait
+    for it and read what it stored, as with flag events."""
+    routes = ("projects", "flags", "flag-statuses")
+    before = {route: server.stats.count(route) for route in routes}
+    alone = source_for(server, tmp_path / "alone")
+    alone.projects(), alone.flags(PROJECT), alone.statuses(PROJECT, ENV)
+    one_session = {route: server.stats.count(route) - before[route] for route in routes}
+    assert one_session["flags"] >= 2, one_session  # a paged list: its pages are one fetch
+
+    sources = [source_for(server, tmp_path / "cache") for _ in range(8)]
+    before = {route: server.stats.count(route) for route in routes}
+    gate = threading.Barrier(len(sources))
+    results: list = [None] * len(sources)
+    errors: list[BaseException] = []
+
+    def session(i: int) -> None:
+        try:
+            gate.wait()
+            source = sources[i]
+            results[i] = (len(source.projects()), len(source.flags(PROJECT)), len(source.statuses(PROJECT, ENV)))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(len(sources))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len(set(results)) == 1 and min(results[0]) > 0
+    made = {route: server.stats.count(route) - before[route] for route in routes}
+    assert made == one_session
+    source_for(server, tmp_path / "cache").flags(PROJECT)  # within the TTL: from the store
+    assert server.stats.count("flags") - before["flags"] == one_session["flags"]
