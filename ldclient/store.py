@@ -495,10 +495,6 @@ class SQLiteStore:
         columns = [self._read_blob("chunk_columns", self._rowid(rowids, name)).column(0) for name in names]
         return pa.Table.from_arrays(columns, names=list(names))
 
-    def _read_old_chunk(self, rowid: int) -> Any:
-        """A whole-page chunk of an earlier version (an Arrow IPC stream or file of every column)."""
-        return self._read_blob("chunks", rowid)
-
     def _read_blob(self, table: str, rowid: int) -> Any:
         """An Arrow IPC BLOB copied once, in 1 MiB steps, into an Arrow buffer that the columns then share."""
         import pyarrow as pa
