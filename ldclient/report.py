@@ -88,8 +88,10 @@ def variation_rows(events: pd.DataFrame, tz: str, limit: int = 12) -> pd.DataFra
     """
     rows = []
     recent = events[events["variations"].notna()].sort_values("event_time", ascending=False).head(limit)
+    several_envs = recent["environment_key"].nunique(dropna=False) > 1  # else the page's title names it
     for _, ev in recent.iterrows():  # a dozen events at most: the chart's rows
-        label = f"{format_ms(int(ev['event_time']), tz)} · {ev['environment_key'] or 'global'} · {ev['description']}"
+        where = f"{ev['environment_key'] or 'global'} · " if several_envs else ""
+        label = f"{format_ms(int(ev['event_time']), tz)} · {where}{ev['description']}"
         for v in json.loads(ev["variations"]):
             value = v.get("value")
             name = value if isinstance(value, str) else json.dumps(value, sort_keys=True)

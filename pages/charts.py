@@ -83,13 +83,15 @@ def variation_split(data: pd.DataFrame) -> alt.Chart:
         x=alt.X("share:Q", stack="normalize", title="Share of evaluations", axis=alt.Axis(format="%")),
         y=alt.Y("phase:N", sort=["before", "after"], title=None),
         row=alt.Row("event:N", title=None, sort=alt.SortField("event_time", order="descending"),
-                    header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=400)),
-        # short unique labels (ldclient.report.short_labels) in the legend, the value itself in the tooltip
-        color=alt.Color("variation:N", title="Variation", legend=alt.Legend(orient="top", labelLimit=280)),
+                    header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=360)),
+        # short unique labels (ldclient.report.short_labels) in the legend, the value itself in the tooltip;
+        # two legend columns and the sizes below keep the chart within the page's width
+        color=alt.Color("variation:N", title="Variation",
+                        legend=alt.Legend(orient="top", columns=2, labelLimit=260)),
         tooltip=[alt.Tooltip("event:N", title="Event"), alt.Tooltip("phase:N", title="When"),
                  alt.Tooltip("variation_full:N", title="Variation"), alt.Tooltip("count:Q", title="Evaluations"),
                  alt.Tooltip("share:Q", format=".1%", title="Share")],
-    ).properties(height=40, width=600)
+    ).properties(height=40, width=380)
 
 
 def timeline(data: pd.DataFrame) -> alt.Chart:

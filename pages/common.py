@@ -354,7 +354,7 @@ def data_status(view: View) -> None:
         st.warning(plain(source.store.notice), icon=":material/build:")
     st.caption(f"{'Demo account' if source.demo else plain(source.client.base_url)} · {plain(view.project)} / "
                f"{plain(view.env)} · "
-               f"data as of {format_ms(as_of, view.tz) + ' ' + view.tz if as_of else 'not fetched yet'}")
+               + (f"data as of {format_ms(as_of, view.tz)} {view.tz}" if as_of else "data not fetched yet"))
     if last is not None and last.outcome != "ok":
         st.warning(f"Could not refresh from LaunchDarkly: {plain(last.message)} Showing stored data; last good refresh: "
                    f"{format_ms(as_of, view.tz) + ' ' + view.tz if as_of else 'never'}.", icon=":material/cloud_off:")

@@ -40,27 +40,28 @@ else:
 
 here = mine[mine["environment_key"].astype("string") == view.env]
 row = table[table["flag_key"].astype(str) == flag]
-left, right = st.columns([3, 2])
-with left:
-    st.subheader(f"Variation split before and after each change ({view.env})")
-    splits = variation_rows(here, view.tz)
-    if splits.empty:
-        st.caption("No change in this environment reported evaluation counts.")
-    else:
-        st.altair_chart(charts.variation_split(splits), width="content")
-with right:
-    st.subheader("Health score")
-    if row.empty:
-        st.caption("The flag did not change in this environment in the selected range: nothing lowers its score.")
-    else:
-        r = row.iloc[0]
+st.subheader("Health score")
+if row.empty:
+    st.caption("The flag did not change in this environment in the selected range: nothing lowers its score.")
+else:
+    r = row.iloc[0]
+    score, breakdown = st.columns([1, 2])
+    with score:
         st.metric("Health score", f"{r['health_score']:.0f} / 100", border=True)
+        flapping = flag in metrics.flapping_flags(here)
+        rollbacks = int(r["rollbacks"])
+        st.caption(f"{int(r['events'])} changes, {rollbacks} rollback{'s' * (rollbacks != 1)}"
+                   f"{', flapping' if flapping else ''}; last change {r['last_change']}.")
+    with breakdown:
         parts = pd.DataFrame({"component": [c.replace("_penalty", "").replace("_", " ") for c in
                                             metrics.PENALTY_COLUMNS],
                               "points lost": [float(r[c]) for c in metrics.PENALTY_COLUMNS]})
         st.altair_chart(charts.bar_ranking(parts, "component", "points lost", "Points lost"),
                         width="stretch")
-        flapping = flag in metrics.flapping_flags(here)
-        rollbacks = int(r["rollbacks"])
-        st.caption(f"{int(r['events'])} changes, {rollbacks} rollback{'s' * (rollbacks != 1)}"
-                   f"{', flapping' if flapping else ''}; last change {r['last_change']}.")
+
+st.subheader(f"Variation split before and after each change ({view.env})")
+splits = variation_rows(here, view.tz)
+if splits.empty:
+    st.caption("No change in this environment reported evaluation counts.")
+else:
+    st.altair_chart(charts.variation_split(splits), width="content")

@@ -94,3 +94,13 @@ def test_the_chart_colours_by_the_label_and_shows_the_value_in_the_tooltip():
     spec = charts.variation_split(rows).to_dict()
     assert spec["encoding"]["color"]["field"] == "variation"
     assert "variation_full" in [t["field"] for t in spec["encoding"]["tooltip"]]
+
+
+def test_event_labels_name_the_environment_only_when_the_events_span_several():
+    split = [{"value": True, "before": 1, "after": 2}]
+    one_env = variation_rows(events_to_frame([event(0, split), event(1, split)]), "UTC")
+    assert set(one_env["event"]) == {"2026-01-05 00:00 · change 0", "2026-01-05 00:01 · change 1"}
+    staging = dict(event(2, split), id="ev-s", environmentKey="staging")
+    several = variation_rows(events_to_frame([event(0, split), staging]), "UTC")
+    assert set(several["event"]) == {"2026-01-05 00:00 · production · change 0",
+                                     "2026-01-05 00:02 · staging · change 2"}
