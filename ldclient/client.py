@@ -31,8 +31,8 @@ from .errors import (
     ReadOnlyError,
     ServerError,
 )
-from .frame import flatten_event
-from .models import Environment, FlagEvent, Project
+from .frame import storable_event_id
+from .models import Environment, Project
 from .settings import DEFAULT_BASE_URL, Secret, normalise_base_url
 
 log = logging.getLogger("ldclient")
@@ -43,7 +43,6 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 PAGE_LIMIT = 100
 DAY_MS = 86_400_000
 MAX_EMPTY_PAGES = 3
-INT64 = 1 << 63
 
 T = TypeVar("T")
 
@@ -447,19 +446,18 @@ class LDClient:
                 progress = False
                 for raw in page:
                     try:
-                        event = FlagEvent.from_api(raw)
-                        _check_storable(raw)
+                        event_id = storable_event_id(raw)
                     except (ValueError, TypeError, OverflowError) as exc:
                         stats.malformed += 1
                         log.warning("skipped a malformed flag event: %s", exc)
                         continue
                     good.append(raw)
-                    if event.id not in here:
-                        here.add(event.id)
+                    if event_id not in here:
+                        here.add(event_id)
                         progress = True
-                    if event.id not in seen:
+                    if event_id not in seen:
                         stats.events += 1
-                        seen[event.id] = raw if collect else {}
+                        seen[event_id] = raw if collect else {}
                 nxt = self._next_href(body)
                 if nxt is None:
                     after = body.get("after") if isinstance(body, Mapping) else None
@@ -507,16 +505,6 @@ def _parsed(cls: Any, item: Mapping[str, Any], path: str) -> Any:
         return cls.from_api(item)
     except (ValueError, TypeError, KeyError) as exc:
         raise MalformedResponseError(f"{path} sent an item that could not be read ({exc})") from None
-
-
-def _check_storable(raw: Mapping[str, Any]) -> None:
-    """An item the store could not keep (counts that are not numbers, values past 64 bits) is malformed
-    here, counted and skipped, rather than a crash when its page is written."""
-    row = flatten_event(raw)
-    for name in ("event_time", "experiments_count"):
-        value = row[name]
-        if value is not None and not -INT64 <= value < INT64:
-            raise ValueError(f"{name} is out of range")
 
 
 def _seg(value: str) -> str:
