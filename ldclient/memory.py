@@ -2,7 +2,7 @@
 
 pyarrow's default allocator (mimalloc) keeps freed pages for reuse. A process that loads a million
 events and computes the metrics frees tens of MB of temporaries at each step, and with mimalloc they
-stay resident: the peak is ~25 MB higher than with the C library's allocator, which gives large blocks
+stay resident: the peak is ~20 MB higher than with the C library's allocator, which gives large blocks
 back to the system at once (benchmarks/RESULTS.md, figure 6). The dashboard's long-lived, many-threaded
 server keeps pyarrow's default.
 """
