@@ -250,6 +250,11 @@ def is_later_page(request: httpx.Request) -> bool:
     return "after" in request.url.params
 
 
+def assert_not_covered(store, key, window) -> None:
+    """A window whose fetch failed is not recorded as covered, not even in part."""
+    assert all(end <= window.start or start >= window.end for start, end in store.covered(key))
+
+
 @pytest.mark.timeout(30)
 def test_a_truncated_json_page_is_retried_and_then_a_typed_error(store):
     events = fake_events()
@@ -265,7 +270,7 @@ def test_a_truncated_json_page_is_retried_and_then_a_typed_error(store):
     assert "unreadable page" in str(report.error) and FLAG_EVENTS_PATH in str(report.error)
     assert elapsed < 10
     window = WINDOWS[1]
-    assert all(end <= window.start or start >= window.end for start, end in store.covered(key))
+    assert_not_covered(store, key, window)
     assert_store_honest(store, key, events)
 
 
@@ -406,7 +411,7 @@ def test_a_next_link_repeating_the_same_cursor_stops_and_records_nothing_false(s
     assert isinstance(report.error, PaginationError) and "repeated" in str(report.error)
     assert elapsed < 10 and len(api.requests) < 20
     window = WINDOWS[2]
-    assert all(end <= window.start or start >= window.end for start, end in store.covered(key))
+    assert_not_covered(store, key, window)
     assert_store_honest(store, key, events)
 
 
@@ -428,7 +433,7 @@ def test_a_next_link_that_changes_but_serves_the_same_page_forever_stops(store):
     assert isinstance(report.error, PaginationError), report.error
     assert elapsed < 10 and len(api.requests) < 30
     window = WINDOWS[1]
-    assert all(end <= window.start or start >= window.end for start, end in store.covered(key))
+    assert_not_covered(store, key, window)
     assert_store_honest(store, key, events)
 
 
