@@ -168,30 +168,41 @@ def _write_chunk(conn: sqlite3.Connection, key_id: int, seq: int, table: Any) ->
 
     rows = []
     for name in table.column_names:
-        column = pa.table({name: table.column(name)})
         sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, column.schema) as writer:
-            writer.write_table(column)
+        _write_ipc(sink, _column_table(name, table.column(name)))
         rows.append((key_id, seq, name, sink.getvalue().to_pybytes()))
     conn.executemany("INSERT INTO chunk_columns VALUES (?, ?, ?, ?)", rows)
 
 
 def _write_column(conn: sqlite3.Connection, key_id: int, seq: int, name: str, column: Any) -> None:
     """One column as an Arrow IPC stream written straight into a BLOB of its exact size: no ``bytes``
-    copy of a big (compacted) column. Uncompressed, one batch: a load reads it in place."""
+    copy of a big (compacted) column."""
     import pyarrow as pa
 
-    if isinstance(column, pa.ChunkedArray) and column.num_chunks > 1:
-        column = column.combine_chunks()  # one batch
-    table = pa.table({name: column})
+    table = _column_table(name, column)
     sizer = pa.MockOutputStream()
-    with pa.ipc.new_stream(sizer, table.schema) as writer:
-        writer.write_table(table)
+    _write_ipc(sizer, table)
     rowid = conn.execute("INSERT INTO chunk_columns VALUES (?, ?, ?, zeroblob(?))",
                          (key_id, seq, name, sizer.size())).lastrowid
     with conn.blobopen("chunk_columns", "data", rowid) as blob:
-        with pa.ipc.new_stream(pa.PythonFile(_BlobWriter(blob), mode="w"), table.schema) as writer:
-            writer.write_table(table)
+        _write_ipc(pa.PythonFile(_BlobWriter(blob), mode="w"), table)
+
+
+def _column_table(name: str, column: Any) -> Any:
+    """A one-column table in one batch (a load then reads it in place, as one array)."""
+    import pyarrow as pa
+
+    if isinstance(column, pa.ChunkedArray) and column.num_chunks > 1:
+        column = column.combine_chunks()
+    return pa.table({name: column})
+
+
+def _write_ipc(sink: Any, table: Any) -> None:
+    """``table`` as an uncompressed Arrow IPC stream: the same bytes whether sized, buffered or streamed."""
+    import pyarrow as pa
+
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
 
 
 KEY_COLUMNS = ("event_time", "id", "seq")  # what decides a compacted chunk's rows and their order
