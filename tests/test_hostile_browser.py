@@ -105,12 +105,18 @@ def grid_cells(page) -> list[str]:
 
 
 def hover_tooltip(page, mark_label_part: str) -> str:
-    """Hover the first chart mark whose label mentions the text; return the tooltip's text."""
-    mark = page.locator(f'svg [role="graphics-symbol"][aria-label*="{mark_label_part}"]').first
+    """Point at the first data mark (not an axis) whose label mentions the text; return the tooltip's text.
+
+    The pointer event is dispatched on the mark itself, so it reaches Vega's handler whatever the real
+    mouse, the layout or the machine's speed: no hover that may or may not fire."""
+    mark = page.locator(f'svg .role-mark [role="graphics-symbol"][aria-label*="{mark_label_part}"]').first
     mark.scroll_into_view_if_needed()
-    mark.hover(force=True)
-    tooltip = page.locator("#vg-tooltip-element")
-    tooltip.wait_for(state="visible", timeout=5000)
+    box = mark.bounding_box()
+    assert box is not None, f"no chart mark mentions {mark_label_part!r}"
+    at = {"bubbles": True, "clientX": box["x"] + box["width"] / 2, "clientY": box["y"] + box["height"] / 2}
+    mark.dispatch_event("pointermove", at)
+    tooltip = page.locator("#vg-tooltip-element.visible")
+    tooltip.wait_for(state="visible", timeout=10_000)
     assert "&lt;" in tooltip.inner_html() or "<" not in tooltip.inner_text()  # text, escaped in the markup
     return tooltip.inner_text()
 
