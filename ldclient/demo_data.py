@@ -188,8 +188,9 @@ _WORK_END_MS = 18 * HOUR_MS + 30 * MINUTE_MS
 
 def default_now_ms() -> int:
     """Start of the current UTC day: the demo never looks old, yet stays identical all day long."""
-    now = dt.datetime.now(dt.UTC)
-    return int(dt.datetime(now.year, now.month, now.day, tzinfo=dt.UTC).timestamp() * 1000)
+    from .clock import now_ms
+
+    return now_ms() // DAY_MS * DAY_MS
 
 
 def iso_ms(ms: int) -> str:

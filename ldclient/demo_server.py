@@ -40,6 +40,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from .clock import now_ms
 from .demo_data import DAY_MS, DemoAccount, generate_account
 
 FLAG_EVENTS_PATH = "/api/v2/engineering-insights/flag-events"
@@ -196,7 +197,7 @@ class DemoApi:
                  clock: Callable[[], int] | None = None) -> None:
         self.account = account if account is not None else generate_account()
         self.stats = RequestStats()
-        self.clock: Callable[[], int] = clock or (lambda: int(time.time() * 1000))
+        self.clock: Callable[[], int] = clock or now_ms
         self._fault_lock = threading.Lock()
         self._faults = faults or DemoFaults()
         self._fault_rng = random.Random(self._faults.seed)

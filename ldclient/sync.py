@@ -6,10 +6,10 @@ browser sessions, the CLI and the app asking at once cause one fetch, and the la
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import clock
 from .client import FetchStats, LDClient, Window, split_windows
 from .errors import LDError
 from .store import EventStore, RefreshRecord, StoreKey, merge_ranges, missing_ranges
@@ -20,7 +20,7 @@ Progress = Callable[[int, int], None]  # (pages fetched, events received) so far
 
 
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    return clock.now_ms()
 
 
 @dataclass

@@ -17,6 +17,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
+# One day for the whole run, in this process and every process it starts: the clock reads today's
+# 12:00 UTC at the start of the run and advances from there, so a run that crosses midnight does not
+# see the demo account and the dashboard's "today" disagree.
+_real_ms = int(time.time() * 1000)
+os.environ.setdefault("LD_CLOCK_OFFSET_MS", str(_real_ms // 86_400_000 * 86_400_000 + 43_200_000 - _real_ms))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -40,28 +45,31 @@ class AppServer:
         self.url, self.proc, self.log = url, proc, log
 
 
-def start_app(cache_dir: Path, env_extra: dict[str, str] | None = None) -> AppServer:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LD_")}
+def start_app(cache_dir: Path, env_extra: dict[str, str] | None = None, attempts: int = 3) -> AppServer:
+    """A real Streamlit server on a free port. A port picked free can be taken before Streamlit binds it;
+    then Streamlit exits at once and the next attempt takes another port."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LD_") or k == "LD_CLOCK_OFFSET_MS"}
     env.update({"LD_CACHE_DIR": str(cache_dir), "PYTHONUNBUFFERED": "1"}, **(env_extra or {}))
-    log = cache_dir.parent / f"streamlit-{port}.log"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                return AppServer(url, proc, log)
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.3)
-    proc.kill()
+    for _ in range(attempts):
+        port = free_port()
+        log = cache_dir.parent / f"streamlit-{port}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
+                    return AppServer(url, proc, log)
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        if proc.poll() is None:
+            proc.kill()
+            break  # it ran but never became healthy: not a port clash
     raise RuntimeError(f"streamlit did not start: {log.read_text()[-2000:]}")
 
 

@@ -65,7 +65,7 @@ def assert_store_honest(store: Any, key: Any, truth: list[Mapping[str, Any]]) ->
 
 
 def cli_env(cache_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LD_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LD_") or k == "LD_CLOCK_OFFSET_MS"}
     env.update({"LD_CACHE_DIR": str(cache_dir), "PYTHONUNBUFFERED": "1"}, **extra)
     return env
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ldclient import clock
 from ldclient.demo_data import (
     DAY_MS,
     EVENT_TYPES,
@@ -113,11 +114,12 @@ def test_different_seed_gives_a_different_account() -> None:
     assert [e["id"] for e in a.events[:50]] != [e["id"] for e in b.events[:50]]
 
 
-def test_default_now_is_the_start_of_the_current_utc_day() -> None:
-    now = default_now_ms()
-    wall = int(time.time() * 1000)
-    assert now % DAY_MS == 0
-    assert 0 <= wall - now < DAY_MS + 1000
+def test_default_now_is_the_start_of_the_current_utc_day(monkeypatch) -> None:
+    monkeypatch.setattr(clock.time, "time", lambda: 1_764_633_599.999)  # 2025-12-01T23:59:59.999Z
+    monkeypatch.setenv(clock.OFFSET_VAR, "0")
+    assert default_now_ms() == 1_764_547_200_000  # 2025-12-01T00:00:00Z
+    monkeypatch.setenv(clock.OFFSET_VAR, "1")  # one millisecond later: the next day
+    assert default_now_ms() == 1_764_633_600_000
 
 
 def test_projects_and_environments(account: DemoAccount) -> None:

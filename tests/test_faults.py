@@ -16,6 +16,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from ldclient import clock
 from ldclient.client import FLAG_EVENTS_PATH, MAX_EMPTY_PAGES, LDClient, RetryPolicy, split_windows
 from ldclient.demo_data import default_now_ms, generate_account
 from ldclient.demo_server import DemoApi, DemoFaults, start_server_in_thread
@@ -591,7 +592,7 @@ def test_a_sync_killed_at_random_points_then_run_clean_loses_and_doubles_nothing
         assert kills >= 3, "the sync finished before it could be killed: it needs more pages"
         # the kills landed mid-fetch: events were stored while the range was not yet complete
         assert any(0 < stored for stored, complete in progress if not complete), progress
-        started = time.time() * 1000
+        started = clock.now_ms()
         clean = run_cli(args, env, timeout=120)
         assert clean.returncode == 0, clean.stderr
         assert "(ok)" in clean.stdout
