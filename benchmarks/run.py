@@ -806,10 +806,10 @@ def fig_postgres(ctx: Context) -> None:
                 note="LD_TEST_POSTGRES_URL is not set")
         return
     try:
-        from ldclient.store_postgres import PostgresStore
+        from ldclient.store.postgres import PostgresStore
     except Exception as exc:  # in progress elsewhere: report, do not crash the run
         ctx.add(fig, "load_frame from PostgreSQL vs SQLite", "skipped", kind="skip",
-                note=f"ldclient.store_postgres unusable: {type(exc).__name__}: {exc}"[:300])
+                note=f"ldclient.store.postgres unusable: {type(exc).__name__}: {exc}"[:300])
         return
     from ldclient.store import SQLiteStore, StoreKey
 
@@ -830,7 +830,7 @@ def fig_postgres(ctx: Context) -> None:
         return
     try:
         count = next((s.events for s in pg.summaries() if s.key == key), 0)
-        marker = {"events": n, "code": code_fingerprint("ldclient/store_postgres.py")}
+        marker = {"events": n, "code": code_fingerprint("ldclient/store/postgres.py")}
         if count != n or pg.get_resource("benchmark", "marker", str(n), math.inf) != marker:
             # the same events as the cached SQLite store: same generator, same seeds (reading them back
             # with SQLiteStore.iter_raw would take far longer, see the notes on iter_raw)

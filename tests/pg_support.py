@@ -139,7 +139,7 @@ class FakeHTTPServer:
 def _sync(args: argparse.Namespace) -> int:
     from ldclient.client import LDClient
     from ldclient.store import StoreKey
-    from ldclient.store_postgres import PostgresStore
+    from ldclient.store.postgres import PostgresStore
     from ldclient.sync import refresh
 
     store = PostgresStore(os.environ[ENV], schema=args.schema)

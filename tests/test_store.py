@@ -51,7 +51,7 @@ class Backend:
         if self.kind == "sqlite":
             store = SQLiteStore(self.tmp_path / f"{place}.sqlite")
         else:
-            from ldclient.store_postgres import PostgresStore
+            from ldclient.store.postgres import PostgresStore
 
             schema = self.schemas.setdefault(place, pg_support.new_schema_name())
             store = PostgresStore(self.url, schema=schema, pool_size=2)
@@ -401,7 +401,7 @@ def test_whole_page_chunks_of_earlier_versions_are_read_and_compacted_away(tmp_p
     """Earlier versions stored each page as one Arrow IPC stream of every column (table ``chunks``)."""
     import pyarrow as pa
 
-    from ldclient import store as store_module
+    from ldclient.store import sqlite as store_module
     from ldclient.frame import COLUMNS
 
     def whole_page_chunk(conn, key_id, seq, table):

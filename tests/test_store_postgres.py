@@ -27,7 +27,7 @@ from ldclient.cli import main as cli_main
 from ldclient.client import LDClient
 from ldclient.errors import StoreError
 from ldclient.store import SQLiteStore, StoreKey, open_store
-from ldclient.store_postgres import MIGRATION_LOCK_ID, SCHEMA_VERSION, PostgresStore
+from ldclient.store.postgres import MIGRATION_LOCK_ID, SCHEMA_VERSION, PostgresStore
 from ldclient.sync import refresh
 from tests import pg_support
 from tests.fakeapi import TOKEN, FakeAPI, make_event

@@ -1,119 +1,34 @@
-"""The persistent event store: events deduplicated by ``id`` and the time ranges known complete.
+"""The embedded backend: one SQLite file, events as rows plus columnar Arrow chunks for fast loads.
 
-Flag events are history, so each is fetched once and kept across restarts. A range is recorded
-complete only in the transaction that stores the last page of it, so a crash can lose progress
-but never claim a gap as covered. The interface (``EventStore``) is what a shared PostgreSQL
-deployment implements too; SQLite from the standard library is the embedded default because it
-needs no server, survives kills (WAL, atomic commits) and reads a million rows in about a second.
+SQLite from the standard library is the default because it needs no server, survives kills (WAL,
+atomic commits) and reads a million rows in about a second. What a store means (``EventStore``) is in
+``base.py``; this file holds only SQLite's SQL, its chunk files and its flock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import io
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
-from .errors import StoreError
-from .frame import COLUMNS, arrow_from_rows, arrow_schema, flatten_event, frame_from_arrow
+from ..errors import StoreError
+from ..frame import COLUMNS, arrow_from_rows, arrow_schema, frame_from_arrow
+from .base import EventStore, KeySummary, RefreshRecord, StoreKey, wanted_columns
 
 SCHEMA_VERSION = 4
 # Schema 3 is schema 4 without ``chunk_columns``: opening it adds the table, and its whole-page chunks
 # are converted on their first load. Older versions (and code that predates 4) rebuild from the API.
 UPGRADABLE_VERSIONS = (3,)
 EVENT_COLUMNS = COLUMNS  # the frame's columns, stored flat so loading needs no JSON parsing
-
-
-@dataclass(frozen=True)
-class StoreKey:
-    """What a cached series of events belongs to. ``source`` is the base URL (or the demo's id), never a token."""
-
-    source: str
-    project: str
-    environment: str
-
-    def digest(self) -> str:
-        return hashlib.sha256(f"{self.source}\n{self.project}\n{self.environment}".encode()).hexdigest()[:24]
-
-
-@dataclass(frozen=True)
-class RefreshRecord:
-    at_ms: int
-    outcome: str  # "ok" or "error"
-    requests: int
-    events_added: int
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class KeySummary:
-    key: StoreKey
-    events: int
-    first_event_ms: int | None
-    last_event_ms: int | None
-    covered: list[tuple[int, int]]
-    last_refresh: RefreshRecord | None
-    last_good_refresh_ms: int | None
-
-
-def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Union of half-open ranges; touching ranges merge."""
-    out: list[tuple[int, int]] = []
-    for start, end in sorted(r for r in ranges if r[1] > r[0]):
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
-
-
-def missing_ranges(covered: Sequence[tuple[int, int]], from_ms: int, to_ms: int) -> list[tuple[int, int]]:
-    """The parts of ``[from_ms, to_ms)`` that no covered range includes."""
-    gaps, cursor = [], from_ms
-    for start, end in merge_ranges(covered):
-        if end <= cursor or start >= to_ms:
-            continue
-        if start > cursor:
-            gaps.append((cursor, min(start, to_ms)))
-        cursor = max(cursor, end)
-        if cursor >= to_ms:
-            break
-    if cursor < to_ms:
-        gaps.append((cursor, to_ms))
-    return gaps
-
-
-class EventStore(Protocol):
-    """What the fetch layer and the pages need from a store, whatever the backend."""
-
-    description: str
-    notice: str | None
-
-    def covered(self, key: StoreKey) -> list[tuple[int, int]]: ...
-    def write_page(self, key: StoreKey, items: Sequence[Mapping[str, Any]],
-                   complete: tuple[int, int] | None = None) -> int: ...
-    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int,
-                   columns: Sequence[str] | None = None) -> pd.DataFrame: ...
-    def iter_raw(self, key: StoreKey, from_ms: int, to_ms: int) -> Iterator[dict[str, Any]]: ...
-    def record_refresh(self, key: StoreKey, record: RefreshRecord) -> None: ...
-    def last_refresh(self, key: StoreKey) -> RefreshRecord | None: ...
-    def last_good_refresh_ms(self, key: StoreKey) -> int | None: ...
-    def summaries(self) -> list[KeySummary]: ...
-    def get_resource(self, source: str, kind: str, scope: str, max_age_s: float) -> Any | None: ...
-    def put_resource(self, source: str, kind: str, scope: str, payload: Any) -> None: ...
-    def claim(self, key: StoreKey) -> contextlib.AbstractContextManager[None]: ...
-    def clear(self) -> None: ...
-    def close(self) -> None: ...
 
 
 _SCHEMA = f"""
@@ -145,15 +60,6 @@ CREATE TABLE IF NOT EXISTS resources (
 
 _INSERT = (f"INSERT OR REPLACE INTO events (key_id, {', '.join(EVENT_COLUMNS)}, raw, seq) "
            f"VALUES (?, {', '.join('?' for _ in EVENT_COLUMNS)}, ?, ?)")
-
-_process_locks: dict[str, threading.Lock] = {}
-_process_locks_guard = threading.Lock()
-
-
-def _thread_lock(name: str) -> threading.Lock:
-    with _process_locks_guard:
-        return _process_locks.setdefault(name, threading.Lock())
-
 
 SMALL_CHUNK_BYTES = 1 << 22  # a page's columns go in as bytes, in one statement; bigger ones stream
 
@@ -264,16 +170,6 @@ class _BlobWriter(io.RawIOBase):
         return memoryview(data).nbytes
 
 
-def wanted_columns(columns: Sequence[str] | None) -> list[str] | None:
-    """``columns`` in frame order with ``event_time`` (ranges are cut by it); None means all of them."""
-    if columns is None:
-        return None
-    unknown = sorted(set(columns) - set(COLUMNS))
-    if unknown:
-        raise ValueError(f"not event columns: {', '.join(unknown)}")
-    return [name for name in COLUMNS if name in columns or name == "event_time"]
-
-
 def time_slice(table: Any, from_ms: int, to_ms: int) -> Any:
     """Rows with ``from_ms <= event_time < to_ms`` of a table sorted by time: a zero-copy slice."""
     import numpy as np
@@ -283,15 +179,7 @@ def time_slice(table: Any, from_ms: int, to_ms: int) -> Any:
     return table.slice(int(lo), int(hi - lo))
 
 
-def event_rows(key_id: int, items: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-    rows = []
-    for item in items:
-        flat = flatten_event(item)
-        rows.append((key_id, *(flat[c] for c in EVENT_COLUMNS), json.dumps(item, separators=(",", ":"))))
-    return rows
-
-
-class SQLiteStore:
+class SQLiteStore(EventStore):
     """The embedded store: one SQLite file in WAL mode, safe for several threads and processes."""
 
     def __init__(self, path: Path | str) -> None:
@@ -382,14 +270,13 @@ class SQLiteStore:
         return [(s, e) for s, e in self._read(
             "SELECT start_ms, end_ms FROM coverage WHERE key_id = ? ORDER BY start_ms", (key_id,))]
 
-    def write_page(self, key: StoreKey, items: Sequence[Mapping[str, Any]],
-                   complete: tuple[int, int] | None = None) -> int:
-        """Store one page; when ``complete`` is given, record that range covered in the same transaction."""
+    def _store_page(self, key: StoreKey, rows: Mapping[str, tuple[dict[str, Any], str]],
+                    complete: tuple[int, int] | None) -> int:
         key_id = self._key_id(key, create=True)
-        # the last copy of an id in a page wins, as INSERT OR REPLACE does: a lone chunk is read as it is
-        rows = list({row[1]: row for row in event_rows(key_id, items)}.values())
+        assert key_id is not None
+        flat_rows = [(key_id, *(flat[c] for c in EVENT_COLUMNS), raw) for flat, raw in rows.values()]
         with self._tx() as conn:
-            ids = [r[1] for r in rows]
+            ids = list(rows)
             existing = 0
             for chunk in range(0, len(ids), 500):
                 part = ids[chunk:chunk + 500]
@@ -397,20 +284,19 @@ class SQLiteStore:
                     f"SELECT COUNT(*) FROM events WHERE key_id = ? AND id IN ({','.join('?' * len(part))})",
                     (key_id, *part)).fetchone()[0]
             seq = conn.execute("SELECT seq FROM keys WHERE key_id = ?", (key_id,)).fetchone()[0]
-            conn.executemany(_INSERT, [(*row, seq + i + 1) for i, row in enumerate(rows)])
-            if rows:
-                conn.execute("UPDATE keys SET seq = ? WHERE key_id = ?", (seq + len(rows), key_id))
-                chunk = arrow_from_rows([r[1:-1] for r in rows], seq_start=seq + 1).sort_by(
+            conn.executemany(_INSERT, [(*row, seq + i + 1) for i, row in enumerate(flat_rows)])
+            if flat_rows:
+                conn.execute("UPDATE keys SET seq = ? WHERE key_id = ?", (seq + len(flat_rows), key_id))
+                chunk = arrow_from_rows([r[1:-1] for r in flat_rows], seq_start=seq + 1).sort_by(
                     [("event_time", "ascending"), ("id", "ascending")])  # a lone chunk is read as it is
-                _write_chunk(conn, key_id, seq + len(rows), chunk)
-            if complete is not None and complete[1] > complete[0]:
-                current = conn.execute("SELECT start_ms, end_ms FROM coverage WHERE key_id = ? "
-                                       "AND end_ms >= ? AND start_ms <= ?", (key_id, *complete)).fetchall()
-                merged = merge_ranges([*current, complete])
-                conn.execute("DELETE FROM coverage WHERE key_id = ? AND end_ms >= ? AND start_ms <= ?",
-                             (key_id, *complete))
-                conn.executemany("INSERT INTO coverage VALUES (?, ?, ?)", [(key_id, s, e) for s, e in merged])
-        return len(set(ids)) - existing
+                _write_chunk(conn, key_id, seq + len(flat_rows), chunk)
+            if complete is not None:
+                touching = "FROM coverage WHERE key_id = ? AND end_ms >= ? AND start_ms <= ?"
+                current = conn.execute(f"SELECT start_ms, end_ms {touching}", (key_id, *complete)).fetchall()
+                conn.execute(f"DELETE {touching}", (key_id, *complete))
+                conn.executemany("INSERT INTO coverage VALUES (?, ?, ?)",
+                                 [(key_id, s, e) for s, e in self.merged_coverage(current, complete)])
+        return len(ids) - existing
 
     def load_frame(self, key: StoreKey, from_ms: int, to_ms: int,
                    columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -527,21 +413,15 @@ class SQLiteStore:
             raise StoreError(f"the event store holds an unreadable chunk ({exc}): clear the cache "
                              "(python -m ldclient cache clear) to rebuild it") from exc
 
-    def iter_raw(self, key: StoreKey, from_ms: int, to_ms: int) -> Iterator[dict[str, Any]]:
+    def _raw_batch(self, key: StoreKey, after: tuple[int, str], to_ms: int,
+                   limit: int) -> list[tuple[int, str, Any]]:
         key_id = self._key_id(key)
         if key_id is None:
-            return
-        last = (from_ms, "")
-        while True:  # batches keep memory bounded on long ranges
-            # the lower bound on event_time lets the index start at the cursor: each batch costs the same
-            rows = self._read("SELECT event_time, id, raw FROM events WHERE key_id = ? AND event_time >= ? AND "
-                              "event_time < ? AND (event_time > ? OR id > ?) ORDER BY event_time, id LIMIT 5000",
-                              (key_id, last[0], to_ms, last[0], last[1]))
-            if not rows:
-                return
-            for _, _, raw in rows:
-                yield json.loads(raw)
-            last = (rows[-1][0], rows[-1][1])
+            return []
+        # the lower bound on event_time lets the index start at the cursor: each batch costs the same
+        return self._read("SELECT event_time, id, raw FROM events WHERE key_id = ? AND event_time >= ? AND "
+                          "event_time < ? AND (event_time > ? OR id > ?) ORDER BY event_time, id LIMIT ?",
+                          (key_id, after[0], to_ms, after[0], after[1], limit))
 
     def record_refresh(self, key: StoreKey, record: RefreshRecord) -> None:
         key_id = self._key_id(key, create=True)
@@ -586,12 +466,15 @@ class SQLiteStore:
             conn.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?)",
                          (source, kind, scope, time.time(), json.dumps(payload, separators=(",", ":"))))
 
+    def _lock_name(self, key: StoreKey) -> str:
+        return f"{self.path}:{key.digest()}"
+
     @contextlib.contextmanager
-    def claim(self, key: StoreKey) -> Iterator[None]:
-        """Single flight per key: one thread in this process, and one process on this machine (flock)."""
+    def _process_claim(self, key: StoreKey) -> Iterator[None]:
+        """One process on this machine at a time (flock on a file beside the store)."""
         lock_dir = self.path.parent / "locks"
         lock_dir.mkdir(parents=True, exist_ok=True)
-        with _thread_lock(f"{self.path}:{key.digest()}"), open(lock_dir / f"{key.digest()}.lock", "a+") as fh:
+        with open(lock_dir / f"{key.digest()}.lock", "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
@@ -606,16 +489,3 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-
-def open_store(cache_dir: Path, store_url: str | None = None) -> EventStore:
-    """``LD_STORE_URL`` picks a shared backend; unset means the embedded SQLite file in the cache dir."""
-    if store_url:
-        if store_url.startswith(("postgresql://", "postgres://")):
-            from .store_postgres import PostgresStore
-
-            return PostgresStore(store_url)
-        if store_url.startswith("sqlite:///"):
-            return SQLiteStore(Path(store_url.removeprefix("sqlite:///")))
-        raise StoreError("LD_STORE_URL must start with postgresql:// or sqlite:///")
-    return SQLiteStore(Path(cache_dir) / "events.sqlite")

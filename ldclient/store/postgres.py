@@ -21,7 +21,6 @@ import math
 import os
 import re
 import socket
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -34,9 +33,9 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from .errors import StoreError
-from .frame import CATEGORY_COLUMNS, COLUMNS, flatten_event, frame_from_arrow, frame_from_columns
-from .store import KeySummary, RefreshRecord, StoreKey, merge_ranges, wanted_columns
+from ..errors import StoreError
+from ..frame import CATEGORY_COLUMNS, COLUMNS, frame_from_arrow, frame_from_columns
+from .base import EventStore, KeySummary, RefreshRecord, StoreKey, wanted_columns
 
 SCHEMA_VERSION = 1
 META_TABLE = "flag_health_meta"
@@ -105,15 +104,6 @@ _CSV_TYPES = {c: (pa.int64() if c in _INT_COLUMNS else pa.float64() if c in _FLO
               for c in COLUMNS}
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
-_claim_locks: dict[int, threading.Lock] = {}
-_claim_locks_guard = threading.Lock()
-
-
-def _thread_lock(lock_id: int) -> threading.Lock:
-    with _claim_locks_guard:
-        return _claim_locks.setdefault(lock_id, threading.Lock())
-
-
 def _text(value: Any) -> Any:
     """PostgreSQL text cannot hold NUL (SQLite can): it is dropped from the flat columns, kept in ``raw``."""
     return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
@@ -145,7 +135,7 @@ class _CopyReader(io.RawIOBase):
         return filled
 
 
-class PostgresStore:
+class PostgresStore(EventStore):
     """``EventStore`` on PostgreSQL, shared by every replica (and the CLI) that uses the same URL.
 
     ``url`` is a libpq URL or conninfo string (``postgresql://user:password@host:5432/db``; the password
@@ -307,13 +297,8 @@ class PostgresStore:
                                 (key_id,)).fetchall()
         return [(s, e) for s, e in rows]
 
-    def write_page(self, key: StoreKey, items: Sequence[Mapping[str, Any]],
-                   complete: tuple[int, int] | None = None) -> int:
-        """Store one page; when ``complete`` is given, record that range covered in the same transaction."""
-        rows: dict[str, tuple[dict[str, Any], str]] = {}
-        for item in items:  # the last copy of an id wins, as with SQLite's INSERT OR REPLACE
-            flat = flatten_event(item)
-            rows[flat["id"]] = (flat, json.dumps(item, separators=(",", ":")))
+    def _store_page(self, key: StoreKey, rows: Mapping[str, tuple[dict[str, Any], str]],
+                    complete: tuple[int, int] | None) -> int:
         with self._tx() as conn:
             key_id = self._key_id(conn, key, create=True)
             # one writer per key at a time, whoever calls: coverage merges must not interleave
@@ -326,15 +311,13 @@ class PostgresStore:
                 added = len(ids) - (existing[0] if existing else 0)
                 columns = [[_text(flat[c]) for flat, _ in rows.values()] for c in COLUMNS]
                 conn.execute(_INSERT_EVENTS, (key_id, *columns, [raw for _, raw in rows.values()]))
-            if complete is not None and complete[1] > complete[0]:
-                current = conn.execute("SELECT start_ms, end_ms FROM fh_coverage WHERE key_id = %s "
-                                       "AND end_ms >= %s AND start_ms <= %s", (key_id, *complete)).fetchall()
-                merged = merge_ranges([*((s, e) for s, e in current), complete])
-                conn.execute("DELETE FROM fh_coverage WHERE key_id = %s AND end_ms >= %s AND start_ms <= %s",
-                             (key_id, *complete))
+            if complete is not None:
+                touching = "FROM fh_coverage WHERE key_id = %s AND end_ms >= %s AND start_ms <= %s"
+                current = conn.execute(f"SELECT start_ms, end_ms {touching}", (key_id, *complete)).fetchall()
+                conn.execute(f"DELETE {touching}", (key_id, *complete))
                 with conn.cursor() as cur:
                     cur.executemany("INSERT INTO fh_coverage (key_id, start_ms, end_ms) VALUES (%s, %s, %s)",
-                                    [(key_id, s, e) for s, e in merged])
+                                    [(key_id, s, e) for s, e in self.merged_coverage(current, complete)])
         return added
 
     def load_frame(self, key: StoreKey, from_ms: int, to_ms: int,
@@ -369,21 +352,15 @@ class PostgresStore:
                                      f"not be read: {exc}") from None
         return frame_from_arrow(table)
 
-    def iter_raw(self, key: StoreKey, from_ms: int, to_ms: int) -> Iterator[dict[str, Any]]:
+    def _raw_batch(self, key: StoreKey, after: tuple[int, str], to_ms: int,
+                   limit: int) -> list[tuple[int, str, Any]]:
         with self._tx() as conn:
             key_id = self._key_id(conn, key)
         if key_id is None:
-            return
-        last: tuple[int, str] = (from_ms, "")
-        while True:  # batches keep memory bounded on long ranges
-            rows = self._read("SELECT event_time, id, raw FROM fh_events WHERE key_id = %s AND event_time < %s "
-                              "AND (event_time, id) > (%s, %s) ORDER BY event_time, id LIMIT 5000",
-                              (key_id, to_ms, last[0], last[1]))
-            if not rows:
-                return
-            for _, _, raw in rows:
-                yield raw
-            last = (rows[-1][0], rows[-1][1])
+            return []
+        return self._read("SELECT event_time, id, raw FROM fh_events WHERE key_id = %s AND event_time < %s "
+                          "AND (event_time, id) > (%s, %s) ORDER BY event_time, id LIMIT %s",
+                          (key_id, to_ms, after[0], after[1], limit))
 
     def record_refresh(self, key: StoreKey, record: RefreshRecord) -> None:
         with self._tx() as conn:
@@ -443,32 +420,34 @@ class PostgresStore:
                          "DO UPDATE SET fetched_at = EXCLUDED.fetched_at, payload = EXCLUDED.payload",
                          (source, kind, scope, json.dumps(payload, separators=(",", ":"))))
 
+    def _lock_name(self, key: StoreKey) -> str:
+        return f"postgres:{self.lock_id(key)}"
+
     @contextlib.contextmanager
-    def claim(self, key: StoreKey) -> Iterator[None]:
+    def _process_claim(self, key: StoreKey) -> Iterator[None]:
         """Single flight per key across every process on this database.
 
-        A thread lock first queues this process's threads (so one connection waits, not one per
-        thread); then ``pg_advisory_lock`` on a claim connection held until the block ends. The lock
+        The base class's thread lock first queues this process's threads (so one connection waits, not
+        one per thread); then ``pg_advisory_lock`` on a claim connection held until the block ends. The lock
         belongs to that connection's session: a process that dies holding it closes the connection,
         and PostgreSQL releases the lock at once, so the next waiter takes over.
         """
         lock_id = self.lock_id(key)
-        with _thread_lock(lock_id):
-            # Keepalives on both ends: a vanished client machine (not just a dead process) is noticed
-            # within about a minute too, and its lock released.
-            conn = self._connect(autocommit=True, keepalives=1, keepalives_idle=30, keepalives_interval=10,
-                                 keepalives_count=3)
+        # Keepalives on both ends: a vanished client machine (not just a dead process) is noticed
+        # within about a minute too, and its lock released.
+        conn = self._connect(autocommit=True, keepalives=1, keepalives_idle=30, keepalives_interval=10,
+                             keepalives_count=3)
+        try:
             try:
-                try:
-                    conn.execute("SELECT set_config('tcp_keepalives_idle', '30', false), "
-                                 "set_config('tcp_keepalives_interval', '10', false), "
-                                 "set_config('tcp_keepalives_count', '3', false)")
-                    conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
-                except psycopg.Error as exc:
-                    raise self._failure(exc) from None
-                yield
-            finally:
-                conn.close()  # ends the session, which releases its advisory lock
+                conn.execute("SELECT set_config('tcp_keepalives_idle', '30', false), "
+                             "set_config('tcp_keepalives_interval', '10', false), "
+                             "set_config('tcp_keepalives_count', '3', false)")
+                conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
+            except psycopg.Error as exc:
+                raise self._failure(exc) from None
+            yield
+        finally:
+            conn.close()  # ends the session, which releases its advisory lock
 
     def clear(self) -> None:
         with self._tx() as conn:

@@ -1,0 +1,202 @@
+"""The store contract every backend declares, and the algorithms they share, written once.
+
+A backend (``sqlite.py``, ``postgres.py``) holds only what differs: its SQL, its transactions and its
+cross-process lock. What a store means is here: an event's latest copy wins, coverage is the union of
+the ranges recorded complete, raw events are read in keyset batches, and one thread per key at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..frame import COLUMNS, flatten_event
+
+RAW_BATCH = 5000  # raw events per keyset batch: bounded memory on long ranges
+
+
+@dataclass(frozen=True)
+class StoreKey:
+    """What a cached series of events belongs to. ``source`` is the base URL (or the demo's id), never a token."""
+
+    source: str
+    project: str
+    environment: str
+
+    def digest(self) -> str:
+        return hashlib.sha256(f"{self.source}\n{self.project}\n{self.environment}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    at_ms: int
+    outcome: str  # "ok" or "error"
+    requests: int
+    events_added: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class KeySummary:
+    key: StoreKey
+    events: int
+    first_event_ms: int | None
+    last_event_ms: int | None
+    covered: list[tuple[int, int]]
+    last_refresh: RefreshRecord | None
+    last_good_refresh_ms: int | None
+
+
+def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of half-open ranges; touching ranges merge."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(r for r in ranges if r[1] > r[0]):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def missing_ranges(covered: Sequence[tuple[int, int]], from_ms: int, to_ms: int) -> list[tuple[int, int]]:
+    """The parts of ``[from_ms, to_ms)`` that no covered range includes."""
+    gaps, cursor = [], from_ms
+    for start, end in merge_ranges(covered):
+        if end <= cursor or start >= to_ms:
+            continue
+        if start > cursor:
+            gaps.append((cursor, min(start, to_ms)))
+        cursor = max(cursor, end)
+        if cursor >= to_ms:
+            break
+    if cursor < to_ms:
+        gaps.append((cursor, to_ms))
+    return gaps
+
+
+def wanted_columns(columns: Sequence[str] | None) -> list[str] | None:
+    """``columns`` in frame order with ``event_time`` (ranges are cut by it); None means all of them."""
+    if columns is None:
+        return None
+    unknown = sorted(set(columns) - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"not event columns: {', '.join(unknown)}")
+    return [name for name in COLUMNS if name in columns or name == "event_time"]
+
+
+def latest_copies(items: Iterable[Mapping[str, Any]]) -> dict[str, tuple[dict[str, Any], str]]:
+    """A page's events by id as (flat columns, raw JSON); the last copy of an id in the page wins."""
+    out: dict[str, tuple[dict[str, Any], str]] = {}
+    for item in items:
+        flat = flatten_event(item)
+        out[flat["id"]] = (flat, json.dumps(item, separators=(",", ":")))
+    return out
+
+
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+def thread_lock(name: str) -> threading.Lock:
+    """One lock per name in this process: a backend's threads queue here before its cross-process lock."""
+    with _thread_locks_guard:
+        return _thread_locks.setdefault(name, threading.Lock())
+
+
+class EventStore(ABC):
+    """What the fetch layer and the pages need from a store, whatever the backend."""
+
+    description: str
+    notice: str | None
+
+    # -- what each backend writes in its own SQL --------------------------------------------------------
+
+    @abstractmethod
+    def covered(self, key: StoreKey) -> list[tuple[int, int]]: ...
+
+    @abstractmethod
+    def _store_page(self, key: StoreKey, rows: Mapping[str, tuple[dict[str, Any], str]],
+                    complete: tuple[int, int] | None) -> int:
+        """Write ``rows`` (id -> (flat, raw)) and, with ``complete``, the new coverage, in one transaction;
+        return how many ids were new. ``merged_coverage`` computes what the coverage becomes."""
+
+    @abstractmethod
+    def _raw_batch(self, key: StoreKey, after: tuple[int, str], to_ms: int,
+                   limit: int) -> list[tuple[int, str, Any]]:
+        """Up to ``limit`` (event_time, id, raw) rows after ``after`` in (event_time, id) order, before ``to_ms``."""
+
+    @abstractmethod
+    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int,
+                   columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def record_refresh(self, key: StoreKey, record: RefreshRecord) -> None: ...
+
+    @abstractmethod
+    def last_refresh(self, key: StoreKey) -> RefreshRecord | None: ...
+
+    @abstractmethod
+    def last_good_refresh_ms(self, key: StoreKey) -> int | None: ...
+
+    @abstractmethod
+    def summaries(self) -> list[KeySummary]: ...
+
+    @abstractmethod
+    def get_resource(self, source: str, kind: str, scope: str, max_age_s: float) -> Any | None: ...
+
+    @abstractmethod
+    def put_resource(self, source: str, kind: str, scope: str, payload: Any) -> None: ...
+
+    @abstractmethod
+    def _process_claim(self, key: StoreKey) -> contextlib.AbstractContextManager[None]:
+        """The backend's cross-process lock on ``key`` (flock, an advisory lock, …)."""
+
+    @abstractmethod
+    def _lock_name(self, key: StoreKey) -> str:
+        """Names ``key``'s lock within this store, so two stores on one file share it and others do not."""
+
+    @abstractmethod
+    def clear(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- what a store means, for every backend ----------------------------------------------------------
+
+    def write_page(self, key: StoreKey, items: Sequence[Mapping[str, Any]],
+                   complete: tuple[int, int] | None = None) -> int:
+        """Store one page; when ``complete`` is given, record that range covered in the same transaction.
+        Returns how many of the page's ids the store did not hold yet."""
+        if complete is not None and complete[1] <= complete[0]:
+            complete = None
+        return self._store_page(key, latest_copies(items), complete)
+
+    @staticmethod
+    def merged_coverage(current: Iterable[tuple[int, int]], complete: tuple[int, int]) -> list[tuple[int, int]]:
+        """What the ranges touching ``complete`` become once it is recorded (they are replaced by these)."""
+        return merge_ranges([*((int(s), int(e)) for s, e in current), complete])
+
+    def iter_raw(self, key: StoreKey, from_ms: int, to_ms: int) -> Iterator[Any]:
+        """The stored events of ``[from_ms, to_ms)`` as LaunchDarkly sent them, by time then id."""
+        after: tuple[int, str] = (from_ms, "")
+        while True:
+            rows = self._raw_batch(key, after, to_ms, RAW_BATCH)
+            if not rows:
+                return
+            for _, _, raw in rows:
+                yield json.loads(raw) if isinstance(raw, str | bytes) else raw
+            after = (rows[-1][0], rows[-1][1])
+
+    @contextlib.contextmanager
+    def claim(self, key: StoreKey) -> Iterator[None]:
+        """Single flight per key: one thread in this process, then the backend's lock across processes."""
+        with thread_lock(self._lock_name(key)), self._process_claim(key):
+            yield
