@@ -66,7 +66,7 @@ with st.sidebar:
 
 st.title(page.title)
 common.show_link_warnings()
-common.data_status(view)
+status = st.container()  # under the title, filled once the page has fetched: it says what is shown now
 st.session_state["_in_app"] = True  # pages check it: see common.current_view
 try:
     page.run()
@@ -74,3 +74,5 @@ except common.LDError as exc:
     st.error(f"LaunchDarkly data could not be loaded: {common.plain(exc)}", icon=":material/cloud_off:")
 finally:
     st.session_state["_in_app"] = False
+    with status:
+        common.data_status(view)

@@ -219,7 +219,7 @@ def _in_range(account: Any, project: str, env: str, from_ms: int, to_ms: int) ->
 
 def synthetic_batches(n: int, chunk: int = 50_000) -> Iterator[list[dict[str, Any]]]:
     """The big store's events, ``chunk`` at a time (the same every run: fixed seeds and anchor)."""
-    from ldclient.demo_data import make_events
+    from ldclient.demo import make_events
 
     from_ms, to_ms = BIG_ANCHOR_MS - BIG_SPAN_DAYS * DAY_MS, BIG_ANCHOR_MS
     for i, start in enumerate(range(0, n, chunk)):
@@ -233,7 +233,7 @@ def code_fingerprint(store_module: str = "ldclient/store.py") -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for name in (store_module, "ldclient/frame.py", "ldclient/demo_data.py"):
+    for name in (store_module, "ldclient/frame.py", "ldclient/demo/generator.py"):
         digest.update((ROOT / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -344,8 +344,7 @@ def naive_fetch(base_url: str, project: str, env: str, from_ms: int, to_ms: int)
 
 def fig_cold_fetch(ctx: Context) -> None:
     from ldclient.client import LDClient, split_windows
-    from ldclient.demo_data import default_now_ms, generate_account
-    from ldclient.demo_server import DemoFaults, start_server_in_thread
+    from ldclient.demo import DemoFaults, default_now_ms, generate_account, start_server_in_thread
     from ldclient.store import SQLiteStore, StoreKey
     from ldclient.sync import refresh
 
@@ -648,7 +647,7 @@ def child_page(events: int, cache_dir: Path, out: Path) -> None:
     the overview under AppTest in this (fresh) process."""
     import datetime as dt
 
-    from ldclient.demo_data import default_now_ms
+    from ldclient.demo import default_now_ms
     from ldclient.links import View
     from ldclient.settings import Settings
     from ldclient.source import DEMO_SEED, demo_account, open_source

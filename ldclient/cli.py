@@ -8,22 +8,25 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from .errors import LDError
-from .export import neutralise_cell
+from .export import ENCODING, event_csv_row
 from .frame import COLUMNS, flatten_event
+from .links import DEFAULT_RANGE_DAYS, View
 from .settings import Settings
-from .source import DataSource, open_source
+from .source import DataSource, open_source, source_label
 from .store import SQLiteStore
 from .sync import now_ms
-from .timeutil import DAY_MS, MAX_RANGE_DAYS, format_ms, parse_time, zone_or_error
-
-IMPACT_SIZES = ("none", "small", "medium", "large")
+from .timeutil import DAY_MS, MAX_RANGE_DAYS, format_ms, local_date, parse_time, zone_or_error
+from .vocabulary import IMPACT_SIZES
 
 
 class CLIError(Exception):
@@ -34,36 +37,114 @@ def _source(args: argparse.Namespace, store: Any = None) -> DataSource:
     return open_source(Settings.load(force_demo=getattr(args, "demo", False)), store=store)
 
 
-def _range(args: argparse.Namespace, default_days: int = 30) -> tuple[int, int]:
-    tz = getattr(args, "tz", "UTC") or "UTC"
+def _is_date(text: str) -> bool:
+    return re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()) is not None
+
+
+def window(from_text: str | None, to_text: str | None, tz: str, *, now: int,
+           default_days: int = DEFAULT_RANGE_DAYS) -> tuple[int, int]:
+    """``[from, to)`` in Unix ms for ``--from``/``--to``: the dashboard's window for the same dates.
+
+    Dates (and the defaults) go through ``links.View.window_ms``: local midnight in ``tz`` of the first
+    day to local midnight after the last, so ``--to 2026-11-26`` includes the whole 26th. No ``--to``
+    means today in ``tz``; no ``--from``, the ``default_days`` days ending on ``--to``'s day (the
+    dashboard's default range), or ``default_days`` × 24 hours before a ``--to`` time. Datetimes and
+    Unix ms are taken as they are. Raises CLIError naming what was typed.
+    """
     try:
         zone_or_error(tz)
-        to_ms = parse_time(args.to, tz=tz, end_of_day=True) if args.to else now_ms()
-        from_ms = parse_time(args.from_, tz=tz) if args.from_ else to_ms - default_days * DAY_MS
+        today = local_date(now, tz)
+        for text in (from_text, to_text):
+            if text is not None:
+                parse_time(text, tz=tz)  # "not a date", "before the year 2000"
+        first = date.fromisoformat(from_text.strip()) if from_text and _is_date(from_text) else None
+        last = date.fromisoformat(to_text.strip()) if to_text and _is_date(to_text) else None
+        from_time = parse_time(from_text, tz=tz) if from_text and first is None else None
+        to_time = parse_time(to_text, tz=tz) if to_text and last is None else None
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
-    if from_ms >= to_ms:
-        raise CLIError(f"--from ({format_ms(from_ms)}) must be before --to ({format_ms(to_ms)})")
+
+    def days(a: date, b: date) -> tuple[int, int]:
+        return View("", "", range_days=None, start=a, end=b, tz=tz).window_ms(today)
+
+    if to_text is None:
+        last = today
+    if from_text is None and last is not None:
+        first = last - timedelta(days=default_days - 1)
+    if first is not None and last is not None:
+        if first > last:
+            raise _order_error(from_text, to_text, "before", today, tz)
+        from_ms, to_ms = days(first, last)
+    else:
+        to_ms = to_time if to_time is not None else days(last, last)[1]  # type: ignore[arg-type]
+        from_ms = from_time if from_time is not None else (
+            days(first, first)[0] if first is not None else to_ms - default_days * DAY_MS)
+        if from_ms >= to_ms:
+            raise _order_error(from_text, to_text, "before" if to_ms < from_ms else "the same time as", today, tz)
     if to_ms - from_ms > MAX_RANGE_DAYS * DAY_MS:
         raise CLIError("the range is longer than 5 years; LaunchDarkly keeps flag events for less than that")
     return from_ms, to_ms
 
 
+def _order_error(from_text: str | None, to_text: str | None, how: str, today: date, tz: str) -> CLIError:
+    """"--to 2026-11-01 is before --from 2026-11-20", in the words that were typed."""
+    if to_text is None:
+        return CLIError(f"--from {(from_text or '').strip()[:40]} is after today ({today} in {tz}), "
+                        "the default --to")
+    return CLIError(f"--to {to_text.strip()[:40]} is {how} --from {(from_text or '').strip()[:40]}"
+                    + (": the range is empty" if how == "the same time as" else ""))
+
+
+def _range(args: argparse.Namespace) -> tuple[int, int]:
+    return window(args.from_, args.to, getattr(args, "tz", "UTC") or "UTC", now=now_ms())
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
+
+
 class Progress:
-    """A one-line progress display on stderr, only when a person is watching."""
+    """Live progress on ``stream`` (stderr) when it is a terminal: one line, rewritten with a carriage
+    return and cleared when done, so what stays on the screen is the commands' own output. On a pipe or
+    a file it writes nothing (the commands print one line per finished key to stdout themselves).
 
-    def __init__(self, label: str) -> None:
+    Called as the refresh's progress callback (``sync.Progress``): pages and events so far, the events
+    expected once LaunchDarkly has sent every window's totalCount, and the windows of the range finished.
+    """
+
+    def __init__(self, label: str = "", stream: IO[str] | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = _isatty(self.stream)
         self.label = label
-        self.live = sys.stderr.isatty()
+        self._shown = 0
 
-    def __call__(self, pages: int, events: int) -> None:
-        if self.live:
-            sys.stderr.write(f"\r{self.label}: {pages} pages, {events} events")
-            sys.stderr.flush()
+    def start(self, label: str) -> None:
+        self.label = label
+        self._show(f"{label}: checking the store")
+
+    def __call__(self, pages: int, events: int, total: int | None = None, windows: tuple[int, int] = (0, 0)) -> None:
+        of = f" of {total:,}" if total is not None else ""
+        done, count = windows
+        parts = f", {done}/{count} windows" if count > 1 else ""
+        self._show(f"{self.label}: {pages:,} page{'s' if pages != 1 else ''}, {events:,}{of} events{parts}")
+
+    def _show(self, text: str) -> None:
+        if not self.live:
+            return
+        width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)  # a wrapped line cannot be rewritten
+        text = text if len(text) <= width else text[:width - 1] + "…"
+        self.stream.write("\r" + text.ljust(self._shown))
+        self._shown = len(text)
+        self.stream.flush()
 
     def done(self) -> None:
-        if self.live:
-            sys.stderr.write("\n")
+        if self.live and self._shown:
+            self.stream.write("\r" + " " * self._shown + "\r")
+            self.stream.flush()
+        self._shown = 0
 
 
 def _check_env(source: DataSource, project: str, env: str) -> None:
@@ -105,8 +186,10 @@ def _fetch_events(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         source = _source(args, store=store)
         _check_env(source, args.project, args.env)
         progress = Progress("fetching flag events")
-        report = source.refresh(args.project, args.env, from_ms, to_ms, progress=progress)
-        progress.done()
+        try:
+            report = source.refresh(args.project, args.env, from_ms, to_ms, progress=progress)
+        finally:
+            progress.done()
         if report.error is not None:
             if args.no_cache or not source.store.covered(source.key(args.project, args.env)):
                 raise report.error
@@ -131,8 +214,9 @@ def _write_events(items: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> in
         writer = csv.DictWriter(out, fieldnames=list(COLUMNS))
         writer.writeheader()
         for item in items:
-            # text that a spreadsheet would run as a formula gets a leading quote (ldclient/export.py)
-            writer.writerow({k: ("" if v is None else neutralise_cell(v)) for k, v in flatten_event(item).items()})
+            # as the dashboard's CSVs (ldclient/export.py): missing values empty, the impact percentage with one
+            # decimal, text that a spreadsheet would run as a formula with a leading quote
+            writer.writerow(event_csv_row(flatten_event(item)))
             count += 1
     return count
 
@@ -140,7 +224,9 @@ def _write_events(items: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> in
 def cmd_events(args: argparse.Namespace, out: IO[str]) -> int:
     items = _fetch_events(args)
     if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as fh:
+        # a CSV file gets a byte-order mark so that Excel reads its non-ASCII text as UTF-8; stdout does not
+        # (it is piped into other programs, which would take the mark for part of the first column's name)
+        with open(args.output, "w", encoding=ENCODING if args.format == "csv" else "utf-8", newline="") as fh:
             count = _write_events(items, args.format, fh)
         print(f"wrote {count} events to {args.output}", file=sys.stderr)
     else:
@@ -160,12 +246,9 @@ def cmd_metrics(args: argparse.Namespace, out: IO[str]) -> int:
         json.dump(report, out, indent=2, ensure_ascii=False, default=str)
         out.write("\n")
     else:
-        for name, value in report.items():
-            if name == "flags":
-                continue
-            text = json.dumps(value, ensure_ascii=False, default=str)
-            out.write(f"{name:<28} {text[:140]}\n")
-        out.write(f"{'flags':<28} {len(report['flags'])} rows (use --format json for the table)\n")
+        from .metrics_text import render
+
+        out.write(render(report))
     return 0
 
 
@@ -178,17 +261,25 @@ def cmd_sync(args: argparse.Namespace, out: IO[str]) -> int:
         projects = [p for p in projects if p.key == args.project]
         if not projects:
             raise CLIError(f"unknown project {args.project!r}")
-    failed = 0
+    keys = []
     for project in projects:
         envs = [e.key for e in project.environments if not args.env or e.key == args.env]
         if args.env and not envs:
             raise CLIError(f"unknown environment {args.env!r} in {project.key}")
-        for env in envs:
-            report = source.refresh(project.key, env, from_ms, to_ms)
-            status = "ok" if report.ok else f"error: {report.error}"
-            failed += not report.ok
-            out.write(f"{project.key}/{env}: {report.requests} requests, {report.events_added} events added, "
-                      f"{report.events_received} received ({status})\n")
+        keys += [(project.key, env) for env in envs]
+    failed = 0
+    progress = Progress()  # on a terminal: "[2/9] web-storefront/staging: 3 pages, 1,200 of 1,618 events"
+    for n, (project_key, env) in enumerate(keys, 1):
+        progress.start(f"[{n}/{len(keys)}] {project_key}/{env}")
+        try:
+            report = source.refresh(project_key, env, from_ms, to_ms, progress=progress)
+        finally:
+            progress.done()
+        status = "ok" if report.ok else f"error: {report.error}"
+        failed += not report.ok
+        out.write(f"{project_key}/{env}: {report.requests} requests, {report.events_added} events added, "
+                  f"{report.events_received} received ({status})\n")
+        out.flush()  # one line per finished key, as it finishes, also when piped
     return 1 if failed else 0
 
 
@@ -204,20 +295,23 @@ def cmd_cache(args: argparse.Namespace, out: IO[str]) -> int:
         out.write(f"cleared {store.description}\n")
         return 0
     out.write(f"store: {store.description}\n")
-    for s in store.summaries():
+    shown = None
+    for s in store.summaries():  # ordered by source: one heading per source
+        if s.key.source != shown:
+            shown = s.key.source
+            out.write(f"{source_label(s.key.source)}\n")
         last = s.last_refresh
-        out.write(f"{s.key.source} {s.key.project}/{s.key.environment}: {s.events} events, "
-                  f"{len(s.covered)} covered ranges, last refresh "
-                  f"{format_ms(last.at_ms) + ' ' + last.outcome if last else 'never'}\n")
+        ranges = len(s.covered)
+        out.write(f"  {s.key.project}/{s.key.environment}: {s.events:,} events, {ranges} covered "
+                  f"range{'s' if ranges != 1 else ''}, last refresh "
+                  f"{format_ms(last.at_ms) + ' UTC (' + last.outcome + ')' if last else 'never'}\n")
     return 0
 
 
 def cmd_demo_server(args: argparse.Namespace, out: IO[str]) -> int:
-    from .demo_server import serve_from_args
+    from .demo import serve_from_args
 
-    out.write(f"demo LaunchDarkly API on http://{args.host}:{args.port} (any Authorization token works)\n")
-    out.flush()
-    serve_from_args(args)
+    serve_from_args(args)  # it prints the address it bound (the real port when --port 0)
     return 0
 
 
@@ -252,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("metrics", help="flag-health metrics as JSON")
     ranged(p)
-    p.add_argument("--tz", default="UTC")
+    p.add_argument("--tz", default="UTC", help="display timezone: dates without an offset, times and daily buckets; "
+                   "off-hours follow the working hours (LD_WORK_TIMEZONE, LD_WORK_HOURS, LD_WORK_DAYS)")
     p.add_argument("--global", dest="global_", choices=("include", "exclude"), default="include")
     p.add_argument("--format", choices=("json", "table"), default="json")
     common(p)
@@ -269,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("info", "clear"))
     p.set_defaults(func=cmd_cache)
 
-    from .demo_server import add_cli_arguments
+    from .demo import add_cli_arguments
 
     p = sub.add_parser("demo-server", help="serve the demo account over HTTP")
     add_cli_arguments(p)

@@ -34,6 +34,7 @@ from .errors import (
 from .frame import storable_event_id
 from .models import Environment, Project
 from .settings import DEFAULT_BASE_URL, Secret, normalise_base_url
+from .vocabulary import DAY_MS
 
 log = logging.getLogger("ldclient")
 
@@ -41,7 +42,6 @@ API_VERSION = "20240415"
 FLAG_EVENTS_PATH = "/api/v2/engineering-insights/flag-events"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 PAGE_LIMIT = 100
-DAY_MS = 86_400_000
 MAX_EMPTY_PAGES = 3
 
 T = TypeVar("T")
@@ -145,6 +145,7 @@ class Window:
 
 
 PageCallback = Callable[[Window, list[dict[str, Any]], bool], None]
+TotalCallback = Callable[[Window, int], None]  # a window's totalCount, from its first page
 
 
 @dataclass
@@ -409,6 +410,7 @@ class LDClient:
         expand_experiments: bool = True,
         windows: list[Window] | None = None,
         on_page: PageCallback | None = None,
+        on_total: TotalCallback | None = None,
         collect: bool = True,
         stats: FetchStats | None = None,
     ) -> FetchResult:
@@ -472,10 +474,13 @@ class LDClient:
                     raise PaginationError("LaunchDarkly sent empty pages (or pages of events already sent) that "
                                           "still had next links; this window is incomplete and was not recorded "
                                           "as fetched")
+                total = body.get("totalCount") if isinstance(body, Mapping) else None
+                if on_total is not None and not hrefs and isinstance(total, int) and not isinstance(total, bool) \
+                        and total >= 0:  # the first page of this window: how many its pages will send
+                    on_total(window, total)
                 if on_page is not None:
                     on_page(window, good, nxt is None)
                 if nxt is None:
-                    total = body.get("totalCount") if isinstance(body, Mapping) else None
                     if isinstance(total, int) and total != received:
                         stats.warnings.append(f"totalCount {total} disagreed with the {received} items sent")
                     return

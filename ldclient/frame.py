@@ -18,7 +18,6 @@ STRING_COLUMNS = ("id", "description", "variations", "experiment_keys")
 COLUMNS = ("id", "project_key", "environment_key", "flag_key", "event_type", "event_time",
            "description", "member_email", "member_name", "actions", "impact_size",
            "impact_percentage", "variations", "experiments_count", "experiment_keys")
-IMPACT_SIZES = ("none", "small", "medium", "large")
 
 
 def canonical_json(value: Any) -> str:

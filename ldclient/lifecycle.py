@@ -19,13 +19,13 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 import pandas as pd
 
-DAY_MS = 86_400_000
+from .vocabulary import DAY_MS, STATUS_NAMES
+
 HOUR_MS = 3_600_000
 STALE_MIN_AGE_MS = 30 * DAY_MS
 RECENT_WINDOW_MS = 7 * DAY_MS
 REHEARSAL_WINDOW_MS = 14 * DAY_MS
 
-STATUS_NAMES = ("new", "active", "launched", "inactive")
 STALE_STATUSES = ("inactive", "launched")
 SERVING_ACTIONS = ("updateOn", "updateFallthrough", "updateRules", "updateTargets", "updateOffVariation")
 STAGES = ("develop", "production", "cleanup", "archived")

@@ -7,17 +7,19 @@ a time: each bad parameter yields a warning that names it and a fallback for tha
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from .timeutil import MAX_RANGE_DAYS, day_start_ms, zone_or_error
+from .vocabulary import IMPACT_SIZES as IMPACT_CHOICES
 
-RANGE_CHOICES = (7, 30, 90, 180)
+RANGE_CHOICES = (7, 30, 90, 180)  # the sidebar's presets; a link may say any N days from 1 to MAX_RANGE_DAYS
 DEFAULT_RANGE_DAYS = 30
-IMPACT_CHOICES = ("none", "small", "medium", "large")
 KNOWN_PARAMS = ("project", "env", "from", "to", "range", "tz", "impact", "experiments", "global", "q", "flag")
-MAX_TEXT = 200
+MAX_TEXT = 200  # the sidebar's text box takes no more; a longer `q` or `flag` is cut, with a warning
+MIN_DATE = date(2000, 1, 1)  # timeutil.MIN_MS: LaunchDarkly has no events before that
+MAX_NAMED = 5  # unknown parameters named in the warning; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,18 @@ def _clean(text: str) -> str:
     return text.replace("`", "'")
 
 
+def clamp_dates(first: date, last: date, today: date) -> tuple[date, date]:
+    """``first``..``last`` moved inside ``MIN_DATE``..``today`` (``first <= last`` stays true)."""
+    low, high = min(MIN_DATE, today), today
+    return min(max(first, low), high), min(max(last, low), high)
+
+
 def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str, Sequence[str]], *,
-               today: date, default_tz: str = "UTC", fallback: View | None = None) -> Parsed:
+               today: date | Callable[[str], date], default_tz: str = "UTC", fallback: View | None = None) -> Parsed:
     """Turn query parameters into a View. ``projects`` maps each project key to its environment keys
-    (first is preferred: pass production first). Never raises; every problem becomes a warning."""
+    (first is preferred: pass production first). ``today`` is a date, or a function of the view's timezone
+    giving today there (a link's dates are judged in its own timezone). Never raises; every problem becomes
+    a warning."""
     warnings: list[str] = []
     base = fallback
 
@@ -103,18 +113,25 @@ def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str,
     except ValueError:
         warnings.append(f"Unknown timezone `{_clean(tz)}`; using {default_tz}.")
         tz = default_tz
+    day = today(tz) if callable(today) else today
 
     range_days: int | None = base.range_days if base else DEFAULT_RANGE_DAYS
     start = base.start if base else None
     end = base.end if base else None
     raw_range, raw_from, raw_to = _one(params, "range"), _one(params, "from"), _one(params, "to")
     if raw_range:
-        match = re.fullmatch(r"(\d{1,4})d", raw_range)
-        if match and 1 <= int(match.group(1)) <= MAX_RANGE_DAYS:
-            range_days, start, end = int(match.group(1)), None, None
+        match = re.fullmatch(r"([0-9]+)\s*[dD]", raw_range)
+        days = int(match.group(1)) if match and len(match.group(1)) <= 9 else (
+            MAX_RANGE_DAYS + 1 if match else 0)
+        if days > MAX_RANGE_DAYS:
+            warnings.append(f"The range `{_clean(raw_range)}` is longer than {MAX_RANGE_DAYS} days (5 years); "
+                            f"showing the last {MAX_RANGE_DAYS} days.")
+            range_days, start, end = MAX_RANGE_DAYS, None, None
+        elif days >= 1:
+            range_days, start, end = days, None, None
         else:
-            warnings.append(f"Bad range `{_clean(raw_range)}` (use for example 30d); showing the last "
-                            f"{DEFAULT_RANGE_DAYS} days.")
+            warnings.append(f"Bad range `{_clean(raw_range)}` (use N days, for example 14d, from 1d to "
+                            f"{MAX_RANGE_DAYS}d); showing the last {DEFAULT_RANGE_DAYS} days.")
             range_days, start, end = DEFAULT_RANGE_DAYS, None, None
     elif raw_from or raw_to:
         parsed: dict[str, date | None] = {}
@@ -128,11 +145,20 @@ def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str,
         if first and last and first > last:
             warnings.append(f"`from` ({first}) is after `to` ({last}); showing the last {DEFAULT_RANGE_DAYS} days.")
             first = last = None
+        for name, value in (("from", first), ("to", last)):
+            if value is not None and value > day:
+                warnings.append(f"`{name}` ({value}) is in the future (today is {day} in {tz}); "
+                                f"showing up to today.")
+            elif value is not None and value < MIN_DATE:
+                warnings.append(f"`{name}` ({value}) is before {MIN_DATE}, when LaunchDarkly has no events; "
+                                f"showing from {MIN_DATE}.")
         if first is None and last is None:
             range_days, start, end = DEFAULT_RANGE_DAYS, None, None
         else:
-            last = last or today
-            first = first or last - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+            last = last or day
+            if first is None:
+                first = max(MIN_DATE, min(last, day)) - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+            first, last = clamp_dates(first, last, day)
             if (last - first).days >= MAX_RANGE_DAYS:
                 warnings.append("The range is longer than 5 years; showing its last 5 years.")
                 first = last - timedelta(days=MAX_RANGE_DAYS - 1)
@@ -160,18 +186,24 @@ def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str,
 
     experiments_only = flag_param("experiments", base.experiments_only if base else False, "only", "all")
     include_global = flag_param("global", base.include_global if base else True, "include", "exclude")
+
     def text(name: str) -> str:  # cut, then strip: what the link writes must read back the same
         raw = params.get(name)
         raw = raw if isinstance(raw, str) else (raw[-1] if raw else "")
+        if len(raw) > MAX_TEXT:
+            warnings.append(f"`{name}` in the link is {len(raw):,} characters long; only its first {MAX_TEXT} "
+                            f"are used (`{_clean(raw)}…`).")
         return raw[:MAX_TEXT].strip()
 
     query = text("q") if "q" in params else (base.query if base else "")
     flag = (text("flag") or None) if "flag" in params else (base.flag if base else None)
 
-    unknown = sorted(k for k in params if k not in KNOWN_PARAMS)
+    unknown = [k for k in params if k not in KNOWN_PARAMS]  # in the link's order
     if unknown:
-        warnings.append(f"Ignored unknown link parameter `{_clean(unknown[0])}`"
-                        + (f" and {len(unknown) - 1} more." if len(unknown) > 1 else "."))
+        named = ", ".join(f"`{_clean(k)}`" for k in unknown[:MAX_NAMED])
+        more = len(unknown) - MAX_NAMED
+        warnings.append(f"Ignored unknown link parameter{'s' if len(unknown) > 1 else ''} {named}"
+                        + (f" and {more} more." if more > 0 else "."))
     view = View(project=project, env=env, range_days=range_days, start=start, end=end, tz=tz, impact=impact,
                 experiments_only=experiments_only, include_global=include_global, query=query, flag=flag)
     return Parsed(view, warnings)

@@ -2,7 +2,9 @@
 
 Every function takes the frame as built by ``events_to_frame``/``frame_from_columns`` and a window
 ``[from_ms, to_ms)`` in Unix milliseconds. Events are deduplicated by ``id`` before anything else,
-then filtered to the window; calendar buckets (days, hours, weekdays) use an IANA timezone.
+then filtered to the window; calendar buckets (days, hours, weekdays) use an IANA timezone, the
+viewer's (``tz``). Off-hours are judged in the team's working hours (``work``, a ``WorkingHours`` with
+its own timezone), never in ``tz``: only days and display follow the viewer.
 ``docs/METRICS.md`` is the reference for every definition; the constants below are its numbers.
 
 Speed matters (a million events in well under a second per call), so nothing here loops over
@@ -24,7 +26,11 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from ldclient.frame import IMPACT_SIZES, canonical_json
+from ldclient.frame import canonical_json
+from ldclient.vocabulary import IMPACT_SIZES
+from ldclient.working_hours import WorkingHours
+
+from .vocabulary import DAY_MS
 
 __all__ = [
     "HEADLINE_KEYS", "IMPACT_KEYS", "FLAG_TABLE_COLUMNS", "HEALTH_WEIGHTS", "PENALTY_COLUMNS",
@@ -44,11 +50,10 @@ METRIC_COLUMNS = ("id", "environment_key", "flag_key", "event_time", "member_ema
                   "impact_size", "variations", "experiments_count")
 
 HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
 WEEK_MS = 7 * DAY_MS
 
-WORK_START_HOUR = 9  # local working hours are [09:00, 18:00) Monday to Friday
-WORK_END_HOUR = 18
+DEFAULT_WORKING_HOURS = WorkingHours()  # [09:00, 18:00) Monday to Friday, UTC: when ``work`` is not given
+MINUTE_MS = 60_000
 TOGGLE_ACTION = "updateOn"
 ROLLBACK_WINDOW_MS = DAY_MS  # B at most 24 h after A (inclusive)
 ROLLBACK_MAX_TVD = 0.10  # inclusive
@@ -280,9 +285,15 @@ def _day_range(from_ms: int, to_ms: int, tz: str, days: IntArray | None = None) 
     return first, last - first + 1
 
 
-def _off_hours(local_ms: IntArray) -> BoolArray:
-    hour = (local_ms // HOUR_MS) % 24
-    return (_weekday(local_ms // DAY_MS) >= 5) | (hour < WORK_START_HOUR) | (hour >= WORK_END_HOUR)
+def _off_hours(time_ms: IntArray, work: WorkingHours | None, tz: str = "UTC",
+               local_ms: IntArray | None = None) -> BoolArray:
+    """Off-hours in the team's working time: not on a working day, or outside ``[start, end)``, both in
+    ``work.timezone``. ``local_ms`` (wall-clock ms in ``tz``) is reused when the zones are the same."""
+    work = work or DEFAULT_WORKING_HOURS
+    local = local_ms if local_ms is not None and tz == work.timezone else _local_ms(time_ms, work.timezone)
+    minute = (local // MINUTE_MS) % (24 * 60)
+    workday = np.array([d in work.days for d in range(7)], dtype=bool)[_weekday(local // DAY_MS)]
+    return ~(workday & (minute >= work.start_minute) & (minute < work.end_minute))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -720,7 +731,7 @@ def _top(codes: IntArray, labels: np.ndarray, name: str) -> list[dict[str, Any]]
     return [{name: str(names[i]), "events": int(counts[present][i])} for i in order]
 
 
-def _headline(ev: _Events, from_ms: int, to_ms: int, tz: str) -> dict[str, Any]:
+def _headline(ev: _Events, from_ms: int, to_ms: int, tz: str, work: WorkingHours | None) -> dict[str, Any]:
     n = len(ev)
     local = _local_ms(ev.time, tz)
     first_day, n_days = _day_range(from_ms, to_ms, tz, local // DAY_MS)
@@ -737,7 +748,7 @@ def _headline(ev: _Events, from_ms: int, to_ms: int, tz: str) -> dict[str, Any]:
         "large_impact_share": float(by_impact[_LARGE] / known) if known else 0.0,
         "global_events": int(np.count_nonzero(ev.env < 0)),
         "experiment_events": int(np.count_nonzero(ev.exp[exp_known] > 0)) if exp_known.any() else None,
-        "off_hours_events": int(np.count_nonzero(_off_hours(local))),
+        "off_hours_events": int(np.count_nonzero(_off_hours(ev.time, work, tz, local))),
         "events_by_day": dict(zip(_day_strings(np.arange(first_day, first_day + n_days)),
                                   (int(c) for c in per_day), strict=True)),
         "toggles": int(np.count_nonzero(ev.toggle)),
@@ -750,24 +761,25 @@ def _headline(ev: _Events, from_ms: int, to_ms: int, tz: str) -> dict[str, Any]:
 
 
 def compute_metrics(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC",
-                    include_global: bool = True) -> dict[str, Any]:
+                    include_global: bool = True, *, work: WorkingHours | None = None) -> dict[str, Any]:
     """Headline numbers for ``[from_ms, to_ms)``: exactly ``HEADLINE_KEYS``, JSON-serialisable values.
 
     The frame may hold more than the window (it is filtered here) but should be one project and
-    environment (plus its global events); see docs/METRICS.md for every definition.
+    environment (plus its global events); see docs/METRICS.md for every definition. ``tz`` (the
+    viewer's) only buckets ``events_by_day``; off-hours follow ``work`` (default: 09-18 Mon-Fri UTC).
     """
     _check_window(from_ms, to_ms)
-    return _headline(_Events.of(events).window(from_ms, to_ms, include_global), from_ms, to_ms, tz)
+    return _headline(_Events.of(events).window(from_ms, to_ms, include_global), from_ms, to_ms, tz, work)
 
 
 def compute_with_trend(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC",
-                       include_global: bool = True) -> dict[str, Any]:
+                       include_global: bool = True, *, work: WorkingHours | None = None) -> dict[str, Any]:
     """``compute_metrics`` plus ``"previous"``: the same keys for ``[from - (to - from), from)``, for deltas."""
     _check_window(from_ms, to_ms)
     ev = _Events.of(events)
-    result = _headline(ev.window(from_ms, to_ms, include_global), from_ms, to_ms, tz)
+    result = _headline(ev.window(from_ms, to_ms, include_global), from_ms, to_ms, tz, work)
     prev_from = from_ms - (to_ms - from_ms)
-    result["previous"] = _headline(ev.window(prev_from, from_ms, include_global), prev_from, from_ms, tz)
+    result["previous"] = _headline(ev.window(prev_from, from_ms, include_global), prev_from, from_ms, tz, work)
     return result
 
 
@@ -812,7 +824,7 @@ def _distinct_per_code(codes: IntArray, others: IntArray, n_codes: int, n_others
 
 
 def per_flag_table(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC",
-                   include_global: bool = True) -> pd.DataFrame:
+                   include_global: bool = True, *, work: WorkingHours | None = None) -> pd.DataFrame:
     """One row per flag changed in the window, worst health first (then key); ``FLAG_TABLE_COLUMNS``.
 
     Rows hold the raw counts *and* each component's penalty so a reader can see why a score is low.
@@ -851,7 +863,7 @@ def per_flag_table(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UT
         "rollbacks": rollbacks[present].astype(np.int64),
         "large_impact": count(large)[present].astype(np.int64),
         "large_unguarded": count(unguarded)[present].astype(np.int64),
-        "off_hours": count(_off_hours(local))[present].astype(np.int64),
+        "off_hours": count(_off_hours(ev.time, work, tz, local))[present].astype(np.int64),
         "flapping": flapping[present],
         "members": members[present].astype(np.int64),
         "experiments": pd.array(np.where(experiments[present] < 0, None, experiments[present]), dtype="Int64"),
@@ -964,7 +976,7 @@ _SERIES_COLUMNS = ("period", "events", "flags_changed", "large", "large_share", 
 
 
 def daily_series(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC", freq: str = "D",
-                 include_global: bool = True) -> pd.DataFrame:
+                 include_global: bool = True, *, work: WorkingHours | None = None) -> pd.DataFrame:
     """Per local day (``freq="D"``) or ISO week (``"W"``, labelled by its Monday) KPI series for sparklines.
 
     Columns: period (``YYYY-MM-DD``), events, flags_changed, large, large_share, toggles, off_hours,
@@ -1006,7 +1018,7 @@ def daily_series(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC"
         "large": by_impact[:, _LARGE],
         "large_share": large_share.astype(np.float64),
         "toggles": count(ev.toggle),
-        "off_hours": count(_off_hours(local)),
+        "off_hours": count(_off_hours(ev.time, work, tz, local)),
         "global_events": count(ev.env < 0),
         "rollbacks": rollbacks,
         "rollback_rate": rollback_rate.astype(np.float64),

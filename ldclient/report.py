@@ -7,13 +7,15 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from . import lifecycle, metrics
+from . import clock, lifecycle, metrics
 from .frame import filter_frame
 from .source import DataSource
 from .sync import now_ms
-from .timeutil import format_ms
+from .timeutil import day_start_ms, format_ms
+from .vocabulary import DAY_MS, WEEK_MS
 
 
 def metrics_report(source: DataSource, project: str, env: str, from_ms: int, to_ms: int, *, tz: str = "UTC",
@@ -28,16 +30,19 @@ def metrics_report(source: DataSource, project: str, env: str, from_ms: int, to_
     if not expand_experiments:
         frame = frame.assign(experiments_count=pd.array([pd.NA] * len(frame), dtype="Int64"))
     frame = filter_frame(frame, include_global=include_global)
-    out: dict[str, Any] = {"project": project, "environment": env, "from": from_ms, "to": to_ms, "timezone": tz}
-    out.update(metrics.compute_with_trend(frame, from_ms, to_ms, tz, include_global))
+    work = source.settings.working_hours_for(project)  # off-hours are judged here; ``tz`` is for display
+    out: dict[str, Any] = {"project": project, "environment": env, "from": from_ms, "to": to_ms, "timezone": tz,
+                           "working_hours": work.as_dict()}
+    out.update(metrics.compute_with_trend(frame, from_ms, to_ms, tz, include_global, work=work))
     now = now_ms()
     envs = [{"key": e.key, "critical": e.critical} for e in source.environments(project)]
-    everything = pd.concat([source.store.load_frame(source.key(project, e["key"]), now - 30 * 86_400_000, now + 1)
+    everything = pd.concat([source.store.load_frame(source.key(project, e["key"]), now - 30 * DAY_MS, now + 1)
                             for e in envs], ignore_index=True).drop_duplicates("id")
     flags = lifecycle.flags_to_frame(source.flags(project))
     statuses = lifecycle.statuses_to_frame(source.statuses(project, env), env)
     out.update(lifecycle.lifecycle_metrics(flags, statuses, everything, env, lifecycle.production_like(envs), now))
-    out["flags"] = metrics.flag_table_records(metrics.per_flag_table(frame, from_ms, to_ms, tz, include_global))
+    out["flags"] = metrics.flag_table_records(metrics.per_flag_table(frame, from_ms, to_ms, tz, include_global,
+                                                                     work=work))
     return out
 
 
@@ -127,14 +132,18 @@ def timeline_rows(events: pd.DataFrame, tz: str) -> pd.DataFrame:
 
 
 def project_rows(source: DataSource, from_ms: int, to_ms: int, tz: str) -> pd.DataFrame:
-    """One row per project and environment: headline numbers, their change, and a daily trend."""
+    """One row per project and environment: headline numbers, their change, and a weekly trend."""
     rows = []
     for project in source.projects():
         for env in project.environments:
             key = source.key(project.key, env.key)
             frame = source.store.load_frame(key, from_ms - (to_ms - from_ms), to_ms, metrics.METRIC_COLUMNS)
-            m = metrics.compute_with_trend(frame, from_ms, to_ms, tz)
-            series = metrics.daily_series(frame, from_ms, to_ms, tz, freq="W") if len(frame) else None
+            whole_days_end = min(to_ms, day_start_ms(clock.today(tz), tz))  # today so far is no whole day
+            work = source.settings.working_hours_for(project.key)
+            # like with like: the range up to the time the data is as of, against as much time before it
+            as_of = source.store.last_good_refresh_ms(key)
+            end = as_of if as_of is not None and from_ms < as_of < to_ms else to_ms
+            m = metrics.compute_with_trend(frame, from_ms, end, tz, work=work)
             rows.append({
                 "project": project.key, "project_name": project.name, "environment": env.key,
                 "critical": env.critical, "events": m["events_total"],
@@ -142,9 +151,22 @@ def project_rows(source: DataSource, from_ms: int, to_ms: int, tz: str) -> pd.Da
                 "flags_changed": m["flags_changed"], "large_impact_share": m["large_impact_share"],
                 "rollback_rate": m["rollback_rate"], "flapping_flags": len(m["flapping_flags"]),
                 "off_hours_share": m["off_hours_events"] / m["events_total"] if m["events_total"] else 0.0,
-                "trend": series["events"].tolist() if series is not None else [],
+                "trend": weekly_trend(frame, from_ms, min(end, whole_days_end)),
             })
     return pd.DataFrame(rows)
+
+
+def weekly_trend(events: pd.DataFrame, from_ms: int, end_ms: int) -> list[int]:
+    """Events per whole 7 days in ``[from, end)``, oldest first, counted back from ``end_ms`` (the start of
+    today, or the range's end): every point is a full week, none cut short by today or by the range's start
+    (the days before the first whole week are left out)."""
+    weeks = (end_ms - from_ms) // WEEK_MS
+    if weeks <= 0:
+        return []
+    times = np.sort(pd.to_numeric(events["event_time"]).to_numpy(dtype="int64")) if len(events) else \
+        np.empty(0, dtype="int64")
+    edges = np.array([end_ms - (weeks - i) * WEEK_MS for i in range(weeks + 1)], dtype="int64")
+    return np.diff(np.searchsorted(times, edges, side="left")).astype(int).tolist()
 
 
 def events_table(events: pd.DataFrame, tz: str, flag_url: Any) -> pd.DataFrame:

@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .timeutil import zone_or_error
+from .working_hours import DEFAULT_DAYS, DEFAULT_HOURS, WorkingHours, parse_project_overrides
 
 DEFAULT_BASE_URL = "https://app.launchdarkly.com"
 KNOWN_INSTANCES = {
@@ -63,10 +65,17 @@ class Settings:
     store_url: str | None = None
     timezone: str = "UTC"
     flags_ttl_s: int = 600
+    # what "off-hours" means: the account's working hours, and per-project overrides (project, hours)
+    working_hours: WorkingHours = field(default_factory=WorkingHours)
+    project_working_hours: tuple[tuple[str, WorkingHours], ...] = ()
 
     @property
     def demo(self) -> bool:
         return not self.token
+
+    def working_hours_for(self, project: str) -> WorkingHours:
+        """The project's working hours (``LD_PROJECT_WORK_HOURS``), else the account's."""
+        return dict(self.project_working_hours).get(project, self.working_hours)
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None,
@@ -87,11 +96,26 @@ class Settings:
             ttl_s = int(ttl) if ttl else 600
         except ValueError as exc:
             raise ConfigError("LD_FLAGS_TTL_SECONDS must be a whole number of seconds") from exc
+        timezone = pick("LD_TIMEZONE") or "UTC"
+        try:
+            zone_or_error(timezone)
+        except ValueError as exc:
+            raise ConfigError(f"LD_TIMEZONE: unknown timezone {timezone!r} (use an IANA name such as "
+                              f"Europe/Berlin)") from exc
+        work = WorkingHours.parse(pick("LD_WORK_TIMEZONE") or timezone, pick("LD_WORK_HOURS") or DEFAULT_HOURS,
+                                  pick("LD_WORK_DAYS") or DEFAULT_DAYS)
+        overrides = env.get("LD_PROJECT_WORK_HOURS")
+        if overrides is None and isinstance(sec.get("LD_PROJECT_WORK_HOURS"), Mapping):
+            overrides = sec["LD_PROJECT_WORK_HOURS"]  # a [LD_PROJECT_WORK_HOURS] table in secrets.toml
+        elif overrides is None:
+            overrides = pick("LD_PROJECT_WORK_HOURS")
         return cls(
             token=Secret(token) if token else None,
             base_url=normalise_base_url(pick("LD_BASE_URL") or DEFAULT_BASE_URL),
             cache_dir=default_cache_dir(env),
             store_url=pick("LD_STORE_URL"),
-            timezone=pick("LD_TIMEZONE") or "UTC",
+            timezone=timezone,
             flags_ttl_s=ttl_s,
+            working_hours=work,
+            project_working_hours=tuple(parse_project_overrides(overrides, work).items()),
         )

@@ -30,14 +30,13 @@ DEMO_BASE_URL = "https://app.launchdarkly.com"  # demo links point at LaunchDark
 
 @functools.lru_cache(maxsize=2)
 def demo_account(seed: int, now: int) -> Any:
-    from .demo_data import generate_account
+    from .demo import generate_account
 
     return generate_account(seed=seed, now_ms=now)
 
 
 def demo_transport(seed: int = DEMO_SEED, now: int | None = None, faults: Any = None) -> Any:
-    from .demo_data import default_now_ms
-    from .demo_server import DemoTransport
+    from .demo import DemoTransport, default_now_ms
 
     return DemoTransport(demo_account(seed, now or default_now_ms()), faults)
 
@@ -145,12 +144,24 @@ def _project_json(p: Project) -> dict[str, Any]:
         {"key": e.key, "name": e.name, "critical": e.critical, "_id": e.id, "color": e.color} for e in p.environments]}
 
 
+def source_label(source_id: str) -> str:
+    """What a store key's source is, for people: "Demo account (seed 7, 2026-11-26)" for the demo account
+    generated for that day (``demo:seed=7:now=<ms>``), the base URL for a LaunchDarkly instance."""
+    if not source_id.startswith("demo:"):
+        return source_id
+    parts = dict(p.partition("=")[::2] for p in source_id[len("demo:"):].split(":"))
+    details = [f"seed {parts['seed']}"] if parts.get("seed") else []
+    if parts.get("now", "").isdigit():
+        details.append(pd.Timestamp(int(parts["now"]), unit="ms", tz="UTC").strftime("%Y-%m-%d"))
+    return "Demo account" + (f" ({', '.join(details)})" if details else "")
+
+
 def open_source(settings: Settings | None = None, *, demo_faults: Any = None,
                 demo_now_ms: int | None = None, store: EventStore | None = None) -> DataSource:
     settings = settings or Settings.load()
     store = store or open_store(settings.cache_dir, settings.store_url)
     if settings.demo:
-        from .demo_data import default_now_ms
+        from .demo import default_now_ms
 
         anchor = demo_now_ms or default_now_ms()
         client = LDClient(DEMO_TOKEN, DEMO_BASE_URL, transport=demo_transport(DEMO_SEED, anchor, demo_faults))
@@ -160,4 +171,4 @@ def open_source(settings: Settings | None = None, *, demo_faults: Any = None,
     return DataSource(settings, client, store, settings.base_url, demo=False)
 
 
-__all__ = ["DataSource", "LoadResult", "open_source", "now_ms"]
+__all__ = ["DataSource", "LoadResult", "open_source", "now_ms", "source_label"]

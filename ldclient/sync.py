@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import clock
 from .client import FetchStats, LDClient, Window, split_windows
@@ -16,7 +17,10 @@ from .store import EventStore, RefreshRecord, StoreKey, merge_ranges, missing_ra
 
 RECHECK_MS = 15 * 60_000  # events can be indexed a little late: the newest quarter hour is fetched again
 
-Progress = Callable[[int, int], None]  # (pages fetched, events received) so far
+# Called after every page as progress(pages, events, total, windows): pages fetched and events received so far;
+# ``total`` the events expected, LaunchDarkly's totalCount summed over the windows once every window has sent
+# its first page (None until then, or if the API sends no count); ``windows`` (finished, all) of this refresh.
+Progress = Callable[[int, int, int | None, tuple[int, int]], None]
 
 
 def now_ms() -> int:
@@ -77,18 +81,26 @@ def refresh(client: LDClient, store: EventStore, key: StoreKey, from_ms: int, to
         if not plan:
             return report
         windows = [w for start, end in plan for w in split_windows(start, end)]
+        totals: dict[Window, int] = {}
+        finished: set[Window] = set()
 
-        def on_page(window: Window, items: list[dict], last: bool) -> None:
+        def on_total(window: Window, total: int) -> None:
+            totals[window] = total
+
+        def on_page(window: Window, items: list[dict[str, Any]], last: bool) -> None:
             report.events_added += store.write_page(key, items, (window.start, window.end) if last else None)
             report.pages += 1
             report.events_received += len(items)
+            if last:
+                finished.add(window)
             if progress is not None:
-                progress(report.pages, report.events_received)
+                progress(report.pages, report.events_received,
+                         sum(totals.values()) if len(totals) == len(windows) else None, (len(finished), len(windows)))
 
         stats = FetchStats()
         try:
             client.flag_events(key.project, key.environment, from_ms, to_ms, windows=windows,
-                               on_page=on_page, collect=False, stats=stats)
+                               on_page=on_page, on_total=on_total, collect=False, stats=stats)
         except LDError as exc:
             report.error = exc
         finally:

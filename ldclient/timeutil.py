@@ -6,7 +6,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-DAY_MS = 86_400_000
+from .vocabulary import DAY_MS as DAY_MS  # re-exported: times and days go together
+
 MIN_MS = 946_684_800_000  # 2000-01-01: LaunchDarkly has no events before that
 MAX_RANGE_DAYS = 5 * 366
 

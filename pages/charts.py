@@ -5,6 +5,8 @@ Every text from the API reaches the charts as data (never as markup), and Vega r
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import altair as alt
 import pandas as pd
 
@@ -13,6 +15,18 @@ IMPACT_ORDER = ["large", "medium", "small", "none", "unknown"]
 IMPACT_COLORS = ["#D55E00", "#E69F00", "#56B4E9", "#BBBBBB", "#7F7F7F"]
 IMPACT_SCALE = alt.Scale(domain=IMPACT_ORDER, range=IMPACT_COLORS)
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+# More days than this and a day's bar is a hairline at 1280 px: time charts then draw one bar per week.
+WEEKLY_AFTER_DAYS = 60
+PARTIAL_OPACITY = 0.4  # a partial period (today so far, a week the range or today cuts) is drawn lighter
+BAR_STEP = 26  # pixels per bar of a ranking: every label gets room (an axis drops labels that overlap)
+LABEL_LIMIT = 200  # pixels; a longer label is cut with an ellipsis, the tooltip has it whole
+DAY_FORMAT = "%a %b %d, %Y"
+# What each health-score penalty is called on screen (Sentence case, as every header).
+PENALTY_LABELS = {"churn_penalty": "Churn", "rollback_penalty": "Rollbacks", "flapping_penalty": "Flapping",
+                  "unguarded_penalty": "Large unguarded", "off_hours_penalty": "Off-hours"}
+# Okabe-Ito vermillion for what needs attention, blue for the rest: distinct for colour-vision deficiencies
+# and on either Streamlit theme.
+REHEARSAL_SCALE = alt.Scale(domain=["unrehearsed", "rehearsed"], range=["#D55E00", "#0072B2"])
 
 
 def impact_color(title: str = "Impact") -> alt.Color:
@@ -20,17 +34,93 @@ def impact_color(title: str = "Impact") -> alt.Color:
                      legend=alt.Legend(orient="top"))
 
 
-def events_per_day(daily: pd.DataFrame) -> alt.Chart:
-    """Stacked bars of events per local day by impact size."""
-    data = daily[daily["events"] > 0] if len(daily) else daily
+def bucket_for(first: date, last: date) -> str:
+    """"day", or "week" when the range has more days than WEEKLY_AFTER_DAYS."""
+    return "week" if (last - first).days + 1 > WEEKLY_AFTER_DAYS else "day"
+
+
+def periods(first: date, last: date, today: date | None = None) -> pd.DataFrame:
+    """The bars of a time chart over the local days ``first``..``last``: one per day, or per week (starting
+    Monday) when there are too many days. Columns: ``start`` (ISO date of the period's first day),
+    ``period`` (its axis label), ``bucket`` ("day" or "week"), ``partial`` (today so far, or a week the range or today cuts short) and
+    ``note`` (what the bar covers, for the tooltip)."""
+    kind = bucket_for(first, last)
+    rows: dict[date, list[date]] = {}
+    day = first
+    while day <= last:
+        key = day if kind == "day" else day - timedelta(days=day.weekday())
+        rows.setdefault(key, []).append(day)
+        day += timedelta(days=1)
+    out = []
+    for key, days in rows.items():
+        done = [d for d in days if today is None or d < today]
+        if kind == "day":
+            partial = not done
+            note = ("today so far" if key == today else "not yet") if partial else "whole day"
+        else:
+            partial = len(done) < 7
+            so_far = today is not None and any(d >= today for d in days)
+            note = (f"{len(done)} of 7 days, this week so far" if so_far else
+                    f"{len(days)} of 7 days in the range") if partial else "whole week"
+        out.append({"start": key.isoformat(), "bucket": kind, "partial": partial, "note": note, "_key": key})
+    frame = pd.DataFrame(out, columns=["start", "bucket", "partial", "note", "_key"])
+    labels = [k.strftime("%b %d") for k in frame["_key"]]
+    if len(set(labels)) < len(labels):  # more than a year of weeks: the year tells them apart
+        labels = [k.strftime("%b %d %Y") for k in frame["_key"]]
+    return frame.assign(period=labels).drop(columns="_key")
+
+
+def _bucket(grid: pd.DataFrame) -> str:
+    return str(grid["bucket"].iat[0]) if len(grid) else "day"
+
+
+def bucketed(data: pd.DataFrame, date_col: str, value: str, by: list[str], grid: pd.DataFrame) -> pd.DataFrame:
+    """``data`` (local dates as YYYY-MM-DD in ``date_col``) summed into the periods of ``grid``."""
+    kind = _bucket(grid)
+    days = pd.to_datetime(data[date_col].astype(str))
+    starts = days if kind == "day" else days - pd.to_timedelta(days.dt.day_of_week, unit="D")
+    summed = (data.assign(start=starts.dt.strftime("%Y-%m-%d")).groupby(["start", *by], observed=True)[value]
+              .sum().reset_index())
+    return summed.merge(grid, on="start", how="inner")
+
+
+def period_x(grid: pd.DataFrame) -> alt.X:
+    """One band per period, so a bar stands over its own label (a temporal axis puts a day's tick at its
+    midnight, left of the bar); every period of the range is on the axis, an empty one too."""
+    weekly = _bucket(grid) == "week"
+    domain = grid["period"].tolist()
+    return alt.X("period:O", sort=domain, scale=alt.Scale(domain=domain, paddingInner=0.15),
+                 title="Week starting Monday" if weekly else None,
+                 axis=alt.Axis(labelAngle=0, labelOverlap="parity", labelPadding=4))
+
+
+def period_tooltips(grid: pd.DataFrame) -> list[alt.Tooltip]:
+    weekly = _bucket(grid) == "week"
+    # a temporal field read and formatted as UTC: "2026-11-30" is that local day in every browser
+    return [alt.Tooltip("start:T", timeUnit="utcyearmonthdate", format=DAY_FORMAT,
+                        title="Week of" if weekly else "Day"),
+            alt.Tooltip("note:N", title="Covers")]
+
+
+def partial_opacity() -> alt.OpacityValue:
+    return alt.when("datum.partial").then(alt.value(PARTIAL_OPACITY)).otherwise(alt.value(1.0))
+
+
+def events_per_day(daily: pd.DataFrame, first: date, last: date, today: date | None = None) -> alt.Chart:
+    """Stacked bars of events per local day (per week for long ranges) by impact size; a partial period
+    (today so far) is drawn lighter and says so in its tooltip."""
+    grid = periods(first, last, today)
+    data = bucketed(daily, "date", "events", ["impact_size"], grid) if len(daily) else \
+        grid.assign(impact_size="", events=0).iloc[:0]
+    data = data[data["events"] > 0]
     return alt.Chart(data).mark_bar().encode(
-        # local dates arrive as YYYY-MM-DD; read and shown as UTC so no browser offset moves them
-        x=alt.X("date:T", timeUnit="utcyearmonthdate", title=None, axis=alt.Axis(format="%b %d")),
-        y=alt.Y("sum(events):Q", title="Events"),
+        x=period_x(grid),
+        y=alt.Y("events:Q", stack="zero", title="Events"),
         color=impact_color(),
         order=alt.Order("impact_order:Q"),
-        tooltip=[alt.Tooltip("date:N", title="Day"),
-                 alt.Tooltip("impact_size:N", title="Impact"), alt.Tooltip("events:Q", title="Events")],
+        opacity=partial_opacity(),
+        tooltip=[*period_tooltips(grid), alt.Tooltip("impact_size:N", title="Impact"),
+                 alt.Tooltip("events:Q", title="Events", format=",")],
     ).transform_calculate(
         impact_order=f"indexof({IMPACT_ORDER!r}, datum.impact_size)"
     ).properties(height=280)
@@ -48,12 +138,19 @@ def risk_calendar(heat: pd.DataFrame) -> alt.Chart:
     ).properties(height=220)
 
 
-def bar_ranking(data: pd.DataFrame, label: str, value: str, title: str) -> alt.Chart:
+def bar_ranking(data: pd.DataFrame, label: str, value: str, title: str, label_title: str | None = None,
+                value_format: str = ",") -> alt.Chart:
+    """Horizontal bars, largest first, with BAR_STEP pixels per bar so the axis draws every label; a label
+    longer than LABEL_LIMIT pixels is cut with an ellipsis and the tooltip shows it whole."""
     return alt.Chart(data).mark_bar(color="#405BFF").encode(
         x=alt.X(f"{value}:Q", title=title),
-        y=alt.Y(f"{label}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
-        tooltip=[alt.Tooltip(f"{label}:N"), alt.Tooltip(f"{value}:Q", title=title)],
-    ).properties(height=max(120, 24 * len(data)))
+        y=alt.Y(f"{label}:N", sort="-x", title=None,
+                axis=alt.Axis(labelLimit=LABEL_LIMIT, labelOverlap=False)),
+        tooltip=[alt.Tooltip(f"{label}:N", title=label_title or label.capitalize()),
+                 alt.Tooltip(f"{value}:Q", title=title, format=value_format)],
+    ).properties(
+        # "fit-x": the height is the plot's own, not shared with the axis below it
+        height=BAR_STEP * max(len(data), 1), autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
 
 def histogram(data: pd.DataFrame, column: str, title: str) -> alt.Chart:
@@ -73,7 +170,7 @@ def status_bars(statuses: dict[str, int]) -> alt.Chart:
         y=alt.Y("status:N", sort=order, title=None),
         color=alt.Color("status:N", scale=alt.Scale(domain=order, range=["#56B4E9", "#009E73", "#CC79A7", "#BBBBBB"]),
                         legend=None),
-        tooltip=["status:N", "flags:Q"],
+        tooltip=[alt.Tooltip("status:N", title="Status"), alt.Tooltip("flags:Q", title="Flags")],
     ).properties(height=160)
 
 
@@ -109,10 +206,32 @@ def timeline(data: pd.DataFrame) -> alt.Chart:
     ).properties(height=200)
 
 
-def counts_over_time(data: pd.DataFrame, x: str, y: str, color: str | None, title: str) -> alt.Chart:
-    enc = {"x": alt.X(f"{x}:T", timeUnit="utcyearmonthdate", title=None), "y": alt.Y(f"{y}:Q", title=title),
-           "tooltip": [alt.Tooltip(f"{x}:N", title="Day"), alt.Tooltip(f"{y}:Q", title=title)]}
+def counts_over_time(data: pd.DataFrame, x: str, y: str, color: str | None, title: str, first: date, last: date,
+                     today: date | None = None, color_scale: alt.Scale | None = None) -> alt.Chart:
+    """Bars of ``y`` per local day (``x``: YYYY-MM-DD; per week for long ranges), stacked by ``color``."""
+    grid = periods(first, last, today)
+    data = bucketed(data, x, y, [color] if color else [], grid) if len(data) else \
+        grid.assign(**{y: 0, **({color: ""} if color else {})}).iloc[:0]
+    enc = {"x": period_x(grid), "y": alt.Y(f"{y}:Q", stack="zero", title=title), "opacity": partial_opacity(),
+           "tooltip": [*period_tooltips(grid), alt.Tooltip(f"{y}:Q", title=title, format=",")]}
     if color:
-        enc["color"] = alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="top"))
-        enc["tooltip"].append(alt.Tooltip(f"{color}:N"))
-    return alt.Chart(data).mark_bar().encode(**enc).properties(height=220)
+        domain = color_scale.domain if color_scale is not None else alt.Undefined
+        enc["color"] = alt.Color(f"{color}:N", title=None, scale=color_scale or alt.Undefined,
+                                 legend=alt.Legend(orient="top"), sort=domain)
+        enc["order"] = alt.Order("color_order:Q")
+        enc["tooltip"].append(alt.Tooltip(f"{color}:N", title=color.replace("_", " ").capitalize()))
+    chart = alt.Chart(data).mark_bar().encode(**enc)
+    if color:
+        order = list(color_scale.domain) if color_scale is not None else []
+        chart = chart.transform_calculate(color_order=f"indexof({order!r}, datum[{color!r}])")
+    return chart.properties(height=220)
+
+
+def kpi_delta(value: float, before: float, percent: bool, color: str) -> tuple[str, str, str]:
+    """st.metric's (delta text, delta_color, delta_arrow) for a change from ``before`` to ``value``. A change
+    that shows as zero once rounded (shares: one decimal of a percentage point) is neutral: grey, no arrow,
+    never a red up arrow."""
+    shown = round((value - before) * 100, 1) if percent else value - before
+    if shown == 0:
+        return ("±0.0 pts" if percent else "±0"), "off", "off"
+    return (f"{shown:+.1f} pts" if percent else f"{shown:+,}"), color, "auto"

@@ -7,22 +7,32 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
 
-from ldclient import lifecycle, metrics
+from ldclient import clock, lifecycle, metrics
 from ldclient.errors import LDError
 from ldclient.frame import filter_frame
-from ldclient.links import IMPACT_CHOICES, RANGE_CHOICES, View, encode_view, parse_view
+from ldclient.links import (
+    IMPACT_CHOICES,
+    MAX_TEXT,
+    MIN_DATE,
+    RANGE_CHOICES,
+    View,
+    clamp_dates,
+    encode_view,
+    parse_view,
+)
 from ldclient.settings import Settings
 from ldclient.source import DataSource, open_source
 from ldclient.store import StoreKey
 from ldclient.sync import now_ms, plan_refresh
 from ldclient.timeutil import format_ms, timezone_names, zone_or_error
+from ldclient.working_hours import WORK_SETTINGS, WorkingHours
 
 STALE_AFTER_MS = 5 * 60_000  # the UI refreshes a key at most this often unless asked
 COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles",
@@ -33,7 +43,8 @@ COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "America/New_York", "Am
 
 def _secrets() -> dict[str, Any]:
     try:
-        return {k: st.secrets[k] for k in ("LD_API_TOKEN", "LD_BASE_URL", "LD_STORE_URL") if k in st.secrets}
+        return {k: st.secrets[k] for k in ("LD_API_TOKEN", "LD_BASE_URL", "LD_STORE_URL", *WORK_SETTINGS)
+                if k in st.secrets}
     except Exception:  # no secrets.toml: that is the normal case
         return {}
 
@@ -87,14 +98,16 @@ def production_envs(project: str) -> set[str]:
 # -- the view: sidebar widgets <-> query string -----------------------------------------------------------
 
 def today(view_tz: str) -> date:
-    return datetime.now(zone_or_error(view_tz)).date()
+    """Today in the view's timezone: the one "today" every picker, default and window uses (tests patch it)."""
+    return clock.today(view_tz)
 
 
 def _apply_to_widgets(view: View) -> None:
     ss = st.session_state
     ss["w_project"], ss["w_env"], ss["w_tz"] = view.project, view.env, view.tz
-    ss["w_range"] = f"{view.range_days}d" if view.range_days in RANGE_CHOICES else (
-        "Custom" if view.range_days is None else f"{view.range_days}d")
+    ss["w_range"] = "Custom" if view.range_days is None else f"{view.range_days}d"
+    if view.range_days is not None and view.range_days not in RANGE_CHOICES:
+        ss["_extra_range"] = view.range_days  # a link's N days gets its own option ("14 days")
     if view.range_days is None and view.start and view.end:
         ss["w_dates"] = (view.start, view.end)
     ss["w_impact"] = list(view.impact)
@@ -118,59 +131,76 @@ def sidebar_view() -> View:
     default_tz = get_source().settings.timezone
     params = _query_dict()
     url_key = urlencode(sorted(params.items()))
-    if params and ss.get("_written_url") != url_key or "w_project" not in ss:
+    link_opened = bool(params and ss.get("_written_url") != url_key or "w_project" not in ss)
+    if link_opened:
         # A link was opened (or edited by hand): it decides the view, one warning per bad parameter.
         fallback = ss.get("view")
-        parsed = parse_view(params, projects, today=today(default_tz), default_tz=default_tz,
+        parsed = parse_view(params, projects, today=today, default_tz=default_tz,
                             fallback=fallback if not params else None)
         ss["link_warnings"] = parsed.warnings
         _apply_to_widgets(parsed.view)
 
     names = project_names()
+    previous = ss.get("view")
     with st.sidebar:
-        project = st.selectbox("Project", list(projects), key="w_project",
-                               format_func=lambda k: f"{names.get(k, k)} ({k})")
+        labels = _project_labels(list(projects), names)
+        project = st.selectbox("Project", list(projects), key="w_project", format_func=labels.get,
+                               help="Projects by name; the caption below gives the key that links use.")
+        st.caption(f"Key: `{safe_code(project)}`")
         envs = projects[project]
         if ss.get("w_env") not in envs:
             ss["w_env"] = envs[0] if envs else ""
         env = st.selectbox("Environment", envs, key="w_env")
-        range_options = [f"{d}d" for d in RANGE_CHOICES] + ["Custom"]
+        view_tz = _valid_zone(ss.get("w_tz"), default_tz)
+        extra = ss.get("_extra_range")
+        presets = sorted({*RANGE_CHOICES, *([extra] if extra else [])})
+        range_options = [f"{d}d" for d in presets] + ["Custom"]
         if ss.get("w_range") not in range_options:
             ss["w_range"] = "Custom"
-            ss.setdefault("w_dates", _fallback_dates(ss.get("view"), default_tz))
+            ss.setdefault("w_dates", _fallback_dates(previous, view_tz))
         choice = st.segmented_control("Date range", range_options, key="w_range",
-                                      format_func=lambda o: o.replace("d", " days") if o != "Custom" else o)
+                                      format_func=_range_label)
         choice = choice or "30d"
         start = end = None
+        clamped = None
         range_days: int | None = int(choice[:-1]) if choice != "Custom" else None
         if range_days is None:
-            ss.setdefault("w_dates", _fallback_dates(ss.get("view"), default_tz))
-            picked = st.date_input("Custom range", key="w_dates", max_value=today(default_tz))
+            day = today(view_tz)
+            if not link_opened and previous is not None and previous.range_days is not None:
+                # Relative -> Custom: the same days, in the view's timezone.
+                ss["w_dates"] = previous.dates(day)
+            ss.setdefault("w_dates", _fallback_dates(previous, view_tz))
+            clamped = _clamp_picker_dates(day, view_tz)
+            picked = st.date_input("Custom range", key="w_dates", min_value=MIN_DATE, max_value=day)
             if isinstance(picked, tuple) and len(picked) == 2:
                 start, end = picked
             else:
-                start, end = ss.get("view").dates(today(default_tz)) if ss.get("view") else (None, None)
+                start, end = previous.dates(day) if previous else (None, None)
                 st.caption("Pick the last day of the range.")
         zones = list(dict.fromkeys([*COMMON_ZONES, ss.get("w_tz", "UTC")]))
         tz = st.selectbox("Timezone", zones + [z for z in timezone_names() if z not in zones], key="w_tz")
-        with st.expander("More filters", expanded=bool(ss.get("w_impact") or ss.get("w_exp") or ss.get("w_q")
-                                                       or not ss.get("w_global", True))):
+        # Open while a filter is set, and once open it stays open for the session: clearing the last filter
+        # must not snap it shut (a changed `expanded` would).
+        ss["_more_open"] = bool(ss.get("_more_open") or ss.get("w_impact") or ss.get("w_exp") or ss.get("w_q")
+                                or not ss.get("w_global", True))
+        with st.expander("More filters", expanded=ss["_more_open"]):
             impact = st.multiselect("Impact size", IMPACT_CHOICES, key="w_impact",
                                     help="Share of evaluations whose variation changed: none 0 %, small < 20 %, "
                                          "medium 20–80 %, large > 80 %.")
             experiments_only = st.toggle("Only events on flags with experiments", key="w_exp")
             include_global = st.toggle("Include global (flag-level) events", key="w_global",
                                        help="Renames, tag and description changes apply to every environment.")
-            query = st.text_input("Flag key contains", key="w_q", max_chars=200)
+            query = st.text_input("Flag key contains", key="w_q", max_chars=MAX_TEXT)
     view = View(project=project, env=env, range_days=range_days, start=start, end=end, tz=tz,
                 impact=tuple(s for s in IMPACT_CHOICES if s in impact), experiments_only=experiments_only,
                 include_global=include_global, query=query.strip(), flag=ss.get("flag"))
-    previous = ss.get("view")
     if previous is not None and previous.project != view.project:
         view = replace(view, flag=None)  # a flag belongs to one project
         ss["flag"] = None
     if previous is not None and previous != view:
         ss["link_warnings"] = []
+    if clamped:
+        ss["link_warnings"] = [*ss.get("link_warnings", []), clamped]
     ss["view"] = view
     write_link(view)
     return view
@@ -178,6 +208,46 @@ def sidebar_view() -> View:
 
 def _fallback_dates(view: View | None, tz: str) -> tuple[date, date]:
     return (view or View("", "")).dates(today(tz))
+
+
+def _range_label(option: str) -> str:
+    return option if option == "Custom" else f"{option[:-1]} day{'' if option == '1d' else 's'}"
+
+
+def _valid_zone(name: object, default: str) -> str:
+    try:
+        zone_or_error(str(name))
+        return str(name)
+    except ValueError:
+        return default
+
+
+def _project_labels(keys: list[str], names: dict[str, str]) -> dict[str, str]:
+    """The project picker shows names (keys are long and cut the name off); a name two projects share gets
+    its key added so they stay apart."""
+    shown = {k: (names.get(k) or k) for k in keys}
+    counts: dict[str, int] = {}
+    for label in shown.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {k: label if counts[label] == 1 else f"{label} ({k})" for k, label in shown.items()}
+
+
+def _clamp_picker_dates(day: date, tz: str) -> str | None:
+    """Keep the picker's dates inside MIN_DATE..today: the date input raises on a value outside its bounds,
+    and dates chosen in another timezone (or in a session left open overnight) can be after today here.
+    Returns the warning to show when it moved them."""
+    ss = st.session_state
+    picked = ss.get("w_dates")
+    if not isinstance(picked, (tuple, list)) or not picked or not all(isinstance(d, date) for d in picked):
+        ss["w_dates"] = _fallback_dates(ss.get("view"), tz)
+        return None
+    first, last = picked[0], picked[-1]
+    fixed = clamp_dates(first, last, day)
+    if fixed == (first, last):
+        return None
+    ss["w_dates"] = fixed if len(picked) == 2 else (fixed[0],)
+    return (f"The custom range {first} – {last} reaches outside {MIN_DATE} – {day} (today in {tz}); "
+            f"showing {fixed[0]} – {fixed[1]}.")
 
 
 def write_link(view: View) -> None:
@@ -253,7 +323,7 @@ def ensure_fresh(view: View, from_ms: int, to_ms: int, *, force: bool = False) -
     if sum(e - s for s, e in plan) > 2 * 86_400_000:
         bar = st.progress(0.0, text="Fetching flag events from LaunchDarkly…")
 
-    def progress(pages: int, events: int) -> None:
+    def progress(pages: int, events: int, total: int | None = None, windows: tuple[int, int] = (0, 0)) -> None:
         if bar is not None:
             bar.progress(min(0.95, pages / (pages + 10)), text=f"Fetching flag events: {pages} pages, "
                                                                f"{events:,} events so far")
@@ -274,6 +344,11 @@ def window(view: View) -> tuple[int, int]:
     return view.window_ms(today(view.tz))
 
 
+def compared_end(from_ms: int, to_ms: int, as_of_ms: int | None) -> int:
+    """The end of the part of ``[from, to)`` the data covers: ``as_of`` when it falls inside the range."""
+    return as_of_ms if as_of_ms is not None and from_ms < as_of_ms < to_ms else to_ms
+
+
 def events_frame(view: View, *, with_previous: bool = False, filtered: bool = True) -> pd.DataFrame:
     """The view's events (and the previous window's, for trends), served from the store."""
     from_ms, to_ms = window(view)
@@ -287,15 +362,27 @@ def events_frame(view: View, *, with_previous: bool = False, filtered: bool = Tr
                         include_global=view.include_global, query=view.query)
 
 
+def working_hours(view: View) -> WorkingHours:
+    """The team's working hours for the view's project: off-hours are judged there, never in ``view.tz``."""
+    return get_source().settings.working_hours_for(view.project)
+
+
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=32)
 def _overview(source_id: str, view: View, version: int) -> dict[str, Any]:
     frame = events_frame(view, with_previous=True)
     from_ms, to_ms = window(view)
+    work = working_hours(view)
+    # Like with like: the range counts up to the time the data is as of, and the previous period is that much
+    # time just before it, so today so far is not compared with a whole day (docs/METRICS.md, Trend).
+    end = compared_end(from_ms, to_ms, get_source().store.last_good_refresh_ms(_key(view)))
     return {
-        "metrics": metrics.compute_with_trend(frame, from_ms, to_ms, view.tz, view.include_global),
+        "metrics": metrics.compute_with_trend(frame, from_ms, end, view.tz, view.include_global, work=work),
         "daily": metrics.daily_impact_counts(frame, from_ms, to_ms, view.tz, view.include_global),
-        "heat": metrics.weekday_hour_counts(frame, view.tz, from_ms, to_ms, view.include_global),
-        "series": metrics.daily_series(frame, from_ms, to_ms, view.tz, include_global=view.include_global),
+        # the risk calendar is drawn in the team's working timezone, where off-hours are judged
+        "heat": metrics.weekday_hour_counts(frame, work.timezone, from_ms, to_ms, view.include_global),
+        "series": metrics.daily_series(frame, from_ms, to_ms, view.tz, include_global=view.include_global,
+                                       work=work),
+        "work": work,
     }
 
 
@@ -309,7 +396,7 @@ def overview_data(view: View) -> dict[str, Any]:
 def _flag_table(source_id: str, view: View, version: int) -> pd.DataFrame:
     frame = events_frame(view)
     from_ms, to_ms = window(view)
-    return metrics.per_flag_table(frame, from_ms, to_ms, view.tz, view.include_global)
+    return metrics.per_flag_table(frame, from_ms, to_ms, view.tz, view.include_global, work=working_hours(view))
 
 
 def flag_table(view: View) -> pd.DataFrame:

@@ -38,17 +38,20 @@ with b:
             st.error(f"Refresh failed: {common.plain(report.error)}")
 
 st.subheader("What the store holds")
-rows = [{
-    "source": "demo" if s.key.source.startswith("demo:") else s.key.source,
-    "project": s.key.project, "environment": s.key.environment, "events": s.events,
-    "first event": common.format_time(s.first_event_ms, view.tz),
-    "last event": common.format_time(s.last_event_ms, view.tz),
-    "covered ranges": len(s.covered),
-    "last refresh": common.format_time(s.last_refresh.at_ms, view.tz) if s.last_refresh else "never",
-    "outcome": (s.last_refresh.outcome + (f": {s.last_refresh.message}" if s.last_refresh.message else ""))
+rows = [{  # Sentence-case headers, the most important first: on screen at 1280 px
+    "Project": s.key.project, "Environment": s.key.environment, "Events": s.events,
+    "Last refresh": common.format_time(s.last_refresh.at_ms, view.tz) if s.last_refresh else "never",
+    "Outcome": (s.last_refresh.outcome + (f": {s.last_refresh.message}" if s.last_refresh.message else ""))
     if s.last_refresh else "",
+    "First event": common.format_time(s.first_event_ms, view.tz),
+    "Last event": common.format_time(s.last_event_ms, view.tz),
+    "Covered ranges": len(s.covered),
+    "Source": "demo" if s.key.source.startswith("demo:") else s.key.source,
 } for s in source.store.summaries()]
 if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+        "Project": st.column_config.TextColumn(pinned=True), "Events": st.column_config.NumberColumn(width=70),
+        "Outcome": st.column_config.TextColumn(width=90), "Covered ranges": st.column_config.NumberColumn(width=70),
+    })
 else:
     st.caption("Nothing stored yet.")

@@ -53,11 +53,10 @@ else:
         st.caption(f"{int(r['events'])} changes, {rollbacks} rollback{'s' * (rollbacks != 1)}"
                    f"{', flapping' if flapping else ''}; last change {r['last_change']}.")
     with breakdown:
-        parts = pd.DataFrame({"component": [c.replace("_penalty", "").replace("_", " ") for c in
-                                            metrics.PENALTY_COLUMNS],
-                              "points lost": [float(r[c]) for c in metrics.PENALTY_COLUMNS]})
-        st.altair_chart(charts.bar_ranking(parts, "component", "points lost", "Points lost"),
-                        width="stretch")
+        parts = pd.DataFrame({"component": [charts.PENALTY_LABELS[c] for c in metrics.PENALTY_COLUMNS],
+                              "points_lost": [float(r[c]) for c in metrics.PENALTY_COLUMNS]})
+        st.altair_chart(charts.bar_ranking(parts, "component", "points_lost", "Points lost", "Component",
+                                           value_format=".1f"), width="stretch")
 
 st.subheader(f"Variation split before and after each change ({view.env})")
 splits = variation_rows(here, view.tz)

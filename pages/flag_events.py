@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ldclient.export import csv_bytes
+from ldclient.export import events_csv
 from ldclient.report import events_table
 from pages import common
 
@@ -23,21 +23,24 @@ st.caption(f"{len(table):,} events, newest first, times in {view.tz}. Select a r
 picked = st.dataframe(
     table, hide_index=True, width="stretch", height=560, on_select="rerun", selection_mode="single-row",
     key="events_table",
+    # most important first, so they are on screen at 1280 px; the flag stays pinned when scrolling sideways
+    column_order=["flag", "time", "impact", "member", "description", "environment", "event_type", "impact_pct",
+                  "actions", "experiments", "launchdarkly"],
     column_config={
-        "time": st.column_config.TextColumn("Time", width="medium"),
-        "flag": st.column_config.TextColumn("Flag"),
+        "time": st.column_config.TextColumn("Time", width=140),
+        "flag": st.column_config.TextColumn("Flag", pinned=True, width=200),
         "environment": st.column_config.TextColumn("Environment"),
         "event_type": st.column_config.TextColumn("Event type"),
         "description": st.column_config.TextColumn("Description", width="large"),
-        "member": st.column_config.TextColumn("Member"),
+        "member": st.column_config.TextColumn("Member", width=190),
         "actions": st.column_config.TextColumn("Actions"),
-        "impact": st.column_config.TextColumn("Impact"),
-        "impact_pct": st.column_config.NumberColumn("Impact %", format="%.1f %%"),
+        "impact": st.column_config.TextColumn("Impact", width=70),
+        "impact_pct": st.column_config.NumberColumn("Impact %", format="%.1f%%"),
         "experiments": st.column_config.NumberColumn("Experiments"),
         "launchdarkly": st.column_config.LinkColumn("In LaunchDarkly", display_text="Open flag"),
     },
 )
-st.download_button("Download CSV", csv_bytes(table), file_name=(
+st.download_button("Download CSV", events_csv(table), file_name=(
     f"flag-events-{view.project}-{view.env}.csv"), mime="text/csv", icon=":material/download:")
 rows = picked.selection.rows if picked else []
 if rows:

@@ -29,7 +29,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):
     """No test reads a real token or writes the user's cache."""
-    for name in ("LD_API_TOKEN", "LD_BASE_URL", "LD_STORE_URL", "LD_TIMEZONE"):
+    for name in ("LD_API_TOKEN", "LD_BASE_URL", "LD_STORE_URL", "LD_TIMEZONE", "LD_WORK_TIMEZONE", "LD_WORK_HOURS",
+                 "LD_WORK_DAYS", "LD_PROJECT_WORK_HOURS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LD_CACHE_DIR", str(tmp_path / "cache"))
 

@@ -7,7 +7,7 @@ import copy
 import uuid
 from typing import Any
 
-from ldclient.demo_data import DemoAccount, generate_account
+from ldclient.demo import DemoAccount, generate_account
 
 DAY_MS = 86_400_000
 PROJECT = "web-storefront"

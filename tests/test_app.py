@@ -42,7 +42,7 @@ def charts(at: AppTest) -> list:
 
 
 def demo_project() -> str:
-    from ldclient.demo_data import default_now_ms
+    from ldclient.demo import default_now_ms
     from ldclient.source import demo_account
 
     return demo_account(7, default_now_ms()).projects[0]["key"]

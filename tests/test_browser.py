@@ -16,7 +16,7 @@ PAGES = {"overview": "", "flag_events": "flag_events", "flag_health": "flag_heal
 
 
 def demo_ids() -> tuple[str, str]:
-    from ldclient.demo_data import default_now_ms
+    from ldclient.demo import default_now_ms
     from ldclient.source import demo_account
 
     account = demo_account(7, default_now_ms())

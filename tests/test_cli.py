@@ -8,16 +8,18 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
+from ldclient import clock
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str, env: dict[str, str] | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("LD_")}
+    full = {k: v for k, v in os.environ.items() if not k.startswith("LD_") or k == "LD_CLOCK_OFFSET_MS"}
     full["LD_CACHE_DIR"] = os.environ["LD_CACHE_DIR"]
     full.update(env or {})
     return subprocess.run([sys.executable, "-m", "ldclient", *args], cwd=ROOT, env=full, capture_output=True,
@@ -26,7 +28,7 @@ def run(*args: str, env: dict[str, str] | None = None, timeout: int = 180) -> su
 
 @pytest.fixture(scope="module")
 def demo_project() -> str:
-    from ldclient.demo_data import default_now_ms
+    from ldclient.demo import default_now_ms
     from ldclient.source import demo_account
 
     return demo_account(7, default_now_ms()).projects[0]["key"]
@@ -56,10 +58,14 @@ def test_events_jsonl_sorted_unique_with_api_field_names(demo_project):
 def test_events_filters_csv_and_output_file(demo_project, tmp_path):
     target = tmp_path / "large.csv"
     out = run("events", "--project", demo_project, "--env", "production", "--impact-size", "large",
-              "--from", (date.today() - timedelta(days=200)).isoformat(), "--format", "csv", "--output", str(target))
+              "--from", (clock.today() - timedelta(days=200)).isoformat(), "--format", "csv", "--output", str(target))
     assert out.returncode == 0, out.stderr
-    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    data = target.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfid,")  # a CSV file is UTF-8 with a byte-order mark, for Excel
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert rows and all(r["impact_size"] == "large" for r in rows)
+    assert all(r["impact_percentage"] == "" or len(r["impact_percentage"].partition(".")[2]) <= 1 for r in rows)
+    assert "None" not in data.decode("utf-8-sig") and "—" not in data.decode("utf-8-sig")  # unknown cells are empty
 
 
 def test_metrics_prints_every_key(demo_project):
@@ -82,7 +88,7 @@ def test_metrics_prints_every_key(demo_project):
     (("events", "--project", "PROJECT", "--env", "qa"), "unknown environment"),
     (("events", "--project", "PROJECT", "--env", "production", "--from", "last tuesday"), "not a date"),
     (("events", "--project", "PROJECT", "--env", "production", "--from", "2026-11-20", "--to", "2026-11-01"),
-     "must be before"),
+     "--to 2026-11-01 is before --from 2026-11-20"),
     (("events", "--project", "PROJECT", "--env", "production", "--from", "2015-01-01"), "longer than 5 years"),
     (("metrics", "--project", "PROJECT", "--env", "production", "--tz", "Mars/Base"), "unknown timezone"),
 ])
@@ -108,8 +114,7 @@ def test_sync_then_sync_again_makes_at_most_one_request_per_key(demo_project):
 
 
 def test_cli_talks_to_any_server_at_ld_base_url(demo_project):
-    from ldclient.demo_data import default_now_ms, generate_account
-    from ldclient.demo_server import start_server_in_thread
+    from ldclient.demo import default_now_ms, generate_account, start_server_in_thread
 
     account = generate_account(seed=11, now_ms=default_now_ms(), events_target=3000)
     with start_server_in_thread(account) as server:
@@ -121,8 +126,7 @@ def test_cli_talks_to_any_server_at_ld_base_url(demo_project):
 
 
 def test_events_csv_quotes_formula_text_and_jsonl_keeps_it_raw():
-    from ldclient.demo_data import default_now_ms, generate_account
-    from ldclient.demo_server import start_server_in_thread
+    from ldclient.demo import default_now_ms, generate_account, start_server_in_thread
 
     account = generate_account(seed=11, now_ms=default_now_ms(), events_target=0)
     project = account.projects[0]["key"]
@@ -150,27 +154,24 @@ def test_events_csv_quotes_formula_text_and_jsonl_keeps_it_raw():
 
 
 def test_demo_server_command_serves_the_api(tmp_path):
-    import socket
-    import time
+    import re
 
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LD_")}
-    proc = subprocess.Popen([sys.executable, "-m", "ldclient", "demo-server", "--port", str(port), "--events", "2000"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LD_") or k == "LD_CLOCK_OFFSET_MS"}
+    env["PYTHONUNBUFFERED"] = "1"
+    # port 0: the system picks a free port and the server prints it (no race for a port picked beforehand)
+    proc = subprocess.Popen([sys.executable, "-m", "ldclient", "demo-server", "--port", "0", "--events", "2000"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/api/v2/projects", headers={"Authorization": "x"})
-                break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        assert match, (line, proc.stderr.read() if proc.poll() is not None else "")
+        base = f"http://127.0.0.1:{match.group(1)}"
+        r = httpx.get(f"{base}/api/v2/projects", headers={"Authorization": "x"})
         assert r.status_code == 200 and r.json()["items"]
-        assert httpx.get(f"http://127.0.0.1:{port}/api/v2/projects").status_code == 401
+        assert httpx.get(f"{base}/api/v2/projects").status_code == 401
     finally:
         proc.terminate()
         proc.wait(10)

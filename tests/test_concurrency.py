@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from ldclient.client import RateGate
-from ldclient.demo_data import default_now_ms, generate_account
-from ldclient.demo_server import DemoFaults, start_server_in_thread
+from ldclient.demo import DemoFaults, default_now_ms, generate_account, start_server_in_thread
 from ldclient.settings import Settings
 from ldclient.source import open_source
 from tests.conftest import screenshot, start_app

@@ -23,14 +23,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ldclient import clock
-from ldclient.demo_data import (
-    DAY_MS,
+from ldclient.demo import (
     EVENT_TYPES,
     DemoAccount,
     default_now_ms,
     generate_account,
     make_events,
 )
+from ldclient.timeutil import DAY_MS
 
 NOW = 1_749_945_600_000  # 2025-06-15T00:00:00Z
 HOUR = 3_600_000
@@ -93,7 +93,7 @@ def test_same_seed_and_now_give_identical_bytes_and_generation_is_fast(account: 
     """Regenerated in a fresh interpreter with another hash seed, so neither set/dict order of hashed
     values nor ``hash()`` can leak into the data."""
     code = ("import hashlib, time\n"
-            "from ldclient.demo_data import generate_account\n"
+            "from ldclient.demo import generate_account\n"
             "cpu = time.process_time()\n"
             f"account = generate_account(seed=7, now_ms={NOW})\n"
             "cpu = time.process_time() - cpu\n"

@@ -15,17 +15,19 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from ldclient.demo_data import DAY_MS, DemoAccount, generate_account
-from ldclient.demo_server import (
+from ldclient.demo import (
     FLAG_EVENTS_PATH,
+    DemoAccount,
     DemoApi,
     DemoFaults,
     DemoTransport,
     RunningServer,
     add_cli_arguments,
     faults_from_args,
+    generate_account,
     start_server_in_thread,
 )
+from ldclient.timeutil import DAY_MS
 
 NOW = 1_749_945_600_000  # 2025-06-15T00:00:00Z, also the server's clock here
 HEADERS = {"Authorization": "api-demo-token", "LD-API-Version": "beta"}

@@ -10,7 +10,15 @@ import pandas as pd
 import pytest
 
 from ldclient.cli import _write_events
-from ldclient.export import csv_bytes, neutralise_cell, neutralise_frame
+from ldclient.export import (
+    csv_bytes,
+    event_csv_row,
+    events_csv,
+    neutralise_cell,
+    neutralise_frame,
+    round_number,
+    stale_flags_csv,
+)
 from ldclient.frame import COLUMNS
 
 HOSTILE = ['=HYPERLINK("http://evil","x")', "@SUM(1)", "-2+3", "+1", "\t=1", "\r=1"]
@@ -29,8 +37,12 @@ def test_everything_else_is_returned_as_is(value):
     assert out is value or (out != out and value != value)  # the very object back (NaN != NaN)
 
 
+BOM = b"\xef\xbb\xbf"
+
+
 def read(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode(), newline="")))
+    assert data.startswith(BOM)  # UTF-8 with a byte-order mark, so that Excel reads it as UTF-8
+    return list(csv.reader(io.StringIO(data[len(BOM):].decode("utf-8"), newline="")))
 
 
 def test_csv_bytes_quotes_hostile_text_and_leaves_numbers_and_ordinary_text():
@@ -52,7 +64,7 @@ def test_csv_bytes_quotes_hostile_text_and_leaves_numbers_and_ordinary_text():
     assert [r[1] for r in body] == ["'=cmd|' /C calc'!A0", *ORDINARY[: n - 1]]
     assert [r[2] for r in body] == ORDINARY[:n]
     # numeric columns come out exactly as pandas writes them without the guard
-    plain = read(frame.to_csv(index=False, lineterminator="\r\n").encode())[1:]
+    plain = read(BOM + frame.to_csv(index=False, lineterminator="\r\n").encode())[1:]
     for i in (3, 4, 5):
         assert [r[i] for r in body] == [r[i] for r in plain]
     assert [r[3] for r in body][:2] == ["-12.5", "-1.0"]
@@ -63,7 +75,7 @@ def test_a_carriage_return_inside_a_cell_cannot_start_a_row_of_its_own():
     frame = pd.DataFrame({"description": ["x\r=HYPERLINK(\"http://evil\",\"x\")", "a\nb"], "n": [1, 2]})
     data = csv_bytes(frame)
     assert read(data) == [["description", "n"], ["x\r=HYPERLINK(\"http://evil\",\"x\")", "1"], ["a\nb", "2"]]
-    assert data.startswith(b'description,n\r\n"x\r=HYPERLINK(') and b'\r\n"a\nb",2\r\n' in data
+    assert data.startswith(BOM + b'description,n\r\n"x\r=HYPERLINK(') and b'\r\n"a\nb",2\r\n' in data
 
 
 def test_csv_bytes_leaves_the_frame_alone_and_handles_an_empty_one():
@@ -110,3 +122,63 @@ def test_categories_and_text_columns_are_guarded_like_cells():
                 "text": ["'-2+3", "fine", None, "'@x"]}
     for name, values in expected.items():
         assert [None if pd.isna(v) else v for v in out[name].tolist()] == values, name
+
+
+def test_non_ascii_text_is_utf8_after_a_byte_order_mark():
+    frame = pd.DataFrame({"flag": ["größe-filter", "🚩-rollout"], "member": ["Zoë Łukasz", "渡辺"]})
+    data = csv_bytes(frame)
+    assert data.startswith(BOM + b"flag,member\r\n")
+    assert "größe-filter,Zoë Łukasz".encode() in data and data.count(BOM) == 1
+    assert read(data) == [["flag", "member"], ["größe-filter", "Zoë Łukasz"], ["🚩-rollout", "渡辺"]]
+
+
+@pytest.mark.parametrize("value,places,expected", [
+    (11.958669907407407, 0, 12), (0.4, 0, 0), (-2.5, 0, -2), (12.345, 1, 12.3), (12.36, 1, 12.4), (50, 1, 50.0),
+    (7, 0, 7)])
+def test_numbers_are_rounded_as_the_table_shows_them(value, places, expected):
+    got = round_number(value, places)
+    assert got == expected and type(got) is type(expected)
+    assert f"{got}" == (f"{value:.{places}f}" if places else str(expected))  # what "%.Nf" shows
+
+
+@pytest.mark.parametrize("value", [None, float("nan"), "12.5", True, float("inf")])
+def test_what_is_not_a_number_is_not_rounded(value):
+    out = round_number(value, 1)
+    assert out is value or (out != out and value != value)
+
+
+def test_flag_events_csv_rounds_the_impact_and_leaves_unknowns_empty():
+    table = pd.DataFrame({
+        "time": ["2026-11-26 09:30:00", "2026-11-26 09:00:00"],
+        "flag": pd.array(["=evil", "größe"], dtype="string"),
+        "member": pd.array([None, "zoë@example.com"], dtype="string"),
+        "impact_pct": [12.345678, None],
+        "experiments": pd.array([None, 2], dtype="Int64"),
+    })
+    rows = read(events_csv(table))
+    assert rows == [["time", "flag", "member", "impact_pct", "experiments"],
+                    ["2026-11-26 09:30:00", "'=evil", "", "12.3", ""],
+                    ["2026-11-26 09:00:00", "größe", "zoë@example.com", "", "2"]]
+    assert table["impact_pct"].iloc[0] == 12.345678  # the page's table is left as it is
+
+
+def test_cleanup_csv_has_whole_days_and_empty_cells_where_the_table_shows_a_dash():
+    shown = pd.DataFrame({
+        "flag_key": ["old-flag", "-2+3"],
+        "name": ["—", "Größe"],  # a name that is a dash is the flag's name, not a placeholder
+        "age_days": [411.958669907407407, float("nan")],
+        "last_requested": ["—", "2026-11-20 10:00"],
+        "last_change": ["2026-10-01 08:00", "—"],
+        "days_since_change": [56.5001, 0.49],
+    })
+    rows = read(stale_flags_csv(shown))
+    assert rows == [list(shown.columns),
+                    ["old-flag", "—", "412", "", "2026-10-01 08:00", "57"],
+                    ["'-2+3", "Größe", "", "2026-11-20 10:00", "", "0"]]
+
+
+def test_cli_event_rows_round_the_impact_like_the_dashboard():
+    row = event_csv_row({"id": "e1", "description": "@SUM(1)", "impact_percentage": 33.33333, "member_name": None,
+                         "experiments_count": None, "event_time": 1_767_571_200_000})
+    assert row == {"id": "e1", "description": "'@SUM(1)", "impact_percentage": 33.3, "member_name": "",
+                   "experiments_count": "", "event_time": 1_767_571_200_000}

@@ -18,8 +18,7 @@ import pytest
 
 from ldclient import clock
 from ldclient.client import FLAG_EVENTS_PATH, MAX_EMPTY_PAGES, LDClient, RetryPolicy, split_windows
-from ldclient.demo_data import default_now_ms, generate_account
-from ldclient.demo_server import DemoApi, DemoFaults, start_server_in_thread
+from ldclient.demo import DemoApi, DemoFaults, default_now_ms, generate_account, start_server_in_thread
 from ldclient.errors import (
     APIConnectionError,
     MalformedResponseError,

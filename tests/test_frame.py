@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ldclient.demo_data import default_now_ms, generate_account
+from ldclient.demo import default_now_ms, generate_account
 from ldclient.frame import INT64, flatten_event, storable_event_id
 from ldclient.models import FlagEvent
 

@@ -9,8 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from ldclient.demo_data import default_now_ms
-from ldclient.demo_server import start_server_in_thread
+from ldclient.demo import default_now_ms, start_server_in_thread
 from tests.conftest import screenshot, start_app
 from tests.hostile import (
     FLAG_IMG,

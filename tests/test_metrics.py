@@ -13,6 +13,7 @@ import pytest
 
 from ldclient import metrics as m
 from ldclient.frame import COLUMNS, empty_frame, events_to_frame, flatten_event, frame_from_columns
+from ldclient.working_hours import WorkingHours
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -255,10 +256,15 @@ def test_off_hours_in_berlin_follow_the_offset_in_force() -> None:
              ev("mon-winter", t=ms(2026, 10, 26, 16, 30)),  # Mon 17:30 CET   -> on
              ev("sun-dst", t=ms(2026, 3, 29, 10))]          # Sunday          -> off
     lo, hi = ms(2026, 3, 1), ms(2026, 11, 1)
-    assert metrics(*items, lo=lo, hi=hi, tz="Europe/Berlin")["off_hours_events"] == 3
+    berlin = WorkingHours("Europe/Berlin")
+    assert metrics(*items, lo=lo, hi=hi, work=berlin)["off_hours_events"] == 3
     mondays = items[1], items[3]  # UTC sees 07:30 (off) and 16:30 (on)
-    assert metrics(*mondays, lo=lo, hi=hi, tz="Europe/Berlin")["off_hours_events"] == 0
-    assert metrics(*mondays, lo=lo, hi=hi, tz="UTC")["off_hours_events"] == 1
+    assert metrics(*mondays, lo=lo, hi=hi, work=berlin)["off_hours_events"] == 0
+    assert metrics(*mondays, lo=lo, hi=hi, work=WorkingHours("UTC"))["off_hours_events"] == 1
+    # the display timezone never changes the verdict: off-hours are judged in the working timezone
+    for tz in ("UTC", "Europe/Berlin", "Asia/Tokyo", "America/Los_Angeles"):
+        assert metrics(*mondays, lo=lo, hi=hi, tz=tz, work=berlin)["off_hours_events"] == 0
+        assert metrics(*mondays, lo=lo, hi=hi, tz=tz)["off_hours_events"] == 1  # default: 09-18 Mon-Fri UTC
 
 
 def test_weekday_hour_counts_grid_is_local() -> None:
@@ -567,7 +573,7 @@ def test_plain_object_columns_are_accepted() -> None:
 def test_the_metric_columns_are_all_the_metrics_read(tmp_path):
     """``python -m ldclient metrics`` and the all-projects table load only METRIC_COLUMNS: the numbers
     must be the ones the full frame gives, and each listed column must be needed."""
-    from ldclient.demo_data import default_now_ms, generate_account
+    from ldclient.demo import default_now_ms, generate_account
     from ldclient.store import SQLiteStore, StoreKey
 
     now = default_now_ms()

@@ -21,12 +21,18 @@ from hypothesis import strategies as st
 
 from ldclient import metrics as m
 from ldclient.frame import COLUMNS, canonical_json, flatten_event, frame_from_columns
+from ldclient.working_hours import WorkingHours
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
 T0 = int(datetime(2026, 3, 20, tzinfo=UTC).timestamp() * 1000)  # spans Berlin's and New York's DST change
 SPAN = 20 * DAY
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
+
+# working hours: the default, other zones, minutes, a Sunday-Thursday week, a day that ends at midnight
+WORKS = [WorkingHours(), WorkingHours("Europe/Berlin"), WorkingHours("Asia/Kolkata", 8 * 60 + 30, 17 * 60 + 30),
+         WorkingHours("America/New_York", 0, 24 * 60, frozenset({6, 0, 1, 2, 3})),
+         WorkingHours("Australia/Lord_Howe", 22 * 60, 24 * 60, frozenset({5}))]
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -163,7 +169,15 @@ def top(keys: list[str | None], name: str) -> list[dict[str, Any]]:
     return [{name: k, "events": c} for k, c in sorted(counts.items(), key=lambda kc: (-kc[1], kc[0]))[:10]]
 
 
-def reference(items: list[dict[str, Any]], lo: int, hi: int, tz: str, include_global: bool) -> dict[str, Any]:
+def is_off_hours(time_ms: int, work: WorkingHours) -> bool:
+    """docs/METRICS.md: not on a working day, or outside [start, end), in the working timezone."""
+    d = local(time_ms, work.timezone)
+    minute = d.hour * 60 + d.minute
+    return d.weekday() not in work.days or not work.start_minute <= minute < work.end_minute
+
+
+def reference(items: list[dict[str, Any]], lo: int, hi: int, tz: str, include_global: bool,
+              work: WorkingHours = WORKS[0]) -> dict[str, Any]:
     by_id: dict[str, dict[str, Any]] = {}
     for r in map(flatten_event, items):
         if r["id"] not in by_id or r["event_time"] >= by_id[r["id"]]["event_time"]:
@@ -183,7 +197,7 @@ def reference(items: list[dict[str, Any]], lo: int, hi: int, tz: str, include_gl
             day += timedelta(days=1)
     for r in rows:
         days[local(r["event_time"], tz).date().isoformat()] += 1
-    off = sum(1 for r in rows if (d := local(r["event_time"], tz)).weekday() >= 5 or not 9 <= d.hour < 18)
+    off = sum(1 for r in rows if is_off_hours(r["event_time"], work))  # never the display timezone
     fetched = [r["experiments_count"] for r in rows if r["experiments_count"] is not None]
     rollbacks = len(reference_rollbacks(rows))
     return {
@@ -209,11 +223,11 @@ def reference(items: list[dict[str, Any]], lo: int, hi: int, tz: str, include_gl
 # --------------------------------------------------------------------------------------------------
 
 @SETTINGS
-@given(event_items(), windows, st.sampled_from(ZONES), st.booleans())
+@given(event_items(), windows, st.sampled_from(ZONES), st.booleans(), st.sampled_from(WORKS))
 def test_matches_the_reference(items: list[dict[str, Any]], window: tuple[int, int], tz: str,
-                               include_global: bool) -> None:
-    got = m.compute_metrics(to_frame(items), *window, tz=tz, include_global=include_global)
-    want = reference(items, *window, tz, include_global)
+                               include_global: bool, work: WorkingHours) -> None:
+    got = m.compute_metrics(to_frame(items), *window, tz=tz, include_global=include_global, work=work)
+    want = reference(items, *window, tz, include_global, work)
     for key in ("large_impact_share", "rollback_rate"):
         assert got.pop(key) == pytest.approx(want.pop(key))
     assert got == want
@@ -253,6 +267,24 @@ def test_shuffling_changes_nothing(items: list[dict[str, Any]], window: tuple[in
     assert m.compute_with_trend(shuffled, *window, tz=tz) == m.compute_with_trend(df, *window, tz=tz)
     pd.testing.assert_frame_equal(m.per_flag_table(shuffled, *window, tz=tz), m.per_flag_table(df, *window, tz=tz))
     pd.testing.assert_frame_equal(m.rollback_pairs(shuffled), m.rollback_pairs(df))
+
+
+@SETTINGS
+@given(event_items(), windows, st.sampled_from(ZONES), st.sampled_from(ZONES), st.sampled_from(WORKS))
+def test_the_display_timezone_changes_only_the_day_buckets(items: list[dict[str, Any]], window: tuple[int, int],
+                                                           tz: str, other: str, work: WorkingHours) -> None:
+    """For the same millisecond window every number is the same in every display timezone; only the
+    local days of ``events_by_day`` (and of the daily series) follow it."""
+    df = to_frame(items)
+    a, b = (m.compute_with_trend(df, *window, tz=z, work=work) for z in (tz, other))
+    for result in (a, b, a["previous"], b["previous"]):
+        result.pop("events_by_day")
+    assert a == b
+    ta, tb = (m.per_flag_table(df, *window, tz=z, work=work).drop(columns="last_change") for z in (tz, other))
+    pd.testing.assert_frame_equal(ta, tb)
+    sa, sb = (m.daily_series(df, *window, tz=z, work=work) for z in (tz, other))
+    for column in ("events", "off_hours", "toggles", "rollbacks", "large", "global_events"):
+        assert sa[column].sum() == sb[column].sum(), column
 
 
 ADDITIVE = ("events_total", "global_events", "off_hours_events", "toggles")

@@ -29,8 +29,7 @@ from streamlit.testing.v1 import AppTest
 
 from ldclient import cli
 from ldclient.client import LDClient, ReadOnlyTransport, RetryPolicy
-from ldclient.demo_data import default_now_ms, generate_account
-from ldclient.demo_server import start_server_in_thread
+from ldclient.demo import default_now_ms, generate_account, start_server_in_thread
 from ldclient.errors import AuthenticationError, ConfigError, LDError, ReadOnlyError
 from ldclient.links import IMPACT_CHOICES, KNOWN_PARAMS, MAX_TEXT, View, encode_view, parse_view
 from ldclient.settings import Settings

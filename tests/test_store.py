@@ -401,8 +401,8 @@ def test_whole_page_chunks_of_earlier_versions_are_read_and_compacted_away(tmp_p
     """Earlier versions stored each page as one Arrow IPC stream of every column (table ``chunks``)."""
     import pyarrow as pa
 
-    from ldclient.store import sqlite as store_module
     from ldclient.frame import COLUMNS
+    from ldclient.store import sqlite as store_module
 
     def whole_page_chunk(conn, key_id, seq, table):
         sink = pa.BufferOutputStream()

@@ -90,6 +90,7 @@ def _write_column(conn: sqlite3.Connection, key_id: int, seq: int, name: str, co
     _write_ipc(sizer, table)
     rowid = conn.execute("INSERT INTO chunk_columns VALUES (?, ?, ?, zeroblob(?))",
                          (key_id, seq, name, sizer.size())).lastrowid
+    assert rowid is not None  # an INSERT always sets it
     with conn.blobopen("chunk_columns", "data", rowid) as blob:
         _write_ipc(pa.PythonFile(_BlobWriter(blob), mode="w"), table)
 
@@ -259,7 +260,7 @@ class SQLiteStore(EventStore):
             return row[0][0] if row else None
         with self._tx() as conn:
             conn.execute("INSERT OR IGNORE INTO keys (source, project, environment) VALUES (?, ?, ?)", params)
-            return conn.execute(sql, params).fetchone()[0]
+            return int(conn.execute(sql, params).fetchone()[0])
 
     # -- the interface ----------------------------------------------------------------------------------
 
