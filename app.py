@@ -10,7 +10,7 @@ from ldclient.access import access_decision
 
 st.set_page_config(page_title="Flag Health", page_icon=":material/flag:", layout="wide")
 
-from pages import common  # noqa: E402  (set_page_config first)
+from app_pages import common  # noqa: E402  (set_page_config first)
 
 decision = access_decision(common.auth_config(), getattr(st, "user", None))
 if decision.require_login:
@@ -28,18 +28,18 @@ source = common.source_or_stop()
 
 pages = {
     "Flag health": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
-        st.Page("pages/flag_events.py", title="Flag events", icon=":material/list_alt:"),
-        st.Page("pages/flag_health.py", title="Flag health", icon=":material/health_and_safety:"),
-        st.Page("pages/flag_detail.py", title="Flag detail", icon=":material/flag:"),
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
+        st.Page("app_pages/flag_events.py", title="Flag events", icon=":material/list_alt:"),
+        st.Page("app_pages/flag_health.py", title="Flag health", icon=":material/health_and_safety:"),
+        st.Page("app_pages/flag_detail.py", title="Flag detail", icon=":material/flag:"),
     ],
     "Lifecycle": [
-        st.Page("pages/cleanup.py", title="Cleanup", icon=":material/cleaning_services:"),
-        st.Page("pages/environments.py", title="Environments", icon=":material/layers:"),
+        st.Page("app_pages/cleanup.py", title="Cleanup", icon=":material/cleaning_services:"),
+        st.Page("app_pages/environments.py", title="Environments", icon=":material/layers:"),
     ],
     "Account": [
-        st.Page("pages/all_projects.py", title="All projects", icon=":material/dashboard:"),
-        st.Page("pages/data.py", title="Data", icon=":material/database:"),
+        st.Page("app_pages/all_projects.py", title="All projects", icon=":material/dashboard:"),
+        st.Page("app_pages/data.py", title="Data", icon=":material/database:"),
     ],
 }
 page = st.navigation(pages)

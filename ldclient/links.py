@@ -66,9 +66,9 @@ def _one(params: Mapping[str, str | Sequence[str]], name: str) -> str | None:
     return value.strip()
 
 
-def _clean(text: str) -> str:
+def _clean(text: str, limit: int = 40) -> str:
     """Shown back to the person in a warning: short, printable, no markup surprises."""
-    text = "".join(ch if ch.isprintable() else "?" for ch in text)[:40]
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)[:limit]
     return text.replace("`", "'")
 
 
@@ -145,13 +145,14 @@ def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str,
         if first and last and first > last:
             warnings.append(f"`from` ({first}) is after `to` ({last}); showing the last {DEFAULT_RANGE_DAYS} days.")
             first = last = None
+        too_old = []
         for name, value in (("from", first), ("to", last)):
             if value is not None and value > day:
-                warnings.append(f"`{name}` ({value}) is in the future (today is {day} in {tz}); "
+                warnings.append(f"`{name}` ({value}) is in the future (today is {day} in `{tz}`); "
                                 f"showing up to today.")
             elif value is not None and value < MIN_DATE:
-                warnings.append(f"`{name}` ({value}) is before {MIN_DATE}, when LaunchDarkly has no events; "
-                                f"showing from {MIN_DATE}.")
+                too_old.append(f"`{name}` ({value}) is before {MIN_DATE}, when LaunchDarkly has no events; "
+                               f"showing from {MIN_DATE}.")
         if first is None and last is None:
             range_days, start, end = DEFAULT_RANGE_DAYS, None, None
         else:
@@ -159,9 +160,11 @@ def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str,
             if first is None:
                 first = max(MIN_DATE, min(last, day)) - timedelta(days=DEFAULT_RANGE_DAYS - 1)
             first, last = clamp_dates(first, last, day)
-            if (last - first).days >= MAX_RANGE_DAYS:
-                warnings.append("The range is longer than 5 years; showing its last 5 years.")
+            if (last - first).days >= MAX_RANGE_DAYS:  # says enough about a `from` before 2000 too
+                too_old = [w for w in too_old if w.startswith("`to`")]
+                too_old.append("The range is longer than 5 years; showing its last 5 years.")
                 first = last - timedelta(days=MAX_RANGE_DAYS - 1)
+            warnings.extend(too_old)
             range_days, start, end = None, first, last
 
     impact: tuple[str, ...] = base.impact if base else ()
@@ -200,7 +203,7 @@ def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str,
 
     unknown = [k for k in params if k not in KNOWN_PARAMS]  # in the link's order
     if unknown:
-        named = ", ".join(f"`{_clean(k)}`" for k in unknown[:MAX_NAMED])
+        named = ", ".join(f"`{_clean(k, 24)}`" for k in unknown[:MAX_NAMED])
         more = len(unknown) - MAX_NAMED
         warnings.append(f"Ignored unknown link parameter{'s' if len(unknown) > 1 else ''} {named}"
                         + (f" and {more} more." if more > 0 else "."))

@@ -9,8 +9,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["pages/overview.py", "pages/flag_events.py", "pages/flag_health.py", "pages/flag_detail.py",
-         "pages/cleanup.py", "pages/environments.py", "pages/all_projects.py", "pages/data.py"]
+PAGES = ["app_pages/overview.py", "app_pages/flag_events.py", "app_pages/flag_health.py", "app_pages/flag_detail.py",
+         "app_pages/cleanup.py", "app_pages/environments.py", "app_pages/all_projects.py", "app_pages/data.py"]
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +94,7 @@ def test_bad_link_parameters_warn_and_fall_back(params, needle):
 
 
 def test_unknown_flag_on_detail_page_warns():
-    at = app({"project": demo_project(), "flag": "definitely-not-a-flag"}, page="pages/flag_detail.py")
+    at = app({"project": demo_project(), "flag": "definitely-not-a-flag"}, page="app_pages/flag_detail.py")
     assert not at.exception
     assert "Unknown flag" in texts(at)
 
@@ -103,12 +103,12 @@ def test_empty_range_says_why():
     at = app({"from": "2021-01-01", "to": "2021-01-31"})
     assert not at.exception
     assert "No flag events to show" in texts(at)
-    at = app({"from": "2021-01-01", "to": "2021-01-31"}, page="pages/flag_events.py")
+    at = app({"from": "2021-01-01", "to": "2021-01-31"}, page="app_pages/flag_events.py")
     assert "No flag events match" in texts(at)
 
 
 def test_error_text_from_the_api_is_shown_literally():
-    from pages.common import plain
+    from app_pages.common import plain
 
     hostile = "[click](javascript:alert(1)) **bold** <img src=x> `code` :material/warning: # head"
     escaped = plain(hostile)

@@ -15,6 +15,13 @@ PAGES = {"overview": "", "flag_events": "flag_events", "flag_health": "flag_heal
          "cleanup": "cleanup", "environments": "environments", "all_projects": "all_projects", "data": "data"}
 
 
+def demo_account_projects() -> list[dict]:
+    from ldclient.demo import default_now_ms
+    from ldclient.source import demo_account
+
+    return demo_account(7, default_now_ms()).projects
+
+
 def demo_ids() -> tuple[str, str]:
     from ldclient.demo import default_now_ms
     from ldclient.source import demo_account
@@ -52,7 +59,9 @@ def test_shared_link_restores_the_view_and_navigation_keeps_it(app_server, page)
     wait_rendered(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     assert sidebar.get_by_role("combobox", name="Environment").input_value() == "staging"
-    assert sidebar.get_by_role("combobox", name="Project").input_value().endswith(f"({project})")
+    names = {p["key"]: p["name"] for p in demo_account_projects()}
+    assert sidebar.get_by_role("combobox", name="Project").input_value() == names[project]  # the name, whole
+    assert f"Key: {project}" in sidebar.inner_text()
     main = page.locator('[data-testid="stMain"]')
     assert main.get_by_role("combobox", name="Flag").input_value() == flag
     screenshot(page, "shared-link-flag-detail")

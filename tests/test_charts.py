@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
+from app_pages import charts
 from ldclient.report import WEEK_MS, weekly_trend
-from pages import charts
 
 TODAY = date(2026, 12, 1)
 

@@ -336,14 +336,14 @@ def test_a_logged_in_user_not_on_the_allow_list_is_refused(fresh_streamlit, tmp_
 
 
 def test_an_allowed_user_sees_the_dashboard_and_who_they_are(fresh_streamlit, tmp_path):
-    at = run_app({"is_logged_in": True, "email": "ada@example.com"}, OIDC, page="pages/data.py")
+    at = run_app({"is_logged_in": True, "email": "ada@example.com"}, OIDC, page="app_pages/data.py")
     assert any("Logged in as ada@example.com" in m.value for m in at.markdown)
     at = run_app({"is_logged_in": True, "email": "contractor@partner.io"}, OIDC)
     assert len(at.metric) >= 6 and (tmp_path / "cache" / "events.sqlite").exists()
 
 
 def test_without_oidc_the_data_page_says_the_dashboard_is_open(fresh_streamlit):
-    at = run_app(None, None, page="pages/data.py")
+    at = run_app(None, None, page="app_pages/data.py")
     access = [m.value for m in at.markdown if m.value.startswith("Access:")]
     assert access and "anyone who can reach this dashboard" in access[0]
 
@@ -365,7 +365,7 @@ UNSAFE = re.compile(r"unsafe_allow_html\s*=\s*True|\bst\.html\s*\(|components\.(
 
 
 def test_no_page_renders_unsafe_html():
-    files = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+    files = [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py"))]
     assert len(files) > 5
     offenders = [f"{path.name}:{n}: {line.strip()}" for path in files
                  for n, line in enumerate(path.read_text().splitlines(), 1) if UNSAFE.search(line)]

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from app_pages import charts
 from ldclient.frame import events_to_frame
 from ldclient.report import FULL_VALUE_LIMIT, LABEL_LIMIT, short_labels, variation_rows
-from pages import charts
 
 BIG = json.dumps({"theme": {"primary": "#405BFF", "secondary": "#D55E00"}, "layout": "grid", "items": 24},
                  sort_keys=True)

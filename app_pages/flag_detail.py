@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
+from app_pages import charts, common
 from ldclient import metrics
 from ldclient.report import timeline_rows, variation_rows
-from pages import charts, common
 
 view = common.current_view()
 source = common.get_source()

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
+from app_pages import common
 from ldclient.export import stale_flags_csv
-from pages import common
 
 view = common.current_view()
 source = common.get_source()

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common
+from app_pages import charts, common
 
 view = common.current_view()
 data = common.overview_data(view)

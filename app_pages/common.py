@@ -246,7 +246,7 @@ def _clamp_picker_dates(day: date, tz: str) -> str | None:
     if fixed == (first, last):
         return None
     ss["w_dates"] = fixed if len(picked) == 2 else (fixed[0],)
-    return (f"The custom range {first} – {last} reaches outside {MIN_DATE} – {day} (today in {tz}); "
+    return (f"The custom range {first} – {last} reaches outside {MIN_DATE} – {day} (today in `{tz}`); "
             f"showing {fixed[0]} – {fixed[1]}.")
 
 
@@ -260,19 +260,17 @@ def write_link(view: View) -> None:
 def current_view() -> View:
     """The view app.py set up for this run.
 
-    Streamlit runs a page file on its own (legacy multipage mode) when an app has a ``pages/``
-    folder and ``st.navigation`` has not yet run in the process: the first request after a
-    restart, or every AppTest rerun. Such a run switches that mode off and reruns through app.py.
+    Page scripts live in ``app_pages/``, not ``pages/``: Streamlit discovers a folder named ``pages`` next to
+    the main script on its own (legacy multipage mode, which listed every module in the sidebar until
+    ``st.navigation`` ran), so ``app.py`` and its ``st.navigation`` are the only way in.
     """
     if not st.session_state.get("_in_app") or "view" not in st.session_state:
-        from streamlit.runtime.pages_manager import PagesManager
-
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+        st.error("This page is part of the Flag Health dashboard: open it with `streamlit run app.py`.")
+        st.stop()
     return st.session_state["view"]
 
 
-def select_flag(flag: str | None, page: str | None = "pages/flag_detail.py") -> None:
+def select_flag(flag: str | None, page: str | None = "app_pages/flag_detail.py") -> None:
     """Open a flag's detail page keeping every filter (tables call this on row selection)."""
     st.session_state["flag"] = flag
     view = replace(current_view(), flag=flag)

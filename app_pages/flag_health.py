@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
+from app_pages import charts, common
 from ldclient import metrics
-from pages import charts, common
 
 view = common.current_view()
 from_ms, to_ms = common.window(view)

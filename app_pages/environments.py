@@ -4,7 +4,7 @@ were rehearsed in a non-production environment first."""
 import pandas as pd
 import streamlit as st
 
-from pages import charts, common
+from app_pages import charts, common
 
 view = common.current_view()
 from_ms, to_ms = common.window(view)

@@ -4,8 +4,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from app_pages import common
 from ldclient.links import View, encode_view
-from pages import common
 
 view = common.current_view()
 from_ms, to_ms = common.window(view)

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages import common
+from app_pages import common
 
 view = common.current_view()
 source = common.get_source()

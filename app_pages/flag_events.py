@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from app_pages import common
 from ldclient.export import events_csv
 from ldclient.report import events_table
-from pages import common
 
 view = common.current_view()
 source = common.get_source()
