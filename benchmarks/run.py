@@ -320,7 +320,7 @@ def naive_fetch(base_url: str, project: str, env: str, from_ms: int, to_ms: int)
     """The baseline: one window, limit=100, follow ``_links.next`` one request after another."""
     import httpx
 
-    from ldclient.client import FLAG_EVENTS_PATH
+    from ldclient.api.client import FLAG_EVENTS_PATH
 
     params: dict[str, Any] | None = {
         "projectKey": project, "environmentKey": env, "from": from_ms, "to": to_ms, "limit": 100,
@@ -343,7 +343,7 @@ def naive_fetch(base_url: str, project: str, env: str, from_ms: int, to_ms: int)
 
 
 def fig_cold_fetch(ctx: Context) -> None:
-    from ldclient.client import LDClient, split_windows
+    from ldclient.api.client import LDClient, split_windows
     from ldclient.demo import DemoFaults, default_now_ms, generate_account, start_server_in_thread
     from ldclient.store import SQLiteStore, StoreKey
     from ldclient.sync import refresh

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from .timeutil import MAX_RANGE_DAYS, day_start_ms, zone_or_error
@@ -233,7 +233,3 @@ def encode_view(view: View, *, today: date, absolute: bool = False, with_flag: b
     if with_flag and view.flag:
         out["flag"] = view.flag
     return out
-
-
-def with_flag(view: View, flag: str | None) -> View:
-    return replace(view, flag=flag)

@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from .client import LDClient
+from .api.client import LDClient
+from .api.models import Environment, Project
 from .errors import LDError
-from .models import Environment, Project
 from .settings import Settings
 from .store import EventStore, StoreKey, open_store
 from .sync import Progress, RefreshReport, now_ms, refresh
@@ -39,14 +39,6 @@ def demo_transport(seed: int = DEMO_SEED, now: int | None = None, faults: Any = 
     from .demo import DemoTransport, default_now_ms
 
     return DemoTransport(demo_account(seed, now or default_now_ms()), faults)
-
-
-@dataclass
-class LoadResult:
-    frame: pd.DataFrame
-    report: RefreshReport
-    as_of_ms: int | None  # the last refresh that succeeded for this key
-    warning: str | None  # the API failed but stored data is shown
 
 
 @dataclass
@@ -124,20 +116,6 @@ class DataSource:
         return refresh(self.client, self.store, self.key(project, env), from_ms, to_ms, force=force,
                        max_staleness_ms=max_staleness_ms, progress=progress)
 
-    def load(self, project: str, env: str, from_ms: int, to_ms: int, *, force: bool = False,
-             max_staleness_ms: int = 5 * 60_000, progress: Progress | None = None) -> LoadResult:
-        """Refresh what is missing, then serve the whole range from the store, even if the API failed."""
-        key = self.key(project, env)
-        report = self.refresh(project, env, from_ms, to_ms, force=force, max_staleness_ms=max_staleness_ms,
-                              progress=progress)
-        frame = self.store.load_frame(key, from_ms, to_ms)
-        as_of = self.store.last_good_refresh_ms(key)
-        warning = None
-        if report.error is not None:
-            when = "never" if as_of is None else pd.Timestamp(as_of, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
-            warning = f"Could not refresh from LaunchDarkly: {report.error} Showing stored data; last good refresh: {when}."
-        return LoadResult(frame, report, as_of, warning)
-
 
 def _project_json(p: Project) -> dict[str, Any]:
     return {"key": p.key, "name": p.name, "_id": p.id, "environments": [
@@ -171,4 +149,4 @@ def open_source(settings: Settings | None = None, *, demo_faults: Any = None,
     return DataSource(settings, client, store, settings.base_url, demo=False)
 
 
-__all__ = ["DataSource", "LoadResult", "open_source", "now_ms", "source_label"]
+__all__ = ["DataSource", "open_source", "now_ms", "source_label"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import clock
-from .client import FetchStats, LDClient, Window, split_windows
+from .api.client import FetchStats, LDClient, Window, split_windows
 from .errors import LDError
 from .store import EventStore, RefreshRecord, StoreKey, merge_ranges, missing_ranges
 

@@ -137,7 +137,7 @@ class FakeHTTPServer:
 # -- the worker process -----------------------------------------------------------------------------------
 
 def _sync(args: argparse.Namespace) -> int:
-    from ldclient.client import LDClient
+    from ldclient.api.client import LDClient
     from ldclient.store import StoreKey
     from ldclient.store.postgres import PostgresStore
     from ldclient.sync import refresh

@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-from ldclient.client import LDClient, RetryPolicy, split_windows
+from ldclient.api.client import LDClient, RetryPolicy, split_windows
 from ldclient.errors import (
     APIConnectionError,
     AuthenticationError,

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from ldclient import clock
-from ldclient.client import FLAG_EVENTS_PATH, MAX_EMPTY_PAGES, LDClient, RetryPolicy, split_windows
+from ldclient.api.client import FLAG_EVENTS_PATH, MAX_EMPTY_PAGES, LDClient, RetryPolicy, split_windows
 from ldclient.demo import DemoApi, DemoFaults, default_now_ms, generate_account, start_server_in_thread
 from ldclient.errors import (
     APIConnectionError,

@@ -10,7 +10,7 @@ import pytest
 
 from ldclient.demo import default_now_ms, generate_account
 from ldclient.frame import INT64, flatten_event, storable_event_id
-from ldclient.models import FlagEvent
+from tests.flag_event_model import FlagEvent
 
 ODD_VALUES: tuple[Any, ...] = (None, True, False, 0, -1, 12, 1.5, "", "x", "12", float("inf"), float("nan"),
                                10**30, -(10**30), [], [1], [{}], {}, {"a": 1})

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from ldclient import metrics as m
 from ldclient.frame import COLUMNS, canonical_json, flatten_event, frame_from_columns
+from ldclient.metrics import engine
 from ldclient.working_hours import WorkingHours
 
 HOUR = 3_600_000
@@ -337,9 +338,9 @@ json_values = st.recursive(json_scalars, lambda inner: st.one_of(
 def test_variation_parser_agrees_with_json(summaries: list[list[tuple[Any, int, int]]]) -> None:
     texts = [canonical_json([{"value": v, "before": b, "after": a} for v, b, a in s]) for s in summaries]
     arrow = pa.array(texts, type=pa.large_string())
-    fast_ok = m._fast_elements(arrow)[4]
+    fast_ok = engine._fast_elements(arrow)[4]
     assert fast_ok.tolist() == [bool(s) for s in summaries]  # canonical text never needs json.loads
-    elements = m._parse_summaries(arrow)
+    elements = engine._parse_summaries(arrow)
     order = np.lexsort((np.arange(len(elements.owner)), elements.owner))
     got = [(int(elements.owner[i]), int(elements.value[i]), int(elements.before[i]), int(elements.after[i]))
            for i in order]

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ldclient.client import LDClient
+from ldclient.api.client import LDClient
 from ldclient.store import RefreshRecord, SQLiteStore, StoreKey, merge_ranges, missing_ranges
 from ldclient.sync import RECHECK_MS, plan_refresh, refresh
 from tests import pg_support

@@ -23,8 +23,8 @@ import httpx
 import pandas as pd
 import pytest
 
+from ldclient.api.client import LDClient
 from ldclient.cli import main as cli_main
-from ldclient.client import LDClient
 from ldclient.errors import StoreError
 from ldclient.store import SQLiteStore, StoreKey, open_store
 from ldclient.store.postgres import MIGRATION_LOCK_ID, SCHEMA_VERSION, PostgresStore

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .errors import (
+from ..errors import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
@@ -31,10 +31,10 @@ from .errors import (
     ReadOnlyError,
     ServerError,
 )
-from .frame import storable_event_id
+from ..frame import storable_event_id
+from ..settings import DEFAULT_BASE_URL, Secret, normalise_base_url
+from ..vocabulary import DAY_MS
 from .models import Environment, Project
-from .settings import DEFAULT_BASE_URL, Secret, normalise_base_url
-from .vocabulary import DAY_MS
 
 log = logging.getLogger("ldclient")
 
