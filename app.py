@@ -7,12 +7,13 @@ embedded demo account. Every filter lives in the link, so a view can be shared a
 import streamlit as st
 
 from ldclient.access import access_decision
+from ldclient.errors import LDError
 
 st.set_page_config(page_title="Flag Health", page_icon=":material/flag:", layout="wide")
 
-from app_pages import common  # noqa: E402  (set_page_config first)
+from dashboard import startup, text, view_state, widgets  # noqa: E402  (set_page_config first)
 
-decision = access_decision(common.auth_config(), getattr(st, "user", None))
+decision = access_decision(startup.auth_config(), getattr(st, "user", None))
 if decision.require_login:
     st.title("Flag Health")
     st.info(decision.message, icon=":material/lock:")
@@ -24,7 +25,7 @@ if not decision.allowed:
     st.button("Log out", on_click=st.logout)
     st.stop()
 
-source = common.source_or_stop()
+source = startup.source_or_stop()
 
 pages = {
     "Flag health": [
@@ -50,29 +51,29 @@ with st.sidebar:
         st.caption("No LD_API_TOKEN is set, so this is the embedded demo account. "
                    "Set LD_API_TOKEN to see your own flags.")
 try:
-    view = common.sidebar_view()
-except common.LDError as exc:
-    st.error(f"Could not read the account's projects from LaunchDarkly: {common.plain(exc)}", icon=":material/cloud_off:")
+    view = view_state.sidebar_view()
+except LDError as exc:
+    st.error(f"Could not read the account's projects from LaunchDarkly: {text.plain(exc)}", icon=":material/cloud_off:")
     st.stop()
 
 with st.sidebar:
-    common.refresh_control(view)
+    widgets.refresh_control(view)
     with st.popover("Share this view", icon=":material/link:", width="stretch"):
-        fixed, rolling = common.share_links(view)
+        fixed, rolling = view_state.share_links(view)
         st.caption("With absolute dates, so what was discussed stays reproducible:")
         st.code(fixed, language=None, wrap_lines=True)
         st.caption("With a relative range, a bookmark that stays current:")
         st.code(rolling, language=None, wrap_lines=True)
 
 st.title(page.title)
-common.show_link_warnings()
+view_state.show_link_warnings()
 status = st.container()  # under the title, filled once the page has fetched: it says what is shown now
-st.session_state["_in_app"] = True  # pages check it: see common.current_view
+st.session_state["_in_app"] = True  # pages check it: see view_state.current_view
 try:
     page.run()
-except common.LDError as exc:
-    st.error(f"LaunchDarkly data could not be loaded: {common.plain(exc)}", icon=":material/cloud_off:")
+except LDError as exc:
+    st.error(f"LaunchDarkly data could not be loaded: {text.plain(exc)}", icon=":material/cloud_off:")
 finally:
     st.session_state["_in_app"] = False
     with status:
-        common.data_status(view)
+        widgets.data_status(view)

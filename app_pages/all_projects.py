@@ -4,26 +4,26 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from app_pages import common
+from dashboard import loaders, startup, view_state
 from ldclient.links import View, encode_view
 
-view = common.current_view()
-from_ms, to_ms = common.window(view)
-source = common.get_source()
-projects = common.project_map()
+view = view_state.current_view()
+from_ms, to_ms = loaders.window(view)
+source = startup.get_source()
+projects = loaders.project_map()
 bar = st.progress(0.0, text="Bringing every project and environment up to date…")
 pairs = [(p, e) for p, envs in projects.items() for e in envs]
 for i, (project, env) in enumerate(pairs):
-    common.ensure_fresh(View(project, env, tz=view.tz), from_ms - (to_ms - from_ms), to_ms)
+    loaders.ensure_fresh(View(project, env, tz=view.tz), from_ms - (to_ms - from_ms), to_ms)
     bar.progress((i + 1) / len(pairs), text=f"Up to date: {project}/{env}")
 bar.empty()
 
-rows = common.project_rows(view, from_ms, to_ms)
+rows = loaders.project_rows(view, from_ms, to_ms)
 if rows.empty:
     st.info("No projects to show.", icon=":material/info:")
     st.stop()
 
-d = common.today(view.tz)
+d = loaders.today(view.tz)
 rows["open"] = ["./?" + urlencode(encode_view(View(p, e, view.range_days, view.start, view.end, view.tz), today=d))
                 for p, e in zip(rows["project"], rows["environment"], strict=True)]
 st.caption(f"{len(rows)} environments in {rows['project'].nunique()} projects. Change is against as much time "

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from app_pages import common
+from dashboard import loaders, startup, view_state, widgets
 from ldclient.export import stale_flags_csv
 
-view = common.current_view()
-source = common.get_source()
-life = common.lifecycle_summary(view)
+view = view_state.current_view()
+source = startup.get_source()
+life = loaders.lifecycle_summary(view)
 a, b, c = st.columns(3)
 a.metric("Stale flags", f"{life['stale_flags']:,}", border=True)
 b.metric("Temporary flags", f"{life['temporary_flags']:,}", border=True)
@@ -15,14 +15,14 @@ c.metric("Stale share", f"{life['stale_share']:.1%}", border=True)
 st.caption("Stale: temporary, not archived, created 30+ days ago, status inactive or launched here, and no change "
            "here (or global) in the last 7 days. docs/LIFECYCLE.md has the exact rules.")
 
-stale = common.stale_table(view)
+stale = loaders.stale_table(view)
 if stale.empty:
     st.success(f"No stale flags in {view.env}. Nothing to clean up.", icon=":material/check_circle:")
     st.stop()
 
 shown = stale.assign(
-    last_requested=common.format_times(stale["last_requested"], view.tz),
-    last_change=common.format_times(stale["last_change"], view.tz),
+    last_requested=widgets.format_times(stale["last_requested"], view.tz),
+    last_change=widgets.format_times(stale["last_change"], view.tz),
     launchdarkly=[source.flag_url(view.project, view.env, k) for k in stale["flag_key"].astype(str)],
 )
 picked = st.dataframe(shown, hide_index=True, width="stretch", height=520, on_select="rerun",
@@ -47,4 +47,4 @@ st.download_button("Download CSV", stale_flags_csv(shown),
                    file_name=f"stale-flags-{view.project}-{view.env}.csv", mime="text/csv",
                    icon=":material/download:")
 if picked and picked.selection.rows:
-    common.select_flag(str(shown.iloc[picked.selection.rows[0]]["flag_key"]))
+    view_state.select_flag(str(shown.iloc[picked.selection.rows[0]]["flag_key"]))

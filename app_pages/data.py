@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from dashboard import loaders, startup, text, view_state, widgets
 
-view = common.current_view()
-source = common.get_source()
-access = common.access_mode()
+view = view_state.current_view()
+source = startup.get_source()
+access = startup.access_mode()
 
 a, b = st.columns(2)
 with a:
@@ -25,26 +25,26 @@ with b:
     last = source.store.last_refresh(key)
     good = source.store.last_good_refresh_ms(key)
     st.markdown(f"`{view.project}` / `{view.env}`: last refresh "
-                f"{common.format_time(last.at_ms, view.tz) + ' (' + last.outcome + ')' if last else 'never'}; "
-                f"data as of {common.format_time(good, view.tz)}.")
+                f"{widgets.format_time(last.at_ms, view.tz) + ' (' + last.outcome + ')' if last else 'never'}; "
+                f"data as of {widgets.format_time(good, view.tz)}.")
     if st.button("Refresh now", icon=":material/refresh:", type="primary"):
-        from_ms, to_ms = common.window(view)
-        common.ensure_fresh(view, from_ms, to_ms, force=True)
+        from_ms, to_ms = loaders.window(view)
+        loaders.ensure_fresh(view, from_ms, to_ms, force=True)
         st.cache_data.clear()
         report = st.session_state.get("last_report")
         if report is not None and report.ok:
             st.success(f"Refreshed: {report.requests} requests, {report.events_added} new events.")
         elif report is not None:
-            st.error(f"Refresh failed: {common.plain(report.error)}")
+            st.error(f"Refresh failed: {text.plain(report.error)}")
 
 st.subheader("What the store holds")
 rows = [{  # Sentence-case headers, the most important first: on screen at 1280 px
     "Project": s.key.project, "Environment": s.key.environment, "Events": s.events,
-    "Last refresh": common.format_time(s.last_refresh.at_ms, view.tz) if s.last_refresh else "never",
+    "Last refresh": widgets.format_time(s.last_refresh.at_ms, view.tz) if s.last_refresh else "never",
     "Outcome": (s.last_refresh.outcome + (f": {s.last_refresh.message}" if s.last_refresh.message else ""))
     if s.last_refresh else "",
-    "First event": common.format_time(s.first_event_ms, view.tz),
-    "Last event": common.format_time(s.last_event_ms, view.tz),
+    "First event": widgets.format_time(s.first_event_ms, view.tz),
+    "Last event": widgets.format_time(s.last_event_ms, view.tz),
     "Covered ranges": len(s.covered),
     "Source": "demo" if s.key.source.startswith("demo:") else s.key.source,
 } for s in source.store.summaries()]

@@ -4,11 +4,11 @@ were rehearsed in a non-production environment first."""
 import pandas as pd
 import streamlit as st
 
-from app_pages import charts, common
+from dashboard import charts, loaders, view_state, widgets
 
-view = common.current_view()
-from_ms, to_ms = common.window(view)
-matrix = common.status_matrix(view)
+view = view_state.current_view()
+from_ms, to_ms = loaders.window(view)
+matrix = loaders.status_matrix(view)
 
 st.subheader("Status by environment")
 if matrix.empty:
@@ -16,7 +16,7 @@ if matrix.empty:
 else:
     status = matrix.pivot_table(index="flag_key", columns="environment_key", values="status", aggfunc="first",
                                 observed=True)
-    last = matrix.assign(last=common.format_times(matrix["last_change"], view.tz))
+    last = matrix.assign(last=widgets.format_times(matrix["last_change"], view.tz))
     last = last.pivot_table(index="flag_key", columns="environment_key", values="last", aggfunc="first",
                             observed=True)
     combined = status.astype("string").fillna("—") + "  ·  " + last.astype("string").fillna("—")
@@ -25,12 +25,12 @@ else:
                  height=360)
 
 st.subheader("Promotion hygiene")
-life = common.lifecycle_summary(view)
+life = loaders.lifecycle_summary(view)
 if life["unrehearsed_changes"] is None:
     st.info(f"`{view.env}` is not production-like (not marked critical), so promotion hygiene does not apply. "
             "Pick a production environment.", icon=":material/info:")
     st.stop()
-changes = common.production_changes(view, from_ms, to_ms)
+changes = loaders.production_changes(view, from_ms, to_ms)
 a, b, c = st.columns(3)
 a.metric("Serving changes in production", f"{len(changes):,}", border=True)
 b.metric("Unrehearsed", f"{int((~changes['rehearsed']).sum()) if len(changes) else 0:,}", border=True,
@@ -38,7 +38,7 @@ b.metric("Unrehearsed", f"{int((~changes['rehearsed']).sum()) if len(changes) el
 lag = changes.loc[changes["rehearsed"], "lag_hours"].median() if len(changes) else None
 c.metric("Median promotion lag", "—" if lag is None or pd.isna(lag) else f"{lag:.1f} h", border=True)
 if len(changes):
-    today = common.today(view.tz)
+    today = loaders.today(view.tz)
     first, last = view.dates(today)
     day = pd.to_datetime(changes["event_time"], unit="ms", utc=True).dt.tz_convert(view.tz).dt.strftime("%Y-%m-%d")
     per_day = (changes.assign(day=day, kind=changes["rehearsed"].map({True: "rehearsed", False: "unrehearsed"}))
@@ -54,14 +54,14 @@ if len(changes):
     if unrehearsed.empty:
         st.caption("Every serving change in production was rehearsed in a non-production environment first.")
     else:
-        events = common.project_events(view, from_ms, to_ms)
+        events = loaders.project_events(view, from_ms, to_ms)
         detail = events[["id", "member_email", "description"]].astype({"id": "string"}).drop_duplicates("id")
         listed = unrehearsed.merge(detail, on="id", how="left")
         st.caption("No serving change of the same flag in a non-production environment in the 14 days before. "
                    f"Times in {view.tz}, newest first. Select a row to open the flag's detail.")
         shown = pd.DataFrame({
             "flag": listed["flag_key"].astype("string"),
-            "when": common.format_times(listed["event_time"], view.tz),
+            "when": widgets.format_times(listed["event_time"], view.tz),
             "who": listed["member_email"].astype("string").fillna("—"),
             "what": listed["description"].astype("string").fillna(""),
         })
@@ -73,4 +73,4 @@ if len(changes):
                                 "what": st.column_config.TextColumn("What", width="large"),
                             })
         if pick and pick.selection.rows:
-            common.select_flag(str(shown.iloc[pick.selection.rows[0]]["flag"]))
+            view_state.select_flag(str(shown.iloc[pick.selection.rows[0]]["flag"]))

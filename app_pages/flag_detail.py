@@ -3,26 +3,26 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import charts, common
+from dashboard import charts, loaders, startup, text, view_state
 from ldclient import metrics
 from ldclient.report import timeline_rows, variation_rows
 
-view = common.current_view()
-source = common.get_source()
-from_ms, to_ms = common.window(view)
-table = common.flag_table(view)
-known = common.flag_keys(view.project) | set(table["flag_key"].astype(str))
+view = view_state.current_view()
+source = startup.get_source()
+from_ms, to_ms = loaders.window(view)
+table = loaders.flag_table(view)
+known = loaders.flag_keys(view.project) | set(table["flag_key"].astype(str))
 
 flag = view.flag
 if flag and flag not in known:
-    st.warning(f"Unknown flag `{common.safe_code(flag)}` in project `{view.project}`; pick one below.",
+    st.warning(f"Unknown flag `{text.safe_code(flag)}` in project `{view.project}`; pick one below.",
                icon=":material/flag:")
     flag = None
 options = sorted(known)
 choice = st.selectbox("Flag", options, index=options.index(flag) if flag in options else None,
                       placeholder="Choose a flag…", key=f"flag_pick_{flag}")
 if choice != flag:
-    common.select_flag(choice, page=None)
+    view_state.select_flag(choice, page=None)
     st.rerun()
 if not flag:
     st.info("Choose a flag, or select one in any table of the dashboard.", icon=":material/info:")
@@ -30,7 +30,7 @@ if not flag:
 
 st.link_button("Open in LaunchDarkly", source.flag_url(view.project, view.env, flag), icon=":material/open_in_new:")
 
-everywhere = common.project_events(view, from_ms, to_ms)
+everywhere = loaders.project_events(view, from_ms, to_ms)
 mine = everywhere[everywhere["flag_key"].astype("string") == flag]
 if not mine.empty:
     st.subheader("Timeline across environments")

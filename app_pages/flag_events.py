@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from app_pages import common
+from dashboard import loaders, startup, view_state
 from ldclient.export import events_csv
 from ldclient.report import events_table
 
-view = common.current_view()
-source = common.get_source()
-from_ms, to_ms = common.window(view)
-frame = common.events_frame(view)
+view = view_state.current_view()
+source = startup.get_source()
+from_ms, to_ms = loaders.window(view)
+frame = loaders.events_frame(view)
 frame = frame[(frame["event_time"] >= from_ms) & (frame["event_time"] < to_ms)]
 
 if frame.empty:
@@ -44,4 +44,4 @@ st.download_button("Download CSV", events_csv(table), file_name=(
     f"flag-events-{view.project}-{view.env}.csv"), mime="text/csv", icon=":material/download:")
 rows = picked.selection.rows if picked else []
 if rows:
-    common.select_flag(str(table.iloc[rows[0]]["flag"]))
+    view_state.select_flag(str(table.iloc[rows[0]]["flag"]))

@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import charts, common
+from dashboard import charts, loaders, view_state, widgets
 from ldclient import metrics
 
-view = common.current_view()
-from_ms, to_ms = common.window(view)
-table = common.flag_table(view)
+view = view_state.current_view()
+from_ms, to_ms = loaders.window(view)
+table = loaders.flag_table(view)
 
 if table.empty:
     st.info("No flag changed in this view, so there is nothing to score. Try a longer range.", icon=":material/info:")
@@ -39,9 +39,9 @@ picked = st.dataframe(shown, hide_index=True, width="stretch", height=420, on_se
                              for c in metrics.PENALTY_COLUMNS},
                       })
 if picked and picked.selection.rows:
-    common.select_flag(str(shown.iloc[picked.selection.rows[0]]["flag_key"]))
+    view_state.select_flag(str(shown.iloc[picked.selection.rows[0]]["flag_key"]))
 
-frame = common.events_frame(view)
+frame = loaders.events_frame(view)
 left, right = st.columns(2)
 with left:
     st.subheader("Score distribution")
@@ -57,7 +57,7 @@ with right:
                             selection_mode="single-row", key="flap_table",
                             column_config={"flag": st.column_config.TextColumn("Flag")})
         if pick and pick.selection.rows:
-            common.select_flag(flapping[pick.selection.rows[0]])
+            view_state.select_flag(flapping[pick.selection.rows[0]])
     else:
         st.caption("No flag was toggled three times within a week in this view.")
 # Rollbacks below, full width: five columns
@@ -66,8 +66,8 @@ pairs = metrics.rollback_pairs(frame, from_ms, to_ms)
 if len(pairs):
     shown_pairs = pd.DataFrame({
         "flag": pairs["flag_key"], "environment": pairs["environment_key"],
-        "changed": [common.format_time(int(t), view.tz) for t in pairs["from_time"]],
-        "rolled back": [common.format_time(int(t), view.tz) for t in pairs["to_time"]],
+        "changed": [widgets.format_time(int(t), view.tz) for t in pairs["from_time"]],
+        "rolled back": [widgets.format_time(int(t), view.tz) for t in pairs["to_time"]],
         "hours": ((pairs["to_time"] - pairs["from_time"]) / 3_600_000).round(1),
     })
     pick = st.dataframe(shown_pairs, hide_index=True, width="stretch", on_select="rerun",
@@ -79,6 +79,6 @@ if len(pairs):
                             "hours": st.column_config.NumberColumn("Hours later", format="%.1f"),
                         })
     if pick and pick.selection.rows:
-        common.select_flag(str(shown_pairs.iloc[pick.selection.rows[0]]["flag"]))
+        view_state.select_flag(str(shown_pairs.iloc[pick.selection.rows[0]]["flag"]))
 else:
     st.caption("No change in this view was undone within 24 hours.")

@@ -3,10 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import charts, common
+from dashboard import charts, loaders, text, view_state
+from ldclient.errors import LDError
 
-view = common.current_view()
-data = common.overview_data(view)
+view = view_state.current_view()
+data = loaders.overview_data(view)
 m, prev = data["metrics"], data["metrics"]["previous"]
 series = data["series"]
 
@@ -18,12 +19,12 @@ def share(n: float, d: float) -> float:
 def stale_block() -> None:
     """Stale flags and statuses: the flags as they are now, whatever the range and filters (always shown)."""
     st.subheader("Stale flags and statuses")
-    st.caption(f"As of now, all flags of {common.plain(view.env)}: not limited to the date range, and not filtered by impact, "
+    st.caption(f"As of now, all flags of {text.plain(view.env)}: not limited to the date range, and not filtered by impact, "
                "experiments or search.")
     try:
-        life = common.lifecycle_summary(view)
-    except common.LDError as exc:
-        st.warning(f"Flag statuses could not be loaded: {common.plain(exc)}", icon=":material/cloud_off:")
+        life = loaders.lifecycle_summary(view)
+    except LDError as exc:
+        st.warning(f"Flag statuses could not be loaded: {text.plain(exc)}", icon=":material/cloud_off:")
         return
     a, b, c, d = st.columns([1, 1, 1, 2])
     a.metric("Stale share", f"{life['stale_share']:.1%}", border=True,
@@ -50,7 +51,7 @@ kpis = [  # label, value, previous value, sparkline column, format, delta colour
      "Flapping flags: toggled on/off three times within seven days in one environment."),
 ]
 series = series.assign(off_hours_share=(series["off_hours"] / series["events"].where(series["events"] > 0)).fillna(0))
-day = common.today(view.tz)
+day = loaders.today(view.tz)
 first, last = view.dates(day)
 series = series[series["period"].astype(str) < day.isoformat()]  # whole days only: today so far would dive
 for col, (label, value, before, spark, fmt, color, meaning) in zip(st.columns(len(kpis)), kpis, strict=True):

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-PLACEHOLDER = "—"  # what the tables show for an unknown value (app_pages/common.format_times)
+PLACEHOLDER = "—"  # what the tables show for an unknown value (dashboard/widgets.format_times)
 ENCODING = "utf-8-sig"  # UTF-8 with a byte-order mark: Excel reads non-ASCII text right only with it
 EVENTS_DECIMALS = {"impact_pct": 1}  # Flag events: "Impact %" is shown with one decimal
 EVENT_ROW_DECIMALS = {"impact_percentage": 1}  # the same number in ``python -m ldclient events --format csv``

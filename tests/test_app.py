@@ -108,7 +108,7 @@ def test_empty_range_says_why():
 
 
 def test_error_text_from_the_api_is_shown_literally():
-    from app_pages.common import plain
+    from dashboard.text import plain
 
     hostile = "[click](javascript:alert(1)) **bold** <img src=x> `code` :material/warning: # head"
     escaped = plain(hostile)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from app_pages import charts
+from dashboard import charts
 from ldclient.report import WEEK_MS, weekly_trend
 
 TODAY = date(2026, 12, 1)

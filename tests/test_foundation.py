@@ -24,8 +24,8 @@ def test_the_installed_package_is_this_project_from_any_directory(tmp_path):
 
 
 def test_the_app_imports_this_ldclient():
-    source = (ROOT / "app.py").read_text() + (ROOT / "app_pages" / "common.py").read_text()
+    source = (ROOT / "app.py").read_text() + (ROOT / "dashboard" / "startup.py").read_text()
     assert "from ldclient" in source
-    out = subprocess.run([sys.executable, "-c", "import app_pages.common, ldclient; print(ldclient.__file__)"],
+    out = subprocess.run([sys.executable, "-c", "import dashboard.startup, ldclient; print(ldclient.__file__)"],
                          cwd=ROOT, capture_output=True, text=True, check=True)
     assert Path(out.stdout.strip()).resolve().parent == ROOT / "ldclient"

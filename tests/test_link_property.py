@@ -1,7 +1,7 @@
 """No link can crash the app: generated links through app.py under AppTest, on every page, and one
 regression test per crash that was found by hand.
 
-"Today" is pinned by patching ``app_pages.common.today`` (the one function the app asks for today in a
+"Today" is pinned by patching ``ldclient.clock.today`` (the one function the app asks for today in a
 timezone), so what is tested never depends on when the tests run: AppTest runs the app in this process.
 """
 
@@ -43,7 +43,7 @@ def fresh_streamlit_caches():
 @contextmanager
 def clock_at(moment: datetime) -> Iterator[None]:
     """The app's "today" in any timezone is the date of ``moment`` there."""
-    with mock.patch("app_pages.common.today", lambda tz: moment.astimezone(ZoneInfo(tz)).date()):
+    with mock.patch("ldclient.clock.today", lambda tz: moment.astimezone(ZoneInfo(tz)).date()):
         yield
 
 

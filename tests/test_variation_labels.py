@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app_pages import charts
+from dashboard import charts
 from ldclient.frame import events_to_frame
 from ldclient.report import FULL_VALUE_LIMIT, LABEL_LIMIT, short_labels, variation_rows
 

@@ -1,0 +1,247 @@
+"""Cached readers of the store. Fetching from LaunchDarkly happens before them (``ensure_fresh``); the
+cached functions are keyed by the store's version of what they read, so a refresh shows at once
+without clearing any other session's cache."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ldclient import clock, lifecycle, metrics
+from ldclient.frame import filter_frame
+from ldclient.links import (
+    View,
+)
+from ldclient.store import StoreKey
+from ldclient.sync import now_ms, plan_refresh
+from ldclient.working_hours import WorkingHours
+
+from .startup import get_source
+
+STALE_AFTER_MS = 5 * 60_000  # the UI refreshes a key at most this often unless asked
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def project_map() -> dict[str, list[str]]:
+    """Project key -> environment keys, production-like first (they are what people look at)."""
+    out = {}
+    for p in get_source().projects():
+        envs = sorted(p.environments, key=lambda e: (not e.critical, e.key != "production", e.key))
+        out[p.key] = [e.key for e in envs]
+    return out
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def project_names() -> dict[str, str]:
+    return {p.key: p.name for p in get_source().projects()}
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def environments_info(project: str) -> list[dict[str, Any]]:
+    return [{"key": e.key, "name": e.name, "critical": e.critical} for e in get_source().environments(project)]
+
+
+def production_envs(project: str) -> set[str]:
+    return lifecycle.production_like(environments_info(project))
+
+
+def today(view_tz: str) -> date:
+    """Today in the view's timezone: the one "today" every picker, default and window uses (tests patch it)."""
+    return clock.today(view_tz)
+
+
+def _key(view: View) -> StoreKey:
+    return get_source().key(view.project, view.env)
+
+
+def _version(key: StoreKey) -> int:
+    record = get_source().store.last_refresh(key)
+    return record.at_ms if record else 0
+
+
+def ensure_fresh(view: View, from_ms: int, to_ms: int, *, force: bool = False) -> None:
+    """Fetch what the store lacks before the cached readers run, with a progress bar on first fetch."""
+    source = get_source()
+    key = _key(view)
+    plan = plan_refresh(source.store.covered(key), from_ms, to_ms, now=now_ms(), max_staleness_ms=STALE_AFTER_MS,
+                        force=force)
+    if not plan:
+        return
+    bar = None
+    if sum(e - s for s, e in plan) > 2 * 86_400_000:
+        bar = st.progress(0.0, text="Fetching flag events from LaunchDarkly…")
+
+    def progress(pages: int, events: int, total: int | None = None, windows: tuple[int, int] = (0, 0)) -> None:
+        if bar is not None:
+            bar.progress(min(0.95, pages / (pages + 10)), text=f"Fetching flag events: {pages} pages, "
+                                                               f"{events:,} events so far")
+
+    report = source.refresh(view.project, view.env, from_ms, to_ms, force=force,
+                            max_staleness_ms=STALE_AFTER_MS, progress=progress)
+    if bar is not None:
+        bar.empty()
+    st.session_state["last_report"] = report
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=16)
+def _frame(source_id: str, project: str, env: str, from_ms: int, to_ms: int, version: int) -> pd.DataFrame:
+    return get_source().store.load_frame(StoreKey(source_id, project, env), from_ms, to_ms)
+
+
+def window(view: View) -> tuple[int, int]:
+    return view.window_ms(today(view.tz))
+
+
+def compared_end(from_ms: int, to_ms: int, as_of_ms: int | None) -> int:
+    """The end of the part of ``[from, to)`` the data covers: ``as_of`` when it falls inside the range."""
+    return as_of_ms if as_of_ms is not None and from_ms < as_of_ms < to_ms else to_ms
+
+
+def events_frame(view: View, *, with_previous: bool = False, filtered: bool = True) -> pd.DataFrame:
+    """The view's events (and the previous window's, for trends), served from the store."""
+    from_ms, to_ms = window(view)
+    start = from_ms - (to_ms - from_ms) if with_previous else from_ms
+    ensure_fresh(view, start, to_ms)
+    key = _key(view)
+    frame = _frame(key.source, key.project, key.environment, start, to_ms, _version(key))
+    if not filtered:
+        return frame
+    return filter_frame(frame, impact=view.impact, experiments_only=view.experiments_only,
+                        include_global=view.include_global, query=view.query)
+
+
+def working_hours(view: View) -> WorkingHours:
+    """The team's working hours for the view's project: off-hours are judged there, never in ``view.tz``."""
+    return get_source().settings.working_hours_for(view.project)
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=32)
+def _overview(source_id: str, view: View, version: int) -> dict[str, Any]:
+    frame = events_frame(view, with_previous=True)
+    from_ms, to_ms = window(view)
+    work = working_hours(view)
+    # Like with like: the range counts up to the time the data is as of, and the previous period is that much
+    # time just before it, so today so far is not compared with a whole day (docs/METRICS.md, Trend).
+    end = compared_end(from_ms, to_ms, get_source().store.last_good_refresh_ms(_key(view)))
+    return {
+        "metrics": metrics.compute_with_trend(frame, from_ms, end, view.tz, view.include_global, work=work),
+        "daily": metrics.daily_impact_counts(frame, from_ms, to_ms, view.tz, view.include_global),
+        # the risk calendar is drawn in the team's working timezone, where off-hours are judged
+        "heat": metrics.weekday_hour_counts(frame, work.timezone, from_ms, to_ms, view.include_global),
+        "series": metrics.daily_series(frame, from_ms, to_ms, view.tz, include_global=view.include_global,
+                                       work=work),
+        "work": work,
+    }
+
+
+def overview_data(view: View) -> dict[str, Any]:
+    from_ms, to_ms = window(view)
+    ensure_fresh(view, from_ms - (to_ms - from_ms), to_ms)
+    return _overview(get_source().source_id, replace(view, flag=None), _version(_key(view)))
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=32)
+def _flag_table(source_id: str, view: View, version: int) -> pd.DataFrame:
+    frame = events_frame(view)
+    from_ms, to_ms = window(view)
+    return metrics.per_flag_table(frame, from_ms, to_ms, view.tz, view.include_global, work=working_hours(view))
+
+
+def flag_table(view: View) -> pd.DataFrame:
+    from_ms, to_ms = window(view)
+    ensure_fresh(view, from_ms, to_ms)
+    return _flag_table(get_source().source_id, replace(view, flag=None), _version(_key(view)))
+
+
+def flags_and_statuses(project: str, env: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    source = get_source()
+    flags = lifecycle.flags_to_frame(source.flags(project))
+    envs = [env] if env else [e["key"] for e in environments_info(project)]
+    statuses = pd.concat([lifecycle.statuses_to_frame(source.statuses(project, e), e) for e in envs],
+                         ignore_index=True) if envs else lifecycle.statuses_to_frame([], "")
+    return flags, statuses
+
+
+def project_events(view: View, from_ms: int, to_ms: int) -> pd.DataFrame:
+    """Every environment's events of the project (lifecycle and promotion need them all)."""
+    frames = []
+    for env in project_map().get(view.project, []):
+        v = replace(view, env=env)
+        ensure_fresh(v, from_ms, to_ms)
+        key = _key(v)
+        frames.append(_frame(key.source, key.project, key.environment, from_ms, to_ms, _version(key)))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return get_source().store.load_frame(_key(view), 0, 0)
+    out = pd.concat(frames, ignore_index=True)
+    return out.drop_duplicates("id") if "id" in out else out
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=32)
+def _lifecycle(source_id: str, view: View, version: int) -> dict[str, Any]:
+    flags, statuses = flags_and_statuses(view.project, view.env)
+    now = now_ms()
+    events = project_events(view, now - 30 * 86_400_000, now + 1)
+    return lifecycle.lifecycle_metrics(flags, statuses, events, view.env, production_envs(view.project), now)
+
+
+def lifecycle_summary(view: View) -> dict[str, Any]:
+    """LaunchDarkly's own flag-health view (stale share, statuses) plus promotion hygiene."""
+    return _lifecycle(get_source().source_id, replace(view, flag=None, impact=(), query="",
+                                                      experiments_only=False), _version(_key(view)))
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def _flag_keys(source_id: str, project: str) -> frozenset[str]:
+    return frozenset(str(f.get("key")) for f in get_source().flags(project) if f.get("key"))
+
+
+def flag_keys(project: str) -> set[str]:
+    return set(_flag_keys(get_source().source_id, project))
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=16)
+def _stale(source_id: str, project: str, env: str, version: int) -> pd.DataFrame:
+    flags, statuses = flags_and_statuses(project, env)
+    now = now_ms()
+    events = project_events(View(project, env), now - 30 * 86_400_000, now + 1)
+    return lifecycle.stale_flags_table(flags, statuses, events, env, now)
+
+
+def stale_table(view: View) -> pd.DataFrame:
+    return _stale(get_source().source_id, view.project, view.env, _version(_key(view)))
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=16)
+def _matrix(source_id: str, project: str, version: int) -> pd.DataFrame:
+    flags, statuses = flags_and_statuses(project, None)
+    now = now_ms()
+    events = project_events(View(project, project_map()[project][0]), now - 90 * 86_400_000, now + 1)
+    return lifecycle.status_matrix(flags, statuses, events)
+
+
+def status_matrix(view: View) -> pd.DataFrame:
+    return _matrix(get_source().source_id, view.project, _version(_key(view)))
+
+
+def production_changes(view: View, from_ms: int, to_ms: int) -> pd.DataFrame:
+    events = project_events(view, from_ms - 14 * 86_400_000, to_ms)
+    changes = lifecycle.production_changes(events, production_envs(view.project), view.env)
+    return changes[(changes["event_time"] >= from_ms) & (changes["event_time"] < to_ms)]
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=8)
+def _project_rows(source_id: str, from_ms: int, to_ms: int, tz: str, version: int) -> pd.DataFrame:
+    from ldclient.report import project_rows as build
+
+    return build(get_source(), from_ms, to_ms, tz)
+
+
+def project_rows(view: View, from_ms: int, to_ms: int) -> pd.DataFrame:
+    source = get_source()
+    version = max((s.last_refresh.at_ms for s in source.store.summaries() if s.last_refresh), default=0)
+    return _project_rows(source.source_id, from_ms, to_ms, view.tz, version)
