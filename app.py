@@ -48,12 +48,17 @@ page = st.navigation(pages)
 with st.sidebar:
     if source.demo:
         st.badge("Demo data", icon=":material/science:", color="orange")
-        st.caption("No LD_API_TOKEN is set, so this is the embedded demo account. "
-                   "Set LD_API_TOKEN to see your own flags.")
+        st.caption(
+            "No LD_API_TOKEN is set, so this is the embedded demo account. "
+            "Set LD_API_TOKEN to see your own flags."
+        )
 try:
     view = view_state.sidebar_view()
 except LDError as exc:
-    st.error(f"Could not read the account's projects from LaunchDarkly: {text.plain(exc)}", icon=":material/cloud_off:")
+    st.error(
+        f"Could not read the account's projects from LaunchDarkly: {text.plain(exc)}",
+        icon=":material/cloud_off:",
+    )
     st.stop()
 
 with st.sidebar:

@@ -24,27 +24,47 @@ if rows.empty:
     st.stop()
 
 d = loaders.today(view.tz)
-rows["open"] = ["./?" + urlencode(encode_view(View(p, e, view.range_days, view.start, view.end, view.tz), today=d))
-                for p, e in zip(rows["project"], rows["environment"], strict=True)]
-st.caption(f"{len(rows)} environments in {rows['project'].nunique()} projects. Change is against as much time "
-           "just before the range (up to the time the data is as of); the trend is events per whole 7 days, "
-           "counted back from the start of today, so no point is a partial week.")
+rows["open"] = [
+    "./?" + urlencode(encode_view(View(p, e, view.range_days, view.start, view.end, view.tz), today=d))
+    for p, e in zip(rows["project"], rows["environment"], strict=True)
+]
+st.caption(
+    f"{len(rows)} environments in {rows['project'].nunique()} projects. Change is against as much time "
+    "just before the range (up to the time the data is as of); the trend is events per whole 7 days, "
+    "counted back from the start of today, so no point is a partial week."
+)
 shares = ["large_impact_share", "rollback_rate", "off_hours_share"]
 shown = rows.drop(columns=["project_name"]).assign(**{c: rows[c] * 100 for c in shares})  # shown as 0.8%
-st.dataframe(shown, hide_index=True, width="stretch", column_order=[
-    "project", "environment", "events", "events_change", "trend", "large_impact_share", "rollback_rate",
-    "off_hours_share", "flapping_flags", "open", "flags_changed", "critical",
-], column_config={
-    "project": st.column_config.TextColumn("Project", pinned=True, width=140),
-    "environment": st.column_config.TextColumn("Environment", pinned=True, width=100),
-    "critical": st.column_config.CheckboxColumn("Production-like"),
-    "events": st.column_config.NumberColumn("Events", format="%d", width=65),
-    "events_change": st.column_config.NumberColumn("Change", format="%+d", width=65),
-    "flags_changed": st.column_config.NumberColumn("Flags changed"),
-    "large_impact_share": st.column_config.NumberColumn("Large impact", format="%.1f%%", width=95),
-    "rollback_rate": st.column_config.NumberColumn("Rollback rate", format="%.1f%%", width=95),
-    "flapping_flags": st.column_config.NumberColumn("Flapping flags", width=95),
-    "off_hours_share": st.column_config.NumberColumn("Off-hours", format="%.1f%%", width=80),
-    "trend": st.column_config.LineChartColumn("Trend (events/week)", width=130),
-    "open": st.column_config.LinkColumn("Overview", display_text="Open overview"),
-})
+st.dataframe(
+    shown,
+    hide_index=True,
+    width="stretch",
+    column_order=[
+        "project",
+        "environment",
+        "events",
+        "events_change",
+        "trend",
+        "large_impact_share",
+        "rollback_rate",
+        "off_hours_share",
+        "flapping_flags",
+        "open",
+        "flags_changed",
+        "critical",
+    ],
+    column_config={
+        "project": st.column_config.TextColumn("Project", pinned=True, width=140),
+        "environment": st.column_config.TextColumn("Environment", pinned=True, width=100),
+        "critical": st.column_config.CheckboxColumn("Production-like"),
+        "events": st.column_config.NumberColumn("Events", format="%d", width=65),
+        "events_change": st.column_config.NumberColumn("Change", format="%+d", width=65),
+        "flags_changed": st.column_config.NumberColumn("Flags changed"),
+        "large_impact_share": st.column_config.NumberColumn("Large impact", format="%.1f%%", width=95),
+        "rollback_rate": st.column_config.NumberColumn("Rollback rate", format="%.1f%%", width=95),
+        "flapping_flags": st.column_config.NumberColumn("Flapping flags", width=95),
+        "off_hours_share": st.column_config.NumberColumn("Off-hours", format="%.1f%%", width=80),
+        "trend": st.column_config.LineChartColumn("Trend (events/week)", width=130),
+        "open": st.column_config.LinkColumn("Overview", display_text="Open overview"),
+    },
+)

@@ -15,12 +15,19 @@ known = loaders.flag_keys(view.project) | set(table["flag_key"].astype(str))
 
 flag = view.flag
 if flag and flag not in known:
-    st.warning(f"Unknown flag `{text.safe_code(flag)}` in project `{view.project}`; pick one below.",
-               icon=":material/flag:")
+    st.warning(
+        f"Unknown flag `{text.safe_code(flag)}` in project `{view.project}`; pick one below.",
+        icon=":material/flag:",
+    )
     flag = None
 options = sorted(known)
-choice = st.selectbox("Flag", options, index=options.index(flag) if flag in options else None,
-                      placeholder="Choose a flag…", key=f"flag_pick_{flag}")
+choice = st.selectbox(
+    "Flag",
+    options,
+    index=options.index(flag) if flag in options else None,
+    placeholder="Choose a flag…",
+    key=f"flag_pick_{flag}",
+)
 if choice != flag:
     view_state.select_flag(choice, page=None)
     st.rerun()
@@ -28,7 +35,9 @@ if not flag:
     st.info("Choose a flag, or select one in any table of the dashboard.", icon=":material/info:")
     st.stop()
 
-st.link_button("Open in LaunchDarkly", source.flag_url(view.project, view.env, flag), icon=":material/open_in_new:")
+st.link_button(
+    "Open in LaunchDarkly", source.flag_url(view.project, view.env, flag), icon=":material/open_in_new:"
+)
 
 everywhere = loaders.project_events(view, from_ms, to_ms)
 mine = everywhere[everywhere["flag_key"].astype("string") == flag]
@@ -50,13 +59,23 @@ else:
         st.metric("Health score", f"{r['health_score']:.0f} / 100", border=True)
         flapping = flag in metrics.flapping_flags(here)
         rollbacks = int(r["rollbacks"])
-        st.caption(f"{int(r['events'])} changes, {rollbacks} rollback{'s' * (rollbacks != 1)}"
-                   f"{', flapping' if flapping else ''}; last change {r['last_change']}.")
+        st.caption(
+            f"{int(r['events'])} changes, {rollbacks} rollback{'s' * (rollbacks != 1)}"
+            f"{', flapping' if flapping else ''}; last change {r['last_change']}."
+        )
     with breakdown:
-        parts = pd.DataFrame({"component": [charts.PENALTY_LABELS[c] for c in metrics.PENALTY_COLUMNS],
-                              "points_lost": [float(r[c]) for c in metrics.PENALTY_COLUMNS]})
-        st.altair_chart(charts.bar_ranking(parts, "component", "points_lost", "Points lost", "Component",
-                                           value_format=".1f"), width="stretch")
+        parts = pd.DataFrame(
+            {
+                "component": [charts.PENALTY_LABELS[c] for c in metrics.PENALTY_COLUMNS],
+                "points_lost": [float(r[c]) for c in metrics.PENALTY_COLUMNS],
+            }
+        )
+        st.altair_chart(
+            charts.bar_ranking(
+                parts, "component", "points_lost", "Points lost", "Component", value_format=".1f"
+            ),
+            width="stretch",
+        )
 
 st.subheader(f"Variation split before and after each change ({view.env})")
 splits = variation_rows(here, view.tz)

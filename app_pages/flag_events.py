@@ -13,19 +13,39 @@ frame = loaders.events_frame(view)
 frame = frame[(frame["event_time"] >= from_ms) & (frame["event_time"] < to_ms)]
 
 if frame.empty:
-    st.info("No flag events match this view. Try a longer range, another environment or fewer filters.",
-            icon=":material/info:")
+    st.info(
+        "No flag events match this view. Try a longer range, another environment or fewer filters.",
+        icon=":material/info:",
+    )
     st.stop()
 
 table = events_table(frame, view.tz, lambda flag, env: source.flag_url(view.project, env or view.env, flag))
-st.caption(f"{len(table):,} events, newest first, times in {view.tz}. Select a row to open the flag's detail; "
-           "use the table's search icon to search within it.")
+st.caption(
+    f"{len(table):,} events, newest first, times in {view.tz}. Select a row to open the flag's detail; "
+    "use the table's search icon to search within it."
+)
 picked = st.dataframe(
-    table, hide_index=True, width="stretch", height=560, on_select="rerun", selection_mode="single-row",
+    table,
+    hide_index=True,
+    width="stretch",
+    height=560,
+    on_select="rerun",
+    selection_mode="single-row",
     key="events_table",
     # most important first, so they are on screen at 1280 px; the flag stays pinned when scrolling sideways
-    column_order=["flag", "time", "impact", "member", "description", "environment", "event_type", "impact_pct",
-                  "actions", "experiments", "launchdarkly"],
+    column_order=[
+        "flag",
+        "time",
+        "impact",
+        "member",
+        "description",
+        "environment",
+        "event_type",
+        "impact_pct",
+        "actions",
+        "experiments",
+        "launchdarkly",
+    ],
     column_config={
         "time": st.column_config.TextColumn("Time", width=140),
         "flag": st.column_config.TextColumn("Flag", pinned=True, width=200),
@@ -40,8 +60,13 @@ picked = st.dataframe(
         "launchdarkly": st.column_config.LinkColumn("In LaunchDarkly", display_text="Open flag"),
     },
 )
-st.download_button("Download CSV", events_csv(table), file_name=(
-    f"flag-events-{view.project}-{view.env}.csv"), mime="text/csv", icon=":material/download:")
+st.download_button(
+    "Download CSV",
+    events_csv(table),
+    file_name=(f"flag-events-{view.project}-{view.env}.csv"),
+    mime="text/csv",
+    icon=":material/download:",
+)
 rows = picked.selection.rows if picked else []
 if rows:
     view_state.select_flag(str(table.iloc[rows[0]]["flag"]))

@@ -19,16 +19,22 @@ def share(n: float, d: float) -> float:
 def stale_block() -> None:
     """Stale flags and statuses: the flags as they are now, whatever the range and filters (always shown)."""
     st.subheader("Stale flags and statuses")
-    st.caption(f"As of now, all flags of {text.plain(view.env)}: not limited to the date range, and not filtered by impact, "
-               "experiments or search.")
+    st.caption(
+        f"As of now, all flags of {text.plain(view.env)}: not limited to the date range, and not filtered by impact, "
+        "experiments or search."
+    )
     try:
         life = loaders.lifecycle_summary(view)
     except LDError as exc:
         st.warning(f"Flag statuses could not be loaded: {text.plain(exc)}", icon=":material/cloud_off:")
         return
     a, b, c, d = st.columns([1, 1, 1, 2])
-    a.metric("Stale share", f"{life['stale_share']:.1%}", border=True,
-             help="Stale temporary flags / temporary flags (LaunchDarkly's flag-health measure).")
+    a.metric(
+        "Stale share",
+        f"{life['stale_share']:.1%}",
+        border=True,
+        help="Stale temporary flags / temporary flags (LaunchDarkly's flag-health measure).",
+    )
     b.metric("Stale flags", f"{life['stale_flags']:,}", border=True)
     c.metric("Temporary flags", f"{life['temporary_flags']:,}", border=True)
     with d:
@@ -36,35 +42,89 @@ def stale_block() -> None:
 
 
 kpis = [  # label, value, previous value, sparkline column, format, delta colour, what it means
-    ("Events", m["events_total"], prev["events_total"], "events", "{:,}", "off", "Flag changes in the range."),
-    ("Flags changed", m["flags_changed"], prev["flags_changed"], "flags_changed", "{:,}", "off",
-     "Distinct flags with at least one change."),
-    ("Large impact", m["large_impact_share"], prev["large_impact_share"], "large_share", "{:.1%}", "inverse",
-     "Large-impact share: changes that moved more than 80 % of evaluations, of changes with a known impact."),
-    ("Rollbacks", m["rollback_rate"], prev["rollback_rate"], "rollback_rate", "{:.1%}", "inverse",
-     "Rollback rate: impactful changes undone within 24 hours (variation split restored within 0.10)."),
-    ("Off-hours", share(m["off_hours_events"], m["events_total"]),
-     share(prev["off_hours_events"], prev["events_total"]), "off_hours_share", "{:.1%}", "inverse",
-     f"Off-hours share: changes outside the team's working hours ({data['work'].describe()}), "
-     "whatever timezone the page is shown in."),
-    ("Flapping", len(m["flapping_flags"]), len(prev["flapping_flags"]), None, "{:,}", "inverse",
-     "Flapping flags: toggled on/off three times within seven days in one environment."),
+    (
+        "Events",
+        m["events_total"],
+        prev["events_total"],
+        "events",
+        "{:,}",
+        "off",
+        "Flag changes in the range.",
+    ),
+    (
+        "Flags changed",
+        m["flags_changed"],
+        prev["flags_changed"],
+        "flags_changed",
+        "{:,}",
+        "off",
+        "Distinct flags with at least one change.",
+    ),
+    (
+        "Large impact",
+        m["large_impact_share"],
+        prev["large_impact_share"],
+        "large_share",
+        "{:.1%}",
+        "inverse",
+        "Large-impact share: changes that moved more than 80 % of evaluations, of changes with a known impact.",
+    ),
+    (
+        "Rollbacks",
+        m["rollback_rate"],
+        prev["rollback_rate"],
+        "rollback_rate",
+        "{:.1%}",
+        "inverse",
+        "Rollback rate: impactful changes undone within 24 hours (variation split restored within 0.10).",
+    ),
+    (
+        "Off-hours",
+        share(m["off_hours_events"], m["events_total"]),
+        share(prev["off_hours_events"], prev["events_total"]),
+        "off_hours_share",
+        "{:.1%}",
+        "inverse",
+        f"Off-hours share: changes outside the team's working hours ({data['work'].describe()}), "
+        "whatever timezone the page is shown in.",
+    ),
+    (
+        "Flapping",
+        len(m["flapping_flags"]),
+        len(prev["flapping_flags"]),
+        None,
+        "{:,}",
+        "inverse",
+        "Flapping flags: toggled on/off three times within seven days in one environment.",
+    ),
 ]
-series = series.assign(off_hours_share=(series["off_hours"] / series["events"].where(series["events"] > 0)).fillna(0))
+series = series.assign(
+    off_hours_share=(series["off_hours"] / series["events"].where(series["events"] > 0)).fillna(0)
+)
 day = loaders.today(view.tz)
 first, last = view.dates(day)
 series = series[series["period"].astype(str) < day.isoformat()]  # whole days only: today so far would dive
 for col, (label, value, before, spark, fmt, color, meaning) in zip(st.columns(len(kpis)), kpis, strict=True):
     delta_text, delta_color, arrow = charts.kpi_delta(value, before, "%" in fmt, color)
-    col.metric(label, fmt.format(value), delta_text, delta_color=delta_color, delta_arrow=arrow,
-               chart_data=series[spark].tolist() if spark and len(series) > 1 else None, chart_type="area",
-               help=f"{meaning} The delta compares with as much time just before the range (up to the time the "
-                    "data is as of, so today so far is not compared with a whole day). The sparkline has one "
-                    "point per whole day; today so far is left out.")
+    col.metric(
+        label,
+        fmt.format(value),
+        delta_text,
+        delta_color=delta_color,
+        delta_arrow=arrow,
+        chart_data=series[spark].tolist() if spark and len(series) > 1 else None,
+        chart_type="area",
+        help=f"{meaning} The delta compares with as much time just before the range (up to the time the "
+        "data is as of, so today so far is not compared with a whole day). The sparkline has one "
+        "point per whole day; today so far is left out.",
+    )
 
 if m["events_total"] == 0:
-    reason = "the filters are too narrow" if (view.impact or view.experiments_only or view.query) else \
-        "nobody changed a flag in this environment in the selected range"
+    reason = (
+        "the filters are too narrow"
+        if (view.impact or view.experiments_only or view.query)
+        else "nobody changed a flag in this environment in the selected range"
+    )
     st.info(f"No flag events to show: {reason}. Try a longer range or fewer filters.", icon=":material/info:")
     stale_block()
     st.stop()
@@ -75,14 +135,18 @@ with left:
     st.subheader("Changes per week, by impact" if weekly else "Changes per day, by impact")
     st.altair_chart(charts.events_per_day(data["daily"], first, last, day), width="stretch")
     if weekly:
-        st.caption("One bar per week. Lighter bars: weeks the range or today cuts short (the tooltip says how "
-                   "many days they cover).")
+        st.caption(
+            "One bar per week. Lighter bars: weeks the range or today cuts short (the tooltip says how "
+            "many days they cover)."
+        )
     elif last >= day:
         st.caption("Lighter bar: today so far, not a whole day.")
 with right:
     st.subheader("Risk calendar")
-    st.caption(f"When changes happen, in the team's working timezone: {data['work'].timezone}. Working hours "
-               f"{data['work'].days_text} {data['work'].hours_text}; everything else is off-hours.")
+    st.caption(
+        f"When changes happen, in the team's working timezone: {data['work'].timezone}. Working hours "
+        f"{data['work'].days_text} {data['work'].hours_text}; everything else is off-hours."
+    )
     st.altair_chart(charts.risk_calendar(data["heat"]), width="stretch")
 
 stale_block()

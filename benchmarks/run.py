@@ -76,6 +76,7 @@ QUICK = Sizes(cold_events=3_000, big_events=50_000, page_events=20_000, repeats=
 
 # -- results ---------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Row:
     figure: str
@@ -122,18 +123,37 @@ class Context:
     state: dict[str, Any] = field(default_factory=dict)
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
-    def add(self, figure: str, measure: str, measured: Any, unit: str = "", target: str = "",
-            met: bool | None = None, kind: str = "timing", note: str = "") -> Row:
+    def add(
+        self,
+        figure: str,
+        measure: str,
+        measured: Any,
+        unit: str = "",
+        target: str = "",
+        met: bool | None = None,
+        kind: str = "timing",
+        note: str = "",
+    ) -> Row:
         row = Row(figure, measure, measured, unit, target, met, kind, note)
         self.rows.append(row)
-        print(f"  {figure} | {measure}: {row.measured_text()}"
-              + (f"  (target {target}: {row.met_text(self.quick)})" if target else "")
-              + (f"  [{note}]" if note else ""), flush=True)
+        print(
+            f"  {figure} | {measure}: {row.measured_text()}"
+            + (f"  (target {target}: {row.met_text(self.quick)})" if target else "")
+            + (f"  [{note}]" if note else ""),
+            flush=True,
+        )
         return row
 
     def check(self, figure: str, measure: str, ok: bool, measured: Any = None, note: str = "") -> bool:
-        self.add(figure, measure, ok if measured is None else measured, target="must hold", met=bool(ok),
-                 kind="check", note=note)
+        self.add(
+            figure,
+            measure,
+            ok if measured is None else measured,
+            target="must hold",
+            met=bool(ok),
+            kind="check",
+            note=note,
+        )
         return bool(ok)
 
 
@@ -158,6 +178,7 @@ def fmt_times(times: list[float]) -> str:
 
 # -- the machine ----------------------------------------------------------------------------------------
 
+
 def machine_info() -> dict[str, Any]:
     import importlib.metadata as md
     import sqlite3
@@ -181,10 +202,18 @@ def machine_info() -> dict[str, Any]:
             versions[name] = None
     git = {}
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.split("\n")
         git = {"head": head, "modified": sorted(line[3:] for line in dirty if line.strip())}
     return {
         "cpu": cpu,
@@ -202,19 +231,27 @@ def machine_info() -> dict[str, Any]:
 def machine_line(info: dict[str, Any]) -> str:
     git = info.get("git") or {}
     dirty = f" + uncommitted changes in {', '.join(git['modified'])}" if git.get("modified") else ""
-    return (f"{info['cpu']}, {info['cores']} cores ({info['cores_usable']} usable), "
-            f"{info['memory_gb']} GB RAM; Python {info['python']}, pandas {info['pandas']}, "
-            f"numpy {info['numpy']}, pyarrow {info['pyarrow']}, "
-            f"duckdb {info['duckdb']}, streamlit {info['streamlit']}, SQLite {info['sqlite']}; "
-            f"git {git.get('head', '?')}{dirty}")
+    return (
+        f"{info['cpu']}, {info['cores']} cores ({info['cores_usable']} usable), "
+        f"{info['memory_gb']} GB RAM; Python {info['python']}, pandas {info['pandas']}, "
+        f"numpy {info['numpy']}, pyarrow {info['pyarrow']}, "
+        f"duckdb {info['duckdb']}, streamlit {info['streamlit']}, SQLite {info['sqlite']}; "
+        f"git {git.get('head', '?')}{dirty}"
+    )
 
 
 # -- shared data: the demo server with one big (project, env), and the synthetic big store ---------------
 
+
 def _in_range(account: Any, project: str, env: str, from_ms: int, to_ms: int) -> list[dict[str, Any]]:
     """What the flag-events API serves for (project, env) with global events included, in [from, to)."""
-    return [e for e in account.events if e["projectKey"] == project and e.get("environmentKey") in (env, None)
-            and from_ms <= e["eventTime"] < to_ms]
+    return [
+        e
+        for e in account.events
+        if e["projectKey"] == project
+        and e.get("environmentKey") in (env, None)
+        and from_ms <= e["eventTime"] < to_ms
+    ]
 
 
 def synthetic_batches(n: int, chunk: int = 50_000) -> Iterator[list[dict[str, Any]]]:
@@ -257,9 +294,17 @@ def big_store_path(ctx: Context) -> tuple[Path, dict[str, Any]]:
     path = ctx.cache / f"store-{n}-schema{SCHEMA_VERSION}.sqlite"
     marker = path.with_suffix(".json")
     from_ms, to_ms = BIG_ANCHOR_MS - BIG_SPAN_DAYS * DAY_MS, BIG_ANCHOR_MS
-    meta = {"events": n, "source": BIG_SOURCE, "project": BIG_PROJECT, "environment": BIG_ENV,
-            "from_ms": from_ms, "to_ms": to_ms, "schema_version": SCHEMA_VERSION, "generator": 1,
-            "code": code_fingerprint()}
+    meta = {
+        "events": n,
+        "source": BIG_SOURCE,
+        "project": BIG_PROJECT,
+        "environment": BIG_ENV,
+        "from_ms": from_ms,
+        "to_ms": to_ms,
+        "schema_version": SCHEMA_VERSION,
+        "generator": 1,
+        "code": code_fingerprint(),
+    }
     if path.exists() and marker.exists():
         with contextlib.suppress(Exception):
             if json.loads(marker.read_text()) == meta:
@@ -271,8 +316,11 @@ def big_store_path(ctx: Context) -> tuple[Path, dict[str, Any]]:
                     store.close()
                 if count == n and store.notice is None:
                     return path, meta
-    print(f"  building the cached {n:,}-event store {path.name} (write_page batches of {WRITE_BATCH:,}); "
-          "later runs reuse it", flush=True)
+    print(
+        f"  building the cached {n:,}-event store {path.name} (write_page batches of {WRITE_BATCH:,}); "
+        "later runs reuse it",
+        flush=True,
+    )
     marker.unlink(missing_ok=True)
     for stale in ctx.cache.glob(f"store-{n}-*"):
         if not stale.name.startswith(path.name):  # an older schema's store
@@ -285,7 +333,7 @@ def big_store_path(ctx: Context) -> tuple[Path, dict[str, Any]]:
     started = time.perf_counter()
     for items in synthetic_batches(n):
         for j in range(0, len(items), WRITE_BATCH):
-            store.write_page(key, items[j:j + WRITE_BATCH])
+            store.write_page(key, items[j : j + WRITE_BATCH])
         del items
     store.write_page(key, [], complete=(from_ms, to_ms))
     store.close()  # checkpoints the WAL into the file
@@ -316,6 +364,7 @@ def big_store_copy(ctx: Context, name: str) -> tuple[Path, dict[str, Any]]:
 
 # -- figure 1: cold fetch -------------------------------------------------------------------------------
 
+
 def naive_fetch(base_url: str, project: str, env: str, from_ms: int, to_ms: int) -> tuple[list[str], int]:
     """The baseline: one window, limit=100, follow ``_links.next`` one request after another."""
     import httpx
@@ -323,13 +372,20 @@ def naive_fetch(base_url: str, project: str, env: str, from_ms: int, to_ms: int)
     from ldclient.api.client import FLAG_EVENTS_PATH
 
     params: dict[str, Any] | None = {
-        "projectKey": project, "environmentKey": env, "from": from_ms, "to": to_ms, "limit": 100,
-        "global": "include", "expand": "experiments"}
+        "projectKey": project,
+        "environmentKey": env,
+        "from": from_ms,
+        "to": to_ms,
+        "limit": 100,
+        "global": "include",
+        "expand": "experiments",
+    }
     ids: list[str] = []
     requests = 0
     url = FLAG_EVENTS_PATH
-    with httpx.Client(base_url=base_url, timeout=60,
-                      headers={"Authorization": TOKEN, "LD-API-Version": "beta"}) as http:
+    with httpx.Client(
+        base_url=base_url, timeout=60, headers={"Authorization": TOKEN, "LD-API-Version": "beta"}
+    ) as http:
         while True:
             response = http.get(url, params=params)
             requests += 1
@@ -365,7 +421,8 @@ def fig_cold_fetch(ctx: Context) -> None:
 
     before = server.stats.count("flag-events")
     (base_ids, base_requests), base_s = timed(
-        lambda: naive_fetch(server.base_url, project, env, from_ms, to_ms))
+        lambda: naive_fetch(server.base_url, project, env, from_ms, to_ms)
+    )
     base_server = server.stats.count("flag-events") - before
 
     store = SQLiteStore(ctx.tmp / "cold.sqlite")
@@ -376,27 +433,75 @@ def fig_cold_fetch(ctx: Context) -> None:
     fetch_server = server.stats.count("flag-events") - before
     windows = sum(len(split_windows(s, e)) for s, e in report.planned)
     plan = [w for s, e in report.planned for w in split_windows(s, e)]
-    _, floor_s = timed(lambda: client.flag_events(project, env, from_ms, to_ms, windows=plan,
-                                                  on_page=lambda *_: None, collect=False))
-    ctx.state["cold"] = {"server": server, "account": account, "store": store, "key": key, "client": client,
-                         "from_ms": from_ms, "to_ms": to_ms, "n": n, "project": project, "env": env}
+    _, floor_s = timed(
+        lambda: client.flag_events(
+            project, env, from_ms, to_ms, windows=plan, on_page=lambda *_: None, collect=False
+        )
+    )
+    ctx.state["cold"] = {
+        "server": server,
+        "account": account,
+        "store": store,
+        "key": key,
+        "client": client,
+        "from_ms": from_ms,
+        "to_ms": to_ms,
+        "n": n,
+        "project": project,
+        "env": env,
+    }
 
-    ctx.add(fig, f"events in range ({project}/{env}, 90 days)", n, kind="info",
-            note=f"{LATENCY_S * 1000:.0f} ms added latency per request, real local HTTP")
-    ctx.add(fig, "naive baseline time (1 window, sequential)", base_s, "s", kind="info",
-            note=f"{base_requests:,} requests")
-    ctx.add(fig, "project fetcher time (refresh into SQLite)", fetch_s, "s", kind="info",
-            note=f"{report.requests:,} requests, {windows} windows, {report.pages:,} pages")
-    ctx.add(fig, "floor: same fetch, pages discarded (no store)", floor_s, "s", kind="info",
-            note=f"{floor_s / base_s:.2f} x baseline; the rest of the fetcher's time is writing to the store")
+    ctx.add(
+        fig,
+        f"events in range ({project}/{env}, 90 days)",
+        n,
+        kind="info",
+        note=f"{LATENCY_S * 1000:.0f} ms added latency per request, real local HTTP",
+    )
+    ctx.add(
+        fig,
+        "naive baseline time (1 window, sequential)",
+        base_s,
+        "s",
+        kind="info",
+        note=f"{base_requests:,} requests",
+    )
+    ctx.add(
+        fig,
+        "project fetcher time (refresh into SQLite)",
+        fetch_s,
+        "s",
+        kind="info",
+        note=f"{report.requests:,} requests, {windows} windows, {report.pages:,} pages",
+    )
+    ctx.add(
+        fig,
+        "floor: same fetch, pages discarded (no store)",
+        floor_s,
+        "s",
+        kind="info",
+        note=f"{floor_s / base_s:.2f} x baseline; the rest of the fetcher's time is writing to the store",
+    )
     ratio = fetch_s / base_s if base_s else math.inf
     ctx.add(fig, "fetcher time / baseline time", ratio, "x", "<= 0.35", ratio <= 0.35)
     limit = 1.1 * math.ceil(n / 100) + windows
-    ctx.add(fig, "fetcher requests", report.requests, "", f"<= {limit:,.0f} (1.1 x ceil(N/100) + {windows})",
-            report.requests <= limit, kind="count", note=f"server counted {fetch_server:,}")
+    ctx.add(
+        fig,
+        "fetcher requests",
+        report.requests,
+        "",
+        f"<= {limit:,.0f} (1.1 x ceil(N/100) + {windows})",
+        report.requests <= limit,
+        kind="count",
+        note=f"server counted {fetch_server:,}",
+    )
     ctx.check(fig, "refresh finished without error", report.ok, note=str(report.error or ""))
-    ctx.check(fig, "server and client agree on the request count", fetch_server == report.requests,
-              f"{fetch_server:,} vs {report.requests:,}")
+    ctx.check(
+        fig,
+        "server and client agree on the request count",
+        fetch_server == report.requests,
+        f"{fetch_server:,} vs {report.requests:,}",
+    )
 
     frame, first_load_s = timed(lambda: store.load_frame(key, from_ms, to_ms))
     ctx.state["cold"]["first_load_s"] = first_load_s
@@ -407,15 +512,25 @@ def fig_cold_fetch(ctx: Context) -> None:
     ctx.check(fig, "events missing from the store", missing == 0, missing)
     ctx.check(fig, "events in the store the server does not have", extra == 0, extra)
     ctx.check(fig, "events stored more than once", doubled == 0, doubled)
-    ctx.add(fig, "duplicate deliveries (window overlaps, deduplicated)",
-            report.events_received - report.events_added,
-            kind="info", note=f"{report.events_received:,} received, {report.events_added:,} added")
+    ctx.add(
+        fig,
+        "duplicate deliveries (window overlaps, deduplicated)",
+        report.events_received - report.events_added,
+        kind="info",
+        note=f"{report.events_received:,} received, {report.events_added:,} added",
+    )
     base_set = set(base_ids)
-    ctx.add(fig, "baseline sanity: events missing", len(truth - base_set), kind="info",
-            note=f"baseline sent {base_server:,} requests per the server")
+    ctx.add(
+        fig,
+        "baseline sanity: events missing",
+        len(truth - base_set),
+        kind="info",
+        note=f"baseline sent {base_server:,} requests per the server",
+    )
 
 
 # -- figure 2: warm load ---------------------------------------------------------------------------------
+
 
 def fig_warm_load(ctx: Context) -> None:
     from ldclient.store import SQLiteStore, StoreKey
@@ -424,47 +539,95 @@ def fig_warm_load(ctx: Context) -> None:
     fig = "2 Warm load"
     cold = ctx.state.get("cold")
     if cold is None:
-        ctx.add(fig, "warm refresh / load of the fetched range", "skipped", kind="skip",
-                note="figure 1 did not produce a store")
+        ctx.add(
+            fig,
+            "warm refresh / load of the fetched range",
+            "skipped",
+            kind="skip",
+            note="figure 1 did not produce a store",
+        )
     else:
         server, store, key = cold["server"], cold["store"], cold["key"]
         before = server.stats.count("flag-events")
         report = refresh(cold["client"], store, key, cold["from_ms"], cold["to_ms"], now=cold["to_ms"])
         sent = server.stats.count("flag-events") - before
-        ctx.check(fig, "flag-event requests on the same range again", report.requests == 0 and sent == 0,
-                  sent, note=f"client counted {report.requests}")
+        ctx.check(
+            fig,
+            "flag-event requests on the same range again",
+            report.requests == 0 and sent == 0,
+            sent,
+            note=f"client counted {report.requests}",
+        )
         n = cold["n"]
-        ctx.add(fig, f"load_frame {n:,} events, first load after the fetch", cold["first_load_s"], "s",
-                kind="info", note="the first load after writes (builds any read cache)")
-        frame, warm_s, times = median_time(lambda: store.load_frame(key, cold["from_ms"], cold["to_ms"]),
-                                           ctx.sizes.repeats)
-        ctx.add(fig, f"load_frame {n:,} events (warm, median)", warm_s, "s", "<= 0.3 s", warm_s <= 0.3,
-                note=fmt_times(times))
+        ctx.add(
+            fig,
+            f"load_frame {n:,} events, first load after the fetch",
+            cold["first_load_s"],
+            "s",
+            kind="info",
+            note="the first load after writes (builds any read cache)",
+        )
+        frame, warm_s, times = median_time(
+            lambda: store.load_frame(key, cold["from_ms"], cold["to_ms"]), ctx.sizes.repeats
+        )
+        ctx.add(
+            fig,
+            f"load_frame {n:,} events (warm, median)",
+            warm_s,
+            "s",
+            "<= 0.3 s",
+            warm_s <= 0.3,
+            note=fmt_times(times),
+        )
         ctx.check(fig, f"warm load returns the {n:,} events", len(frame) == n, len(frame))
 
     path, meta = big_store_copy(ctx, "big.sqlite")
     n = meta["events"]
     if "big_build_s" in ctx.state:
-        ctx.add(fig, f"building the {n:,}-event store (write_page, cached afterwards)",
-                ctx.state["big_build_s"], "s", kind="info")
+        ctx.add(
+            fig,
+            f"building the {n:,}-event store (write_page, cached afterwards)",
+            ctx.state["big_build_s"],
+            "s",
+            kind="info",
+        )
     store = SQLiteStore(path)
     key = StoreKey(BIG_SOURCE, BIG_PROJECT, BIG_ENV)
     frame, first_s = timed(lambda: store.load_frame(key, meta["from_ms"], meta["to_ms"]))
-    ctx.add(fig, f"load_frame {n:,} events, first load of the store", first_s, "s", kind="info",
-            note="store written by write_page and never read before")
+    ctx.add(
+        fig,
+        f"load_frame {n:,} events, first load of the store",
+        first_s,
+        "s",
+        kind="info",
+        note="store written by write_page and never read before",
+    )
     del frame
-    frame, warm_s, times = median_time(lambda: store.load_frame(key, meta["from_ms"], meta["to_ms"]),
-                                       ctx.sizes.repeats)
+    frame, warm_s, times = median_time(
+        lambda: store.load_frame(key, meta["from_ms"], meta["to_ms"]), ctx.sizes.repeats
+    )
     target = 3.0 if n > 50_000 else 0.3
-    ctx.add(fig, f"load_frame {n:,} events (warm, median)", warm_s, "s", f"<= {target:g} s", warm_s <= target,
-            note=fmt_times(times))
-    ctx.check(fig, f"load returns the {n:,} events, each once", len(frame) == n and frame["id"].is_unique,
-              len(frame))
+    ctx.add(
+        fig,
+        f"load_frame {n:,} events (warm, median)",
+        warm_s,
+        "s",
+        f"<= {target:g} s",
+        warm_s <= target,
+        note=fmt_times(times),
+    )
+    ctx.check(
+        fig,
+        f"load returns the {n:,} events, each once",
+        len(frame) == n and frame["id"].is_unique,
+        len(frame),
+    )
     ctx.state["big"] = {"path": path, "meta": meta, "frame": frame, "warm_s": warm_s}
     store.close()
 
 
 # -- figure 3: incremental refresh ----------------------------------------------------------------------
+
 
 def fig_incremental(ctx: Context) -> None:
     from ldclient.sync import refresh
@@ -482,39 +645,59 @@ def fig_incremental(ctx: Context) -> None:
     before = server.stats.count("flag-events")
     report, seconds = timed(lambda: refresh(cold["client"], store, key, cold["from_ms"], new_to, now=new_to))
     sent = server.stats.count("flag-events") - before
-    ctx.add(fig, "flag-event requests after 500 new events", report.requests, "", "<= 6",
-            report.requests <= 6, kind="count",
-            note=f"server counted {sent}; planned {len(report.planned)} range(s), {seconds:.2f} s")
+    ctx.add(
+        fig,
+        "flag-event requests after 500 new events",
+        report.requests,
+        "",
+        "<= 6",
+        report.requests <= 6,
+        kind="count",
+        note=f"server counted {sent}; planned {len(report.planned)} range(s), {seconds:.2f} s",
+    )
     stored = set(store.load_frame(key, cold["from_ms"], new_to)["id"].astype(str))
     missing = len({e["id"] for e in fresh} - stored)
     ctx.check(fig, "new events missing after the refresh", missing == 0 and report.ok, missing)
     ctx.check(fig, "events added == 500 (nothing doubled)", report.events_added == 500, report.events_added)
     truth = {e["id"] for e in _in_range(account, cold["project"], cold["env"], cold["from_ms"], new_to)}
-    ctx.check(fig, "store equals the server's events for the new range", stored == truth,
-              f"{len(stored):,} vs {len(truth):,}")
+    ctx.check(
+        fig,
+        "store equals the server's events for the new range",
+        stored == truth,
+        f"{len(stored):,} vs {len(truth):,}",
+    )
 
 
 # -- figure 4: metrics ----------------------------------------------------------------------------------
 
-_IMPACT_SQL = ("CASE WHEN impact_size IN ('none', 'small', 'medium', 'large') "
-               "THEN CAST(impact_size AS VARCHAR) ELSE 'unknown' END")
+_IMPACT_SQL = (
+    "CASE WHEN impact_size IN ('none', 'small', 'medium', 'large') "
+    "THEN CAST(impact_size AS VARCHAR) ELSE 'unknown' END"
+)
 
 
 def _duckdb_core(con: Any, from_ms: int, to_ms: int) -> dict[str, Any]:
     where = f"event_time >= {int(from_ms)} AND event_time < {int(to_ms)}"
-    impact = dict(con.execute(
-        f"SELECT {_IMPACT_SQL} AS k, count(*) FROM ev WHERE {where} GROUP BY ALL").fetchall())
-    days = dict(con.execute(f"SELECT event_time // {DAY_MS} AS d, count(*) FROM ev WHERE {where} "
-                            "GROUP BY ALL").fetchall())
-    top = con.execute(f"SELECT CAST(flag_key AS VARCHAR) AS f, count(*) AS n FROM ev WHERE {where} "
-                      "AND flag_key IS NOT NULL GROUP BY ALL ORDER BY n DESC, f LIMIT 10").fetchall()
+    impact = dict(
+        con.execute(f"SELECT {_IMPACT_SQL} AS k, count(*) FROM ev WHERE {where} GROUP BY ALL").fetchall()
+    )
+    days = dict(
+        con.execute(
+            f"SELECT event_time // {DAY_MS} AS d, count(*) FROM ev WHERE {where} GROUP BY ALL"
+        ).fetchall()
+    )
+    top = con.execute(
+        f"SELECT CAST(flag_key AS VARCHAR) AS f, count(*) AS n FROM ev WHERE {where} "
+        "AND flag_key IS NOT NULL GROUP BY ALL ORDER BY n DESC, f LIMIT 10"
+    ).fetchall()
     return {"impact": impact, "days": days, "top": top}
 
 
 def _duckdb_day_impact(con: Any, from_ms: int, to_ms: int) -> list[tuple[Any, ...]]:
     return con.execute(
         f"SELECT event_time // {DAY_MS} AS d, {_IMPACT_SQL} AS k, count(*) FROM ev "
-        f"WHERE event_time >= {int(from_ms)} AND event_time < {int(to_ms)} GROUP BY ALL").fetchall()
+        f"WHERE event_time >= {int(from_ms)} AND event_time < {int(to_ms)} GROUP BY ALL"
+    ).fetchall()
 
 
 def _pandas_core(frame: Any, from_ms: int, to_ms: int) -> dict[str, Any]:
@@ -525,8 +708,9 @@ def _pandas_core(frame: Any, from_ms: int, to_ms: int) -> dict[str, Any]:
     days = (sel["event_time"] // DAY_MS).value_counts(sort=False)
     flags = sel["flag_key"].value_counts(sort=False)
     flags = flags[flags > 0]
-    top = sorted(((str(k), int(v)) for k, v in flags.nlargest(10, keep="all").items()),
-                 key=lambda kv: (-kv[1], kv[0]))[:10]
+    top = sorted(
+        ((str(k), int(v)) for k, v in flags.nlargest(10, keep="all").items()), key=lambda kv: (-kv[1], kv[0])
+    )[:10]
     return {"impact": impact, "days": days, "top": top}
 
 
@@ -552,19 +736,37 @@ def fig_metrics(ctx: Context) -> None:
     reps = ctx.sizes.repeats
     trend, trend_s, trend_times = median_time(lambda: metrics.compute_with_trend(frame, mid, hi), reps)
     table, table_s, table_times = median_time(lambda: metrics.per_flag_table(frame, lo, hi), reps)
-    ctx.add(fig, f"compute_with_trend, {n:,} events (current + previous window)", trend_s, "s", kind="info",
-            note=fmt_times(trend_times))
+    ctx.add(
+        fig,
+        f"compute_with_trend, {n:,} events (current + previous window)",
+        trend_s,
+        "s",
+        kind="info",
+        note=fmt_times(trend_times),
+    )
     ctx.add(fig, f"per_flag_table, {n:,} events", table_s, "s", kind="info", note=fmt_times(table_times))
     total = trend_s + table_s
     ctx.add(fig, f"headline metrics + per-flag table, {n:,} events", total, "s", "<= 2 s", total <= 2.0)
-    ctx.check(fig, "metrics cover every event", trend["events_total"] + trend["previous"]["events_total"] == n
-              and int(table["events"].sum()) == n, trend["events_total"] + trend["previous"]["events_total"])
-    for name, fn in (("daily_impact_counts", lambda: metrics.daily_impact_counts(frame, mid, hi)),
-                     ("weekday_hour_counts", lambda: metrics.weekday_hour_counts(frame, "UTC", mid, hi)),
-                     ("daily_series", lambda: metrics.daily_series(frame, mid, hi))):
+    ctx.check(
+        fig,
+        "metrics cover every event",
+        trend["events_total"] + trend["previous"]["events_total"] == n and int(table["events"].sum()) == n,
+        trend["events_total"] + trend["previous"]["events_total"],
+    )
+    for name, fn in (
+        ("daily_impact_counts", lambda: metrics.daily_impact_counts(frame, mid, hi)),
+        ("weekday_hour_counts", lambda: metrics.weekday_hour_counts(frame, "UTC", mid, hi)),
+        ("daily_series", lambda: metrics.daily_series(frame, mid, hi)),
+    ):
         _, seconds, times = median_time(fn, reps)
-        ctx.add(fig, f"{name}, {n:,} events (overview also calls it)", seconds, "s", kind="info",
-                note=fmt_times(times))
+        ctx.add(
+            fig,
+            f"{name}, {n:,} events (overview also calls it)",
+            seconds,
+            "s",
+            kind="info",
+            note=fmt_times(times),
+        )
 
     # DuckDB as the independent reference, over the same frame (current window)
     con = duckdb.connect()
@@ -579,37 +781,84 @@ def fig_metrics(ctx: Context) -> None:
     day_ours = {d: c for d, c in headline["events_by_day"].items() if c}
     ctx.check(fig, "events by day: metrics == DuckDB", day_ours == day_ref, f"{len(day_ours)} days")
     top_ours = [(t["flagKey"], t["events"]) for t in headline["top_flags"]]
-    ctx.check(fig, "top 10 flags: metrics == DuckDB", top_ours == [(f, int(c)) for f, c in ref["top"]],
-              note=", ".join(f"{f}={c}" for f, c in top_ours[:3]) + ", ...")
-    ctx.add(fig, "DuckDB: by impact, by day, top flags (current window)", duck_s, "s", kind="info",
-            note=f"{fmt_times(duck_times)}; {threads} threads")
-    ctx.add(fig, "compute_metrics (all 14 headline metrics, one window)", head_s, "s", kind="info",
-            note=fmt_times(head_times))
-    ctx.add(fig, "compute_metrics / DuckDB's 3 aggregates", head_s / duck_s, "x", kind="info",
-            note="not like for like: the headline also finds rollbacks and flapping")
+    ctx.check(
+        fig,
+        "top 10 flags: metrics == DuckDB",
+        top_ours == [(f, int(c)) for f, c in ref["top"]],
+        note=", ".join(f"{f}={c}" for f, c in top_ours[:3]) + ", ...",
+    )
+    ctx.add(
+        fig,
+        "DuckDB: by impact, by day, top flags (current window)",
+        duck_s,
+        "s",
+        kind="info",
+        note=f"{fmt_times(duck_times)}; {threads} threads",
+    )
+    ctx.add(
+        fig,
+        "compute_metrics (all 14 headline metrics, one window)",
+        head_s,
+        "s",
+        kind="info",
+        note=fmt_times(head_times),
+    )
+    ctx.add(
+        fig,
+        "compute_metrics / DuckDB's 3 aggregates",
+        head_s / duck_s,
+        "x",
+        kind="info",
+        note="not like for like: the headline also finds rollbacks and flapping",
+    )
 
     cells, ours_s, ours_times = median_time(lambda: metrics.daily_impact_counts(frame, mid, hi), reps)
     ref_cells, dcell_s, dcell_times = median_time(lambda: _duckdb_day_impact(con, mid, hi), reps)
     ours_map = {(str(r.date), str(r.impact_size)): int(r.events) for r in cells.itertuples() if r.events}
     ref_map = {(str(np.datetime64(int(d), "D")), str(k)): int(c) for d, k, c in ref_cells}
-    ctx.check(fig, "day x impact counts: daily_impact_counts == DuckDB", ours_map == ref_map,
-              f"{len(ref_map)} cells")
+    ctx.check(
+        fig,
+        "day x impact counts: daily_impact_counts == DuckDB",
+        ours_map == ref_map,
+        f"{len(ref_map)} cells",
+    )
     ratio = ours_s / dcell_s
-    ctx.add(fig, "daily_impact_counts / DuckDB (day x impact)", ratio, "x", "<= 2 (goal)", ratio <= 2.0,
-            note=f"{ours_s:.3f} s vs {dcell_s:.3f} s")
+    ctx.add(
+        fig,
+        "daily_impact_counts / DuckDB (day x impact)",
+        ratio,
+        "x",
+        "<= 2 (goal)",
+        ratio <= 2.0,
+        note=f"{ours_s:.3f} s vs {dcell_s:.3f} s",
+    )
 
     pd_ref, pd_s, pd_times = median_time(lambda: _pandas_core(frame, mid, hi), reps)
-    pd_impact = {("unknown" if k is None or k != k or k not in metrics.IMPACT_SIZES else str(k)): int(v)
-                 for k, v in pd_ref["impact"].items() if v}
-    ctx.check(fig, "pandas groupby == DuckDB (impact, top flags)",
-              pd_impact == ref["impact"] and pd_ref["top"] == [(f, int(c)) for f, c in ref["top"]])
+    pd_impact = {
+        ("unknown" if k is None or k != k or k not in metrics.IMPACT_SIZES else str(k)): int(v)
+        for k, v in pd_ref["impact"].items()
+        if v
+    }
+    ctx.check(
+        fig,
+        "pandas groupby == DuckDB (impact, top flags)",
+        pd_impact == ref["impact"] and pd_ref["top"] == [(f, int(c)) for f, c in ref["top"]],
+    )
     ratio = pd_s / duck_s
-    ctx.add(fig, "pandas groupby / DuckDB (same 3 aggregates)", ratio, "x", "<= 2 (goal)", ratio <= 2.0,
-            note=f"{pd_s:.3f} s vs {duck_s:.3f} s")
+    ctx.add(
+        fig,
+        "pandas groupby / DuckDB (same 3 aggregates)",
+        ratio,
+        "x",
+        "<= 2 (goal)",
+        ratio <= 2.0,
+        note=f"{pd_s:.3f} s vs {duck_s:.3f} s",
+    )
     con.close()
 
 
 # -- figure 5: page speed (child process) ---------------------------------------------------------------
+
 
 def fig_page(ctx: Context) -> None:
     fig = "5 Page speed"
@@ -617,28 +866,59 @@ def fig_page(ctx: Context) -> None:
     cache_dir = ctx.tmp / "page-cache"
     env = {k: v for k, v in os.environ.items() if k not in LD_ENV_VARS}
     env.update({"PYTHONPATH": str(ROOT), "LD_CACHE_DIR": str(cache_dir)})
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "page", "--child-events",
-           str(ctx.sizes.page_events), "--child-dir", str(cache_dir), "--child-out", str(out)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        "page",
+        "--child-events",
+        str(ctx.sizes.page_events),
+        "--child-dir",
+        str(cache_dir),
+        "--child-out",
+        str(out),
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0 or not out.exists():
         raise RuntimeError(f"page child failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-3000:]}")
     r = json.loads(out.read_text())
     n = r["events_in_key"]
-    ctx.add(fig, "events in the overview's store key (current + previous 30 days)", n, kind="info",
-            note=f"prefill {r['prefill_s']:.1f} s; demo account generated before timing "
-                 f"({r['demo_account_s']:.1f} s)")
-    ctx.add(fig, "first render of the overview (warm store, cold Streamlit caches)", r["first_s"], "s",
-            kind="info", note="includes load_frame, every overview metric, flags/statuses from the demo")
-    for name, label in (("impact", "re-render after impact filter -> large"),
-                        ("env", "re-render after environment -> staging")):
+    ctx.add(
+        fig,
+        "events in the overview's store key (current + previous 30 days)",
+        n,
+        kind="info",
+        note=f"prefill {r['prefill_s']:.1f} s; demo account generated before timing "
+        f"({r['demo_account_s']:.1f} s)",
+    )
+    ctx.add(
+        fig,
+        "first render of the overview (warm store, cold Streamlit caches)",
+        r["first_s"],
+        "s",
+        kind="info",
+        note="includes load_frame, every overview metric, flags/statuses from the demo",
+    )
+    for name, label in (
+        ("impact", "re-render after impact filter -> large"),
+        ("env", "re-render after environment -> staging"),
+    ):
         seconds = r[f"{name}_s"]
         ctx.add(fig, label, seconds, "s", "<= 1 s", seconds <= 1.0)
     ctx.add(fig, "re-render, impact filter cleared again (cached)", r["impact_back_s"], "s", kind="info")
     ctx.add(fig, "re-render with no change", r["noop_s"], "s", kind="info")
-    ctx.check(fig, "overview shows the stored events (Events KPI)", r["events_ok"],
-              f"{r['events_shown']} vs {r['events_expected']:,}")
-    ctx.check(fig, "impact filter changes the Events KPI correctly", r["large_ok"],
-              f"{r['large_shown']} vs {r['large_expected']:,}")
+    ctx.check(
+        fig,
+        "overview shows the stored events (Events KPI)",
+        r["events_ok"],
+        f"{r['events_shown']} vs {r['events_expected']:,}",
+    )
+    ctx.check(
+        fig,
+        "impact filter changes the Events KPI correctly",
+        r["large_ok"],
+        f"{r['large_shown']} vs {r['large_expected']:,}",
+    )
     ctx.check(fig, "no exception in any run", not r["exceptions"], note="; ".join(r["exceptions"])[:300])
 
 
@@ -675,7 +955,7 @@ def child_page(events: int, cache_dir: Path, out: Path) -> None:
     have = len(source.store.load_frame(key, start, to_ms))
     extra = account.make_events(max(0, events - have), project.key, env, start, min(anchor, to_ms), seed=5)
     for i in range(0, len(extra), WRITE_BATCH):
-        source.store.write_page(key, extra[i:i + WRITE_BATCH])
+        source.store.write_page(key, extra[i : i + WRITE_BATCH])
     frame = source.store.load_frame(key, start, to_ms)
     cur = frame[(frame["event_time"] >= from_ms) & (frame["event_time"] < to_ms)]
     expected, expected_large = len(cur), int((cur["impact_size"] == "large").sum())
@@ -706,17 +986,31 @@ def child_page(events: int, cache_dir: Path, out: Path) -> None:
     large_shown = events_kpi()
     impact_back_s = run(lambda: at.sidebar.multiselect(key="w_impact").set_value([]).run())
     env_s = run(lambda: at.sidebar.selectbox(key="w_env").set_value("staging").run())
-    out.write_text(json.dumps({
-        "events_in_key": have + max(0, events - have), "prefill_s": prefill_s, "demo_account_s": demo_s,
-        "first_s": first_s, "noop_s": noop_s, "impact_s": impact_s, "impact_back_s": impact_back_s,
-        "env_s": env_s, "events_shown": shown, "events_expected": expected,
-        "events_ok": shown.replace(",", "") == str(expected), "large_shown": large_shown,
-        "large_expected": expected_large, "large_ok": large_shown.replace(",", "") == str(expected_large),
-        "exceptions": exceptions,
-    }))
+    out.write_text(
+        json.dumps(
+            {
+                "events_in_key": have + max(0, events - have),
+                "prefill_s": prefill_s,
+                "demo_account_s": demo_s,
+                "first_s": first_s,
+                "noop_s": noop_s,
+                "impact_s": impact_s,
+                "impact_back_s": impact_back_s,
+                "env_s": env_s,
+                "events_shown": shown,
+                "events_expected": expected,
+                "events_ok": shown.replace(",", "") == str(expected),
+                "large_shown": large_shown,
+                "large_expected": expected_large,
+                "large_ok": large_shown.replace(",", "") == str(expected_large),
+                "exceptions": exceptions,
+            }
+        )
+    )
 
 
 # -- figure 6: memory (child process) -------------------------------------------------------------------
+
 
 def _proc_status_kb(field_name: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -751,9 +1045,19 @@ def child_memory(store_path: Path, out: Path, lo: int, mid: int, hi: int, column
     metrics.weekday_hour_counts(frame, "UTC", mid, hi)
     metrics.daily_series(frame, mid, hi)
     metrics_s = time.perf_counter() - t
-    out.write_text(json.dumps({"events": len(frame), "base_kb": base_kb, "load_hwm_kb": after_load_hwm,
-                               "hwm_kb": _proc_status_kb("VmHWM"), "frame_mb": frame_mb, "load_s": load_s,
-                               "metrics_s": metrics_s}))
+    out.write_text(
+        json.dumps(
+            {
+                "events": len(frame),
+                "base_kb": base_kb,
+                "load_hwm_kb": after_load_hwm,
+                "hwm_kb": _proc_status_kb("VmHWM"),
+                "frame_mb": frame_mb,
+                "load_s": load_s,
+                "metrics_s": metrics_s,
+            }
+        )
+    )
 
 
 def fig_memory(ctx: Context) -> None:
@@ -764,8 +1068,9 @@ def fig_memory(ctx: Context) -> None:
     cases = []
     if big is not None:
         cases.append(("store read before", big["path"], big["meta"], "metrics"))
-        cases.append(("store read before, every column as the dashboard caches it", big["path"], big["meta"],
-                      "all"))
+        cases.append(
+            ("store read before, every column as the dashboard caches it", big["path"], big["meta"], "all")
+        )
     path, meta = big_store_copy(ctx, "big-memory.sqlite")
     cases.append(("store never read before", path, meta, "metrics"))
     for label, store_path, meta, columns in cases:
@@ -773,9 +1078,20 @@ def fig_memory(ctx: Context) -> None:
         mid = hi - (hi - lo) // 2
         out = ctx.tmp / "memory.json"
         out.unlink(missing_ok=True)
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "memory", "--child-dir",
-               str(store_path), "--child-out", str(out), "--child-range", f"{lo},{mid},{hi}",
-               "--child-columns", columns]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            "memory",
+            "--child-dir",
+            str(store_path),
+            "--child-out",
+            str(out),
+            "--child-range",
+            f"{lo},{mid},{hi}",
+            "--child-columns",
+            columns,
+        ]
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
         if proc.returncode != 0 or not out.exists():
             raise RuntimeError(f"memory child failed ({proc.returncode}): {proc.stderr[-3000:]}")
@@ -785,9 +1101,11 @@ def fig_memory(ctx: Context) -> None:
         # benchmark process's size, not the child's.
         peak_mb = r["hwm_kb"] * 1024 / 1e6
         what = "the metric columns" if columns == "metrics" else "every column"
-        note = (f"VmHWM; after imports {r['base_kb'] * 1024 / 1e6:.0f} MB, peak during load "
-                f"{r['load_hwm_kb'] * 1024 / 1e6:.0f} MB, frame {r['frame_mb']:.0f} MB; "
-                f"load {r['load_s']:.2f} s, metrics {r['metrics_s']:.2f} s")
+        note = (
+            f"VmHWM; after imports {r['base_kb'] * 1024 / 1e6:.0f} MB, peak during load "
+            f"{r['load_hwm_kb'] * 1024 / 1e6:.0f} MB, frame {r['frame_mb']:.0f} MB; "
+            f"load {r['load_s']:.2f} s, metrics {r['metrics_s']:.2f} s"
+        )
         measure = f"peak RSS: load {r['events']:,} events ({what}) + all metrics ({label})"
         if columns == "metrics":
             ctx.add(fig, measure, peak_mb, "MB", "<= 400 MB", peak_mb <= 400, kind="count", note=note)
@@ -797,18 +1115,29 @@ def fig_memory(ctx: Context) -> None:
 
 # -- figure 7: PostgreSQL --------------------------------------------------------------------------------
 
+
 def fig_postgres(ctx: Context) -> None:
     fig = "7 PostgreSQL"
     url = os.environ.get("LD_TEST_POSTGRES_URL")
     if not url:
-        ctx.add(fig, "load_frame from PostgreSQL vs SQLite", "skipped", kind="skip",
-                note="LD_TEST_POSTGRES_URL is not set")
+        ctx.add(
+            fig,
+            "load_frame from PostgreSQL vs SQLite",
+            "skipped",
+            kind="skip",
+            note="LD_TEST_POSTGRES_URL is not set",
+        )
         return
     try:
         from ldclient.store.postgres import PostgresStore
     except Exception as exc:  # in progress elsewhere: report, do not crash the run
-        ctx.add(fig, "load_frame from PostgreSQL vs SQLite", "skipped", kind="skip",
-                note=f"ldclient.store.postgres unusable: {type(exc).__name__}: {exc}"[:300])
+        ctx.add(
+            fig,
+            "load_frame from PostgreSQL vs SQLite",
+            "skipped",
+            kind="skip",
+            note=f"ldclient.store.postgres unusable: {type(exc).__name__}: {exc}"[:300],
+        )
         return
     from ldclient.store import SQLiteStore, StoreKey
 
@@ -824,8 +1153,13 @@ def fig_postgres(ctx: Context) -> None:
     try:
         pg = PostgresStore(url, schema=f"fh_bench_{n}")
     except Exception as exc:
-        ctx.add(fig, "load_frame from PostgreSQL vs SQLite", "skipped", kind="skip",
-                note=f"PostgresStore did not open: {type(exc).__name__}: {exc}"[:300])
+        ctx.add(
+            fig,
+            "load_frame from PostgreSQL vs SQLite",
+            "skipped",
+            kind="skip",
+            note=f"PostgresStore did not open: {type(exc).__name__}: {exc}"[:300],
+        )
         return
     try:
         count = next((s.events for s in pg.summaries() if s.key == key), 0)
@@ -837,30 +1171,46 @@ def fig_postgres(ctx: Context) -> None:
             started = time.perf_counter()
             for items in synthetic_batches(n):
                 for j in range(0, len(items), WRITE_BATCH):
-                    pg.write_page(key, items[j:j + WRITE_BATCH])
+                    pg.write_page(key, items[j : j + WRITE_BATCH])
             pg.write_page(key, [], complete=(lo, hi))
             pg.put_resource("benchmark", "marker", str(n), marker)
-            ctx.add(fig, f"writing {n:,} events into PostgreSQL (cached in schema fh_bench_{n})",
-                    time.perf_counter() - started, "s", kind="info", note="write_page batches of 5,000")
+            ctx.add(
+                fig,
+                f"writing {n:,} events into PostgreSQL (cached in schema fh_bench_{n})",
+                time.perf_counter() - started,
+                "s",
+                kind="info",
+                note="write_page batches of 5,000",
+            )
         pg_frame, first_s = timed(lambda: pg.load_frame(key, lo, hi))
         pg_frame, pg_s, times = median_time(lambda: pg.load_frame(key, lo, hi), ctx.sizes.repeats)
         if sqlite_frame is None:
             sqlite_store = SQLiteStore(path)
             sqlite_store.load_frame(key, lo, hi)
-            sqlite_frame, sq_s, _ = median_time(lambda: sqlite_store.load_frame(key, lo, hi),
-                                                ctx.sizes.repeats)
+            sqlite_frame, sq_s, _ = median_time(
+                lambda: sqlite_store.load_frame(key, lo, hi), ctx.sizes.repeats
+            )
             sqlite_store.close()
         else:
             sq_s = big["warm_s"]
-        ctx.add(fig, f"load_frame {n:,} events from PostgreSQL (median)", pg_s, "s", kind="info",
-                note=f"first {first_s:.3f} s; {fmt_times(times)}")
+        ctx.add(
+            fig,
+            f"load_frame {n:,} events from PostgreSQL (median)",
+            pg_s,
+            "s",
+            kind="info",
+            note=f"first {first_s:.3f} s; {fmt_times(times)}",
+        )
         ctx.add(fig, f"load_frame {n:,} events from SQLite (warm, median)", sq_s, "s", kind="info")
         ctx.add(fig, "PostgreSQL / SQLite", pg_s / sq_s if sq_s else math.inf, "x", kind="info")
-        same = (len(pg_frame) == len(sqlite_frame)
-                and pg_frame["id"].astype(str).tolist() == sqlite_frame["id"].astype(str).tolist()
-                and (pg_frame["event_time"].to_numpy() == sqlite_frame["event_time"].to_numpy()).all())
-        ctx.check(fig, "PostgreSQL and SQLite return the same events in the same order", bool(same),
-                  len(pg_frame))
+        same = (
+            len(pg_frame) == len(sqlite_frame)
+            and pg_frame["id"].astype(str).tolist() == sqlite_frame["id"].astype(str).tolist()
+            and (pg_frame["event_time"].to_numpy() == sqlite_frame["event_time"].to_numpy()).all()
+        )
+        ctx.check(
+            fig, "PostgreSQL and SQLite return the same events in the same order", bool(same), len(pg_frame)
+        )
     finally:
         pg.close()
 
@@ -882,15 +1232,20 @@ def table_lines(rows: list[Row], quick: bool, markdown: bool = False) -> list[st
     header = ("Figure", "Measure", "Measured", "Target", "Met")
     body = [(r.figure, r.measure, r.measured_text(), r.target, r.met_text(quick)) for r in rows]
     if markdown:
+
         def cell(text: str) -> str:
             return text.replace("|", "\\|")
+
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 5) + "|"]
         lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in body]
         return lines
-    widths = [min(72, max(len(h), *(len(row[i]) for row in body))) if body else len(h)
-              for i, h in enumerate(header)]
+    widths = [
+        min(72, max(len(h), *(len(row[i]) for row in body))) if body else len(h) for i, h in enumerate(header)
+    ]
+
     def line(cells: tuple[str, ...]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
     return [line(header), line(tuple("-" * w for w in widths)), *(line(row) for row in body)]
 
 
@@ -935,7 +1290,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child-dir", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     parser.add_argument("--child-range", help=argparse.SUPPRESS)
-    parser.add_argument("--child-columns", choices=("metrics", "all"), default="metrics", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child-columns", choices=("metrics", "all"), default="metrics", help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
 
     if args.child == "page":
@@ -988,11 +1345,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
-        doc = {"mode": mode, "machine": info, "duration_s": round(duration, 1),
-               "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "rows": [asdict(r) for r in rows],
-               "missed": [f"{r.figure}: {r.measure}" for r in missed],
-               "broken": [f"{r.figure}: {r.measure}" for r in broken]}
+        doc = {
+            "mode": mode,
+            "machine": info,
+            "duration_s": round(duration, 1),
+            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "rows": [asdict(r) for r in rows],
+            "missed": [f"{r.figure}: {r.measure}" for r in missed],
+            "broken": [f"{r.figure}: {r.measure}" for r in broken],
+        }
         tmp_path = path.with_name(path.name + ".tmp")
         tmp_path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
         os.replace(tmp_path, path)
@@ -1000,8 +1361,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         path = Path(args.markdown)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"Machine: {machine_line(info)}. Mode: {mode}; total {duration:.0f} s.\n\n"
-                        + "\n".join(table_lines(rows, args.quick, markdown=True)) + "\n")
+        path.write_text(
+            f"Machine: {machine_line(info)}. Mode: {mode}; total {duration:.0f} s.\n\n"
+            + "\n".join(table_lines(rows, args.quick, markdown=True))
+            + "\n"
+        )
         print(f"wrote {path}")
     if args.quick and broken:
         return 1

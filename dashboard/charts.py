@@ -22,20 +22,26 @@ BAR_STEP = 26  # pixels per bar of a ranking: every label gets room (an axis dro
 LABEL_LIMIT = 200  # pixels; a longer label is cut with an ellipsis, the tooltip has it whole
 DAY_FORMAT = "%a %b %d, %Y"
 # What each health-score penalty is called on screen (Sentence case, as every header).
-PENALTY_LABELS = {"churn_penalty": "Churn", "rollback_penalty": "Rollbacks", "flapping_penalty": "Flapping",
-                  "unguarded_penalty": "Large unguarded", "off_hours_penalty": "Off-hours"}
+PENALTY_LABELS = {
+    "churn_penalty": "Churn",
+    "rollback_penalty": "Rollbacks",
+    "flapping_penalty": "Flapping",
+    "unguarded_penalty": "Large unguarded",
+    "off_hours_penalty": "Off-hours",
+}
 # Okabe-Ito vermillion for what needs attention, blue for the rest: distinct for colour-vision deficiencies
 # and on either Streamlit theme.
 REHEARSAL_SCALE = alt.Scale(domain=["unrehearsed", "rehearsed"], range=["#D55E00", "#0072B2"])
 
 
 def impact_color(title: str = "Impact") -> alt.Color:
-    return alt.Color("impact_size:N", scale=IMPACT_SCALE, sort=IMPACT_ORDER, title=title,
-                     legend=alt.Legend(orient="top"))
+    return alt.Color(
+        "impact_size:N", scale=IMPACT_SCALE, sort=IMPACT_ORDER, title=title, legend=alt.Legend(orient="top")
+    )
 
 
 def bucket_for(first: date, last: date) -> str:
-    """"day", or "week" when the range has more days than WEEKLY_AFTER_DAYS."""
+    """ "day", or "week" when the range has more days than WEEKLY_AFTER_DAYS."""
     return "week" if (last - first).days + 1 > WEEKLY_AFTER_DAYS else "day"
 
 
@@ -60,8 +66,15 @@ def periods(first: date, last: date, today: date | None = None) -> pd.DataFrame:
         else:
             partial = len(done) < 7
             so_far = today is not None and any(d >= today for d in days)
-            note = (f"{len(done)} of 7 days, this week so far" if so_far else
-                    f"{len(days)} of 7 days in the range") if partial else "whole week"
+            note = (
+                (
+                    f"{len(done)} of 7 days, this week so far"
+                    if so_far
+                    else f"{len(days)} of 7 days in the range"
+                )
+                if partial
+                else "whole week"
+            )
         out.append({"start": key.isoformat(), "bucket": kind, "partial": partial, "note": note, "_key": key})
     frame = pd.DataFrame(out, columns=["start", "bucket", "partial", "note", "_key"])
     labels = [k.strftime("%b %d") for k in frame["_key"]]
@@ -74,13 +87,19 @@ def _bucket(grid: pd.DataFrame) -> str:
     return str(grid["bucket"].iat[0]) if len(grid) else "day"
 
 
-def bucketed(data: pd.DataFrame, date_col: str, value: str, by: list[str], grid: pd.DataFrame) -> pd.DataFrame:
+def bucketed(
+    data: pd.DataFrame, date_col: str, value: str, by: list[str], grid: pd.DataFrame
+) -> pd.DataFrame:
     """``data`` (local dates as YYYY-MM-DD in ``date_col``) summed into the periods of ``grid``."""
     kind = _bucket(grid)
     days = pd.to_datetime(data[date_col].astype(str))
     starts = days if kind == "day" else days - pd.to_timedelta(days.dt.day_of_week, unit="D")
-    summed = (data.assign(start=starts.dt.strftime("%Y-%m-%d")).groupby(["start", *by], observed=True)[value]
-              .sum().reset_index())
+    summed = (
+        data.assign(start=starts.dt.strftime("%Y-%m-%d"))
+        .groupby(["start", *by], observed=True)[value]
+        .sum()
+        .reset_index()
+    )
     return summed.merge(grid, on="start", how="inner")
 
 
@@ -89,17 +108,24 @@ def period_x(grid: pd.DataFrame) -> alt.X:
     midnight, left of the bar); every period of the range is on the axis, an empty one too."""
     weekly = _bucket(grid) == "week"
     domain = grid["period"].tolist()
-    return alt.X("period:O", sort=domain, scale=alt.Scale(domain=domain, paddingInner=0.15),
-                 title="Week starting Monday" if weekly else None,
-                 axis=alt.Axis(labelAngle=0, labelOverlap="parity", labelPadding=4))
+    return alt.X(
+        "period:O",
+        sort=domain,
+        scale=alt.Scale(domain=domain, paddingInner=0.15),
+        title="Week starting Monday" if weekly else None,
+        axis=alt.Axis(labelAngle=0, labelOverlap="parity", labelPadding=4),
+    )
 
 
 def period_tooltips(grid: pd.DataFrame) -> list[alt.Tooltip]:
     weekly = _bucket(grid) == "week"
     # a temporal field read and formatted as UTC: "2026-11-30" is that local day in every browser
-    return [alt.Tooltip("start:T", timeUnit="utcyearmonthdate", format=DAY_FORMAT,
-                        title="Week of" if weekly else "Day"),
-            alt.Tooltip("note:N", title="Covers")]
+    return [
+        alt.Tooltip(
+            "start:T", timeUnit="utcyearmonthdate", format=DAY_FORMAT, title="Week of" if weekly else "Day"
+        ),
+        alt.Tooltip("note:N", title="Covers"),
+    ]
 
 
 def partial_opacity() -> alt.OpacityValue:
@@ -110,114 +136,212 @@ def events_per_day(daily: pd.DataFrame, first: date, last: date, today: date | N
     """Stacked bars of events per local day (per week for long ranges) by impact size; a partial period
     (today so far) is drawn lighter and says so in its tooltip."""
     grid = periods(first, last, today)
-    data = bucketed(daily, "date", "events", ["impact_size"], grid) if len(daily) else \
-        grid.assign(impact_size="", events=0).iloc[:0]
+    data = (
+        bucketed(daily, "date", "events", ["impact_size"], grid)
+        if len(daily)
+        else grid.assign(impact_size="", events=0).iloc[:0]
+    )
     data = data[data["events"] > 0]
-    return alt.Chart(data).mark_bar().encode(
-        x=period_x(grid),
-        y=alt.Y("events:Q", stack="zero", title="Events"),
-        color=impact_color(),
-        order=alt.Order("impact_order:Q"),
-        opacity=partial_opacity(),
-        tooltip=[*period_tooltips(grid), alt.Tooltip("impact_size:N", title="Impact"),
-                 alt.Tooltip("events:Q", title="Events", format=",")],
-    ).transform_calculate(
-        impact_order=f"indexof({IMPACT_ORDER!r}, datum.impact_size)"
-    ).properties(height=280)
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=period_x(grid),
+            y=alt.Y("events:Q", stack="zero", title="Events"),
+            color=impact_color(),
+            order=alt.Order("impact_order:Q"),
+            opacity=partial_opacity(),
+            tooltip=[
+                *period_tooltips(grid),
+                alt.Tooltip("impact_size:N", title="Impact"),
+                alt.Tooltip("events:Q", title="Events", format=","),
+            ],
+        )
+        .transform_calculate(impact_order=f"indexof({IMPACT_ORDER!r}, datum.impact_size)")
+        .properties(height=280)
+    )
 
 
 def risk_calendar(heat: pd.DataFrame) -> alt.Chart:
     """Day-of-week x hour heatmap: when changes happen (the risk calendar)."""
     data = heat.assign(day=[WEEKDAYS[d] for d in heat["weekday"]])
-    return alt.Chart(data).mark_rect().encode(
-        x=alt.X("hour:O", title="Hour (local)"),
-        y=alt.Y("day:N", sort=WEEKDAYS, title=None),
-        color=alt.Color("events:Q", scale=alt.Scale(scheme="blues"), title="Events"),
-        tooltip=[alt.Tooltip("day:N", title="Day"), alt.Tooltip("hour:O", title="Hour"),
-                 alt.Tooltip("events:Q", title="Events")],
-    ).properties(height=220)
+    return (
+        alt.Chart(data)
+        .mark_rect()
+        .encode(
+            x=alt.X("hour:O", title="Hour (local)"),
+            y=alt.Y("day:N", sort=WEEKDAYS, title=None),
+            color=alt.Color("events:Q", scale=alt.Scale(scheme="blues"), title="Events"),
+            tooltip=[
+                alt.Tooltip("day:N", title="Day"),
+                alt.Tooltip("hour:O", title="Hour"),
+                alt.Tooltip("events:Q", title="Events"),
+            ],
+        )
+        .properties(height=220)
+    )
 
 
-def bar_ranking(data: pd.DataFrame, label: str, value: str, title: str, label_title: str | None = None,
-                value_format: str = ",") -> alt.Chart:
+def bar_ranking(
+    data: pd.DataFrame,
+    label: str,
+    value: str,
+    title: str,
+    label_title: str | None = None,
+    value_format: str = ",",
+) -> alt.Chart:
     """Horizontal bars, largest first, with BAR_STEP pixels per bar so the axis draws every label; a label
     longer than LABEL_LIMIT pixels is cut with an ellipsis and the tooltip shows it whole."""
-    return alt.Chart(data).mark_bar(color="#405BFF").encode(
-        x=alt.X(f"{value}:Q", title=title),
-        y=alt.Y(f"{label}:N", sort="-x", title=None,
-                axis=alt.Axis(labelLimit=LABEL_LIMIT, labelOverlap=False)),
-        tooltip=[alt.Tooltip(f"{label}:N", title=label_title or label.capitalize()),
-                 alt.Tooltip(f"{value}:Q", title=title, format=value_format)],
-    ).properties(
-        # "fit-x": the height is the plot's own, not shared with the axis below it
-        height=BAR_STEP * max(len(data), 1), autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+    return (
+        alt.Chart(data)
+        .mark_bar(color="#405BFF")
+        .encode(
+            x=alt.X(f"{value}:Q", title=title),
+            y=alt.Y(
+                f"{label}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT, labelOverlap=False)
+            ),
+            tooltip=[
+                alt.Tooltip(f"{label}:N", title=label_title or label.capitalize()),
+                alt.Tooltip(f"{value}:Q", title=title, format=value_format),
+            ],
+        )
+        .properties(
+            # "fit-x": the height is the plot's own, not shared with the axis below it
+            height=BAR_STEP * max(len(data), 1),
+            autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+        )
+    )
 
 
 def histogram(data: pd.DataFrame, column: str, title: str) -> alt.Chart:
-    return alt.Chart(data).mark_bar(color="#405BFF").encode(
-        x=alt.X(f"{column}:Q", bin=alt.Bin(step=10, extent=[0, 100]), title=title),
-        y=alt.Y("count():Q", title="Flags"),
-        tooltip=[alt.Tooltip(f"{column}:Q", bin=alt.Bin(step=10, extent=[0, 100]), title=title),
-                 alt.Tooltip("count():Q", title="Flags")],
-    ).properties(height=220)
+    return (
+        alt.Chart(data)
+        .mark_bar(color="#405BFF")
+        .encode(
+            x=alt.X(f"{column}:Q", bin=alt.Bin(step=10, extent=[0, 100]), title=title),
+            y=alt.Y("count():Q", title="Flags"),
+            tooltip=[
+                alt.Tooltip(f"{column}:Q", bin=alt.Bin(step=10, extent=[0, 100]), title=title),
+                alt.Tooltip("count():Q", title="Flags"),
+            ],
+        )
+        .properties(height=220)
+    )
 
 
 def status_bars(statuses: dict[str, int]) -> alt.Chart:
     order = ["new", "active", "launched", "inactive"]
     data = pd.DataFrame({"status": order, "flags": [statuses.get(s, 0) for s in order]})
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X("flags:Q", title="Flags"),
-        y=alt.Y("status:N", sort=order, title=None),
-        color=alt.Color("status:N", scale=alt.Scale(domain=order, range=["#56B4E9", "#009E73", "#CC79A7", "#BBBBBB"]),
-                        legend=None),
-        tooltip=[alt.Tooltip("status:N", title="Status"), alt.Tooltip("flags:Q", title="Flags")],
-    ).properties(height=160)
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("flags:Q", title="Flags"),
+            y=alt.Y("status:N", sort=order, title=None),
+            color=alt.Color(
+                "status:N",
+                scale=alt.Scale(domain=order, range=["#56B4E9", "#009E73", "#CC79A7", "#BBBBBB"]),
+                legend=None,
+            ),
+            tooltip=[alt.Tooltip("status:N", title="Status"), alt.Tooltip("flags:Q", title="Flags")],
+        )
+        .properties(height=160)
+    )
 
 
 def variation_split(data: pd.DataFrame) -> alt.Chart:
     """Before/after evaluation share per variation for each event of one flag."""
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X("share:Q", stack="normalize", title="Share of evaluations", axis=alt.Axis(format="%")),
-        y=alt.Y("phase:N", sort=["before", "after"], title=None),
-        row=alt.Row("event:N", title=None, sort=alt.SortField("event_time", order="descending"),
-                    header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=360)),
-        # short unique labels (ldclient.report.short_labels) in the legend, the value itself in the tooltip;
-        # two legend columns and the sizes below keep the chart within the page's width
-        color=alt.Color("variation:N", title="Variation",
-                        legend=alt.Legend(orient="top", columns=2, labelLimit=260)),
-        tooltip=[alt.Tooltip("event:N", title="Event"), alt.Tooltip("phase:N", title="When"),
-                 alt.Tooltip("variation_full:N", title="Variation"), alt.Tooltip("count:Q", title="Evaluations"),
-                 alt.Tooltip("share:Q", format=".1%", title="Share")],
-    ).properties(height=40, width=380)
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("share:Q", stack="normalize", title="Share of evaluations", axis=alt.Axis(format="%")),
+            y=alt.Y("phase:N", sort=["before", "after"], title=None),
+            row=alt.Row(
+                "event:N",
+                title=None,
+                sort=alt.SortField("event_time", order="descending"),
+                header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=360),
+            ),
+            # short unique labels (ldclient.report.short_labels) in the legend, the value itself in the tooltip;
+            # two legend columns and the sizes below keep the chart within the page's width
+            color=alt.Color(
+                "variation:N", title="Variation", legend=alt.Legend(orient="top", columns=2, labelLimit=260)
+            ),
+            tooltip=[
+                alt.Tooltip("event:N", title="Event"),
+                alt.Tooltip("phase:N", title="When"),
+                alt.Tooltip("variation_full:N", title="Variation"),
+                alt.Tooltip("count:Q", title="Evaluations"),
+                alt.Tooltip("share:Q", format=".1%", title="Share"),
+            ],
+        )
+        .properties(height=40, width=380)
+    )
 
 
 def timeline(data: pd.DataFrame) -> alt.Chart:
     """A flag's events across environments; rollbacks and toggles marked by shape."""
-    return alt.Chart(data).mark_point(filled=True, size=90, opacity=0.85).encode(
-        x=alt.X("time:T", title=None),
-        y=alt.Y("environment:N", title=None),
-        color=impact_color(),
-        shape=alt.Shape("mark:N", title="Marked", scale=alt.Scale(domain=["change", "toggle", "rollback"],
-                                                                  range=["circle", "square", "triangle-down"])),
-        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M", title="Time"),
-                 alt.Tooltip("environment:N", title="Environment"), alt.Tooltip("description:N", title="Change"),
-                 alt.Tooltip("member:N", title="By"), alt.Tooltip("impact_size:N", title="Impact"),
-                 alt.Tooltip("mark:N", title="Marked")],
-    ).properties(height=200)
+    return (
+        alt.Chart(data)
+        .mark_point(filled=True, size=90, opacity=0.85)
+        .encode(
+            x=alt.X("time:T", title=None),
+            y=alt.Y("environment:N", title=None),
+            color=impact_color(),
+            shape=alt.Shape(
+                "mark:N",
+                title="Marked",
+                scale=alt.Scale(
+                    domain=["change", "toggle", "rollback"], range=["circle", "square", "triangle-down"]
+                ),
+            ),
+            tooltip=[
+                alt.Tooltip("time:T", format="%Y-%m-%d %H:%M", title="Time"),
+                alt.Tooltip("environment:N", title="Environment"),
+                alt.Tooltip("description:N", title="Change"),
+                alt.Tooltip("member:N", title="By"),
+                alt.Tooltip("impact_size:N", title="Impact"),
+                alt.Tooltip("mark:N", title="Marked"),
+            ],
+        )
+        .properties(height=200)
+    )
 
 
-def counts_over_time(data: pd.DataFrame, x: str, y: str, color: str | None, title: str, first: date, last: date,
-                     today: date | None = None, color_scale: alt.Scale | None = None) -> alt.Chart:
+def counts_over_time(
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str | None,
+    title: str,
+    first: date,
+    last: date,
+    today: date | None = None,
+    color_scale: alt.Scale | None = None,
+) -> alt.Chart:
     """Bars of ``y`` per local day (``x``: YYYY-MM-DD; per week for long ranges), stacked by ``color``."""
     grid = periods(first, last, today)
-    data = bucketed(data, x, y, [color] if color else [], grid) if len(data) else \
-        grid.assign(**{y: 0, **({color: ""} if color else {})}).iloc[:0]
-    enc = {"x": period_x(grid), "y": alt.Y(f"{y}:Q", stack="zero", title=title), "opacity": partial_opacity(),
-           "tooltip": [*period_tooltips(grid), alt.Tooltip(f"{y}:Q", title=title, format=",")]}
+    data = (
+        bucketed(data, x, y, [color] if color else [], grid)
+        if len(data)
+        else grid.assign(**{y: 0, **({color: ""} if color else {})}).iloc[:0]
+    )
+    enc = {
+        "x": period_x(grid),
+        "y": alt.Y(f"{y}:Q", stack="zero", title=title),
+        "opacity": partial_opacity(),
+        "tooltip": [*period_tooltips(grid), alt.Tooltip(f"{y}:Q", title=title, format=",")],
+    }
     if color:
         domain = color_scale.domain if color_scale is not None else alt.Undefined
-        enc["color"] = alt.Color(f"{color}:N", title=None, scale=color_scale or alt.Undefined,
-                                 legend=alt.Legend(orient="top"), sort=domain)
+        enc["color"] = alt.Color(
+            f"{color}:N",
+            title=None,
+            scale=color_scale or alt.Undefined,
+            legend=alt.Legend(orient="top"),
+            sort=domain,
+        )
         enc["order"] = alt.Order("color_order:Q")
         enc["tooltip"].append(alt.Tooltip(f"{color}:N", title=color.replace("_", " ").capitalize()))
     chart = alt.Chart(data).mark_bar().encode(**enc)

@@ -42,7 +42,9 @@ def project_names() -> dict[str, str]:
 
 @st.cache_data(ttl=600, show_spinner=False)
 def environments_info(project: str) -> list[dict[str, Any]]:
-    return [{"key": e.key, "name": e.name, "critical": e.critical} for e in get_source().environments(project)]
+    return [
+        {"key": e.key, "name": e.name, "critical": e.critical} for e in get_source().environments(project)
+    ]
 
 
 def production_envs(project: str) -> set[str]:
@@ -67,21 +69,33 @@ def ensure_fresh(view: View, from_ms: int, to_ms: int, *, force: bool = False) -
     """Fetch what the store lacks before the cached readers run, with a progress bar on first fetch."""
     source = get_source()
     key = _key(view)
-    plan = plan_refresh(source.store.covered(key), from_ms, to_ms, now=now_ms(), max_staleness_ms=STALE_AFTER_MS,
-                        force=force)
+    plan = plan_refresh(
+        source.store.covered(key), from_ms, to_ms, now=now_ms(), max_staleness_ms=STALE_AFTER_MS, force=force
+    )
     if not plan:
         return
     bar = None
     if sum(e - s for s, e in plan) > 2 * 86_400_000:
         bar = st.progress(0.0, text="Fetching flag events from LaunchDarkly…")
 
-    def progress(pages: int, events: int, total: int | None = None, windows: tuple[int, int] = (0, 0)) -> None:
+    def progress(
+        pages: int, events: int, total: int | None = None, windows: tuple[int, int] = (0, 0)
+    ) -> None:
         if bar is not None:
-            bar.progress(min(0.95, pages / (pages + 10)), text=f"Fetching flag events: {pages} pages, "
-                                                               f"{events:,} events so far")
+            bar.progress(
+                min(0.95, pages / (pages + 10)),
+                text=f"Fetching flag events: {pages} pages, {events:,} events so far",
+            )
 
-    report = source.refresh(view.project, view.env, from_ms, to_ms, force=force,
-                            max_staleness_ms=STALE_AFTER_MS, progress=progress)
+    report = source.refresh(
+        view.project,
+        view.env,
+        from_ms,
+        to_ms,
+        force=force,
+        max_staleness_ms=STALE_AFTER_MS,
+        progress=progress,
+    )
     if bar is not None:
         bar.empty()
     st.session_state["last_report"] = report
@@ -110,8 +124,13 @@ def events_frame(view: View, *, with_previous: bool = False, filtered: bool = Tr
     frame = _frame(key.source, key.project, key.environment, start, to_ms, _version(key))
     if not filtered:
         return frame
-    return filter_frame(frame, impact=view.impact, experiments_only=view.experiments_only,
-                        include_global=view.include_global, query=view.query)
+    return filter_frame(
+        frame,
+        impact=view.impact,
+        experiments_only=view.experiments_only,
+        include_global=view.include_global,
+        query=view.query,
+    )
 
 
 def working_hours(view: View) -> WorkingHours:
@@ -132,8 +151,9 @@ def _overview(source_id: str, view: View, version: int) -> dict[str, Any]:
         "daily": metrics.daily_impact_counts(frame, from_ms, to_ms, view.tz, view.include_global),
         # the risk calendar is drawn in the team's working timezone, where off-hours are judged
         "heat": metrics.weekday_hour_counts(frame, work.timezone, from_ms, to_ms, view.include_global),
-        "series": metrics.daily_series(frame, from_ms, to_ms, view.tz, include_global=view.include_global,
-                                       work=work),
+        "series": metrics.daily_series(
+            frame, from_ms, to_ms, view.tz, include_global=view.include_global, work=work
+        ),
         "work": work,
     }
 
@@ -148,7 +168,9 @@ def overview_data(view: View) -> dict[str, Any]:
 def _flag_table(source_id: str, view: View, version: int) -> pd.DataFrame:
     frame = events_frame(view)
     from_ms, to_ms = window(view)
-    return metrics.per_flag_table(frame, from_ms, to_ms, view.tz, view.include_global, work=working_hours(view))
+    return metrics.per_flag_table(
+        frame, from_ms, to_ms, view.tz, view.include_global, work=working_hours(view)
+    )
 
 
 def flag_table(view: View) -> pd.DataFrame:
@@ -161,8 +183,13 @@ def flags_and_statuses(project: str, env: str | None) -> tuple[pd.DataFrame, pd.
     source = get_source()
     flags = lifecycle.flags_to_frame(source.flags(project))
     envs = [env] if env else [e["key"] for e in environments_info(project)]
-    statuses = pd.concat([lifecycle.statuses_to_frame(source.statuses(project, e), e) for e in envs],
-                         ignore_index=True) if envs else lifecycle.statuses_to_frame([], "")
+    statuses = (
+        pd.concat(
+            [lifecycle.statuses_to_frame(source.statuses(project, e), e) for e in envs], ignore_index=True
+        )
+        if envs
+        else lifecycle.statuses_to_frame([], "")
+    )
     return flags, statuses
 
 
@@ -191,8 +218,11 @@ def _lifecycle(source_id: str, view: View, version: int) -> dict[str, Any]:
 
 def lifecycle_summary(view: View) -> dict[str, Any]:
     """LaunchDarkly's own flag-health view (stale share, statuses) plus promotion hygiene."""
-    return _lifecycle(get_source().source_id, replace(view, flag=None, impact=(), query="",
-                                                      experiments_only=False), _version(_key(view)))
+    return _lifecycle(
+        get_source().source_id,
+        replace(view, flag=None, impact=(), query="", experiments_only=False),
+        _version(_key(view)),
+    )
 
 
 @st.cache_data(ttl=600, show_spinner=False)

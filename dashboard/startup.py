@@ -16,8 +16,11 @@ from .text import plain
 
 def _secrets() -> dict[str, Any]:
     try:
-        return {k: st.secrets[k] for k in ("LD_API_TOKEN", "LD_BASE_URL", "LD_STORE_URL", *WORK_SETTINGS)
-                if k in st.secrets}
+        return {
+            k: st.secrets[k]
+            for k in ("LD_API_TOKEN", "LD_BASE_URL", "LD_STORE_URL", *WORK_SETTINGS)
+            if k in st.secrets
+        }
     except Exception:  # no secrets.toml: that is the normal case
         return {}
 

@@ -24,8 +24,16 @@ from .loaders import project_map, project_names, today
 from .startup import get_source
 from .text import safe_code
 
-COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles",
-                "Asia/Tokyo", "Asia/Kolkata", "Australia/Sydney")
+COMMON_ZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+)
 
 
 def _apply_to_widgets(view: View) -> None:
@@ -61,8 +69,9 @@ def sidebar_view() -> View:
     if link_opened:
         # A link was opened (or edited by hand): it decides the view, one warning per bad parameter.
         fallback = ss.get("view")
-        parsed = parse_view(params, projects, today=today, default_tz=default_tz,
-                            fallback=fallback if not params else None)
+        parsed = parse_view(
+            params, projects, today=today, default_tz=default_tz, fallback=fallback if not params else None
+        )
         ss["link_warnings"] = parsed.warnings
         _apply_to_widgets(parsed.view)
 
@@ -70,8 +79,13 @@ def sidebar_view() -> View:
     previous = ss.get("view")
     with st.sidebar:
         labels = _project_labels(list(projects), names)
-        project = st.selectbox("Project", list(projects), key="w_project", format_func=labels.get,
-                               help="Projects by name; the caption below gives the key that links use.")
+        project = st.selectbox(
+            "Project",
+            list(projects),
+            key="w_project",
+            format_func=labels.get,
+            help="Projects by name; the caption below gives the key that links use.",
+        )
         st.caption(f"Key: `{safe_code(project)}`")
         envs = projects[project]
         if ss.get("w_env") not in envs:
@@ -84,8 +98,7 @@ def sidebar_view() -> View:
         if ss.get("w_range") not in range_options:
             ss["w_range"] = "Custom"
             ss.setdefault("w_dates", _fallback_dates(previous, view_tz))
-        choice = st.segmented_control("Date range", range_options, key="w_range",
-                                      format_func=_range_label)
+        choice = st.segmented_control("Date range", range_options, key="w_range", format_func=_range_label)
         choice = choice or "30d"
         start = end = None
         clamped = None
@@ -107,19 +120,41 @@ def sidebar_view() -> View:
         tz = st.selectbox("Timezone", zones + [z for z in timezone_names() if z not in zones], key="w_tz")
         # Open while a filter is set, and once open it stays open for the session: clearing the last filter
         # must not snap it shut (a changed `expanded` would).
-        ss["_more_open"] = bool(ss.get("_more_open") or ss.get("w_impact") or ss.get("w_exp") or ss.get("w_q")
-                                or not ss.get("w_global", True))
+        ss["_more_open"] = bool(
+            ss.get("_more_open")
+            or ss.get("w_impact")
+            or ss.get("w_exp")
+            or ss.get("w_q")
+            or not ss.get("w_global", True)
+        )
         with st.expander("More filters", expanded=ss["_more_open"]):
-            impact = st.multiselect("Impact size", IMPACT_CHOICES, key="w_impact",
-                                    help="Share of evaluations whose variation changed: none 0 %, small < 20 %, "
-                                         "medium 20–80 %, large > 80 %.")
+            impact = st.multiselect(
+                "Impact size",
+                IMPACT_CHOICES,
+                key="w_impact",
+                help="Share of evaluations whose variation changed: none 0 %, small < 20 %, "
+                "medium 20–80 %, large > 80 %.",
+            )
             experiments_only = st.toggle("Only events on flags with experiments", key="w_exp")
-            include_global = st.toggle("Include global (flag-level) events", key="w_global",
-                                       help="Renames, tag and description changes apply to every environment.")
+            include_global = st.toggle(
+                "Include global (flag-level) events",
+                key="w_global",
+                help="Renames, tag and description changes apply to every environment.",
+            )
             query = st.text_input("Flag key contains", key="w_q", max_chars=MAX_TEXT)
-    view = View(project=project, env=env, range_days=range_days, start=start, end=end, tz=tz,
-                impact=tuple(s for s in IMPACT_CHOICES if s in impact), experiments_only=experiments_only,
-                include_global=include_global, query=query.strip(), flag=ss.get("flag"))
+    view = View(
+        project=project,
+        env=env,
+        range_days=range_days,
+        start=start,
+        end=end,
+        tz=tz,
+        impact=tuple(s for s in IMPACT_CHOICES if s in impact),
+        experiments_only=experiments_only,
+        include_global=include_global,
+        query=query.strip(),
+        flag=ss.get("flag"),
+    )
     if previous is not None and previous.project != view.project:
         view = replace(view, flag=None)  # a flag belongs to one project
         ss["flag"] = None
@@ -172,8 +207,10 @@ def _clamp_picker_dates(day: date, tz: str) -> str | None:
     if fixed == (first, last):
         return None
     ss["w_dates"] = fixed if len(picked) == 2 else (fixed[0],)
-    return (f"The custom range {first} – {last} reaches outside {MIN_DATE} – {day} (today in `{tz}`); "
-            f"showing {fixed[0]} – {fixed[1]}.")
+    return (
+        f"The custom range {first} – {last} reaches outside {MIN_DATE} – {day} (today in `{tz}`); "
+        f"showing {fixed[0]} – {fixed[1]}."
+    )
 
 
 def write_link(view: View) -> None:
@@ -219,6 +256,12 @@ def share_links(view: View) -> tuple[str, str]:
         base = ""
     d = today(view.tz)
     absolute = urlencode(encode_view(view, today=d, absolute=True))
-    relative = urlencode(encode_view(replace(view, range_days=view.range_days or 30, start=None, end=None)
-                                     if view.range_days else view, today=d))
+    relative = urlencode(
+        encode_view(
+            replace(view, range_days=view.range_days or 30, start=None, end=None)
+            if view.range_days
+            else view,
+            today=d,
+        )
+    )
     return f"{base}?{absolute}", f"{base}?{relative}"

@@ -18,25 +18,34 @@ from .text import plain
 
 
 def data_status(view: View) -> None:
-    """"Data as of …", the stale-data warning, and the demo badge, under every page title."""
+    """ "Data as of …", the stale-data warning, and the demo badge, under every page title."""
     source = get_source()
     key = _key(view)
     as_of = source.store.last_good_refresh_ms(key)
     last = source.store.last_refresh(key)
     if source.store.notice:
         st.warning(plain(source.store.notice), icon=":material/build:")
-    st.caption(f"{'Demo account' if source.demo else plain(source.client.base_url)} · {plain(view.project)} / "
-               f"{plain(view.env)} · "
-               + (f"data as of {format_ms(as_of, view.tz)} {view.tz}" if as_of else "data not fetched yet"))
+    st.caption(
+        f"{'Demo account' if source.demo else plain(source.client.base_url)} · {plain(view.project)} / "
+        f"{plain(view.env)} · "
+        + (f"data as of {format_ms(as_of, view.tz)} {view.tz}" if as_of else "data not fetched yet")
+    )
     if last is not None and last.outcome != "ok":
-        st.warning(f"Could not refresh from LaunchDarkly: {plain(last.message)} Showing stored data; last good refresh: "
-                   f"{format_ms(as_of, view.tz) + ' ' + view.tz if as_of else 'never'}.", icon=":material/cloud_off:")
+        st.warning(
+            f"Could not refresh from LaunchDarkly: {plain(last.message)} Showing stored data; last good refresh: "
+            f"{format_ms(as_of, view.tz) + ' ' + view.tz if as_of else 'never'}.",
+            icon=":material/cloud_off:",
+        )
 
 
 def refresh_control(view: View) -> None:
     """Sidebar button: fetch what is new now instead of waiting for the cache to expire."""
-    if st.button("Refresh data", icon=":material/refresh:", width="stretch",
-                 help="Fetch new flag events from LaunchDarkly now (only what the store lacks)."):
+    if st.button(
+        "Refresh data",
+        icon=":material/refresh:",
+        width="stretch",
+        help="Fetch new flag events from LaunchDarkly now (only what the store lacks).",
+    ):
         from_ms, to_ms = window(view)
         ensure_fresh(view, from_ms - (to_ms - from_ms), to_ms, force=True)
         st.cache_data.clear()

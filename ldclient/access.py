@@ -39,8 +39,12 @@ def auth_config(secrets: Mapping[str, Any], environ: Mapping[str, str] | None = 
     ``[flag_health]`` (``allowed_domains``, ``allowed_emails``) or in ``LD_ALLOWED_DOMAINS``/``LD_ALLOWED_EMAILS``."""
     env = environ or {}
     auth = secrets.get("auth") if isinstance(secrets.get("auth"), Mapping) else None
-    oidc = bool(auth and (auth.get("client_id") or any(isinstance(v, Mapping) and v.get("client_id")
-                                                        for v in auth.values())))
+    oidc = bool(
+        auth
+        and (
+            auth.get("client_id") or any(isinstance(v, Mapping) and v.get("client_id") for v in auth.values())
+        )
+    )
     section = secrets.get("flag_health") if isinstance(secrets.get("flag_health"), Mapping) else {}
     return AuthConfig(
         oidc=oidc,
@@ -61,13 +65,23 @@ def is_allowed(email: str | None, config: AuthConfig) -> bool:
 
 def access_decision(config: AuthConfig, user: Any) -> AccessDecision:
     if not config.oidc:
-        return AccessDecision(True, False, "open", "No login is configured: anyone who can reach this "
-                              "dashboard can use it. For a team, configure OIDC or run it behind your SSO proxy.")
+        return AccessDecision(
+            True,
+            False,
+            "open",
+            "No login is configured: anyone who can reach this "
+            "dashboard can use it. For a team, configure OIDC or run it behind your SSO proxy.",
+        )
     logged_in = bool(getattr(user, "is_logged_in", False))
     if not logged_in:
         return AccessDecision(False, True, "oidc", "Log in with your company account to see flag health.")
     email = getattr(user, "email", None) if not isinstance(user, Mapping) else user.get("email")
     if is_allowed(email, config):
         return AccessDecision(True, False, "oidc", f"Logged in as {email}.")
-    return AccessDecision(False, False, "oidc", "Your account is not on this dashboard's allow-list. "
-                          "Ask the team that runs it to add your email or domain.")
+    return AccessDecision(
+        False,
+        False,
+        "oidc",
+        "Your account is not on this dashboard's allow-list. "
+        "Ask the team that runs it to add your email or domain.",
+    )

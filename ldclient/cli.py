@@ -41,8 +41,9 @@ def _is_date(text: str) -> bool:
     return re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()) is not None
 
 
-def window(from_text: str | None, to_text: str | None, tz: str, *, now: int,
-           default_days: int = DEFAULT_RANGE_DAYS) -> tuple[int, int]:
+def window(
+    from_text: str | None, to_text: str | None, tz: str, *, now: int, default_days: int = DEFAULT_RANGE_DAYS
+) -> tuple[int, int]:
     """``[from, to)`` in Unix ms for ``--from``/``--to``: the dashboard's window for the same dates.
 
     Dates (and the defaults) go through ``links.View.window_ms``: local midnight in ``tz`` of the first
@@ -77,22 +78,30 @@ def window(from_text: str | None, to_text: str | None, tz: str, *, now: int,
         from_ms, to_ms = days(first, last)
     else:
         to_ms = to_time if to_time is not None else days(last, last)[1]  # type: ignore[arg-type]
-        from_ms = from_time if from_time is not None else (
-            days(first, first)[0] if first is not None else to_ms - default_days * DAY_MS)
+        from_ms = (
+            from_time
+            if from_time is not None
+            else (days(first, first)[0] if first is not None else to_ms - default_days * DAY_MS)
+        )
         if from_ms >= to_ms:
-            raise _order_error(from_text, to_text, "before" if to_ms < from_ms else "the same time as", today, tz)
+            raise _order_error(
+                from_text, to_text, "before" if to_ms < from_ms else "the same time as", today, tz
+            )
     if to_ms - from_ms > MAX_RANGE_DAYS * DAY_MS:
         raise CLIError("the range is longer than 5 years; LaunchDarkly keeps flag events for less than that")
     return from_ms, to_ms
 
 
 def _order_error(from_text: str | None, to_text: str | None, how: str, today: date, tz: str) -> CLIError:
-    """"--to 2026-11-01 is before --from 2026-11-20", in the words that were typed."""
+    """ "--to 2026-11-01 is before --from 2026-11-20", in the words that were typed."""
     if to_text is None:
-        return CLIError(f"--from {(from_text or '').strip()[:40]} is after today ({today} in {tz}), "
-                        "the default --to")
-    return CLIError(f"--to {to_text.strip()[:40]} is {how} --from {(from_text or '').strip()[:40]}"
-                    + (": the range is empty" if how == "the same time as" else ""))
+        return CLIError(
+            f"--from {(from_text or '').strip()[:40]} is after today ({today} in {tz}), the default --to"
+        )
+    return CLIError(
+        f"--to {to_text.strip()[:40]} is {how} --from {(from_text or '').strip()[:40]}"
+        + (": the range is empty" if how == "the same time as" else "")
+    )
 
 
 def _range(args: argparse.Namespace) -> tuple[int, int]:
@@ -125,7 +134,9 @@ class Progress:
         self.label = label
         self._show(f"{label}: checking the store")
 
-    def __call__(self, pages: int, events: int, total: int | None = None, windows: tuple[int, int] = (0, 0)) -> None:
+    def __call__(
+        self, pages: int, events: int, total: int | None = None, windows: tuple[int, int] = (0, 0)
+    ) -> None:
         of = f" of {total:,}" if total is not None else ""
         done, count = windows
         parts = f", {done}/{count} windows" if count > 1 else ""
@@ -135,7 +146,7 @@ class Progress:
         if not self.live:
             return
         width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)  # a wrapped line cannot be rewritten
-        text = text if len(text) <= width else text[:width - 1] + "…"
+        text = text if len(text) <= width else text[: width - 1] + "…"
         self.stream.write("\r" + text.ljust(self._shown))
         self._shown = len(text)
         self.stream.flush()
@@ -159,9 +170,20 @@ def _check_env(source: DataSource, project: str, env: str) -> None:
 def cmd_projects(args: argparse.Namespace, out: IO[str]) -> int:
     projects = _source(args).projects()
     if args.format == "json":
-        json.dump([{"key": p.key, "name": p.name, "environments": [
-            {"key": e.key, "name": e.name, "critical": e.critical} for e in p.environments]} for p in projects],
-            out, indent=2)
+        json.dump(
+            [
+                {
+                    "key": p.key,
+                    "name": p.name,
+                    "environments": [
+                        {"key": e.key, "name": e.name, "critical": e.critical} for e in p.environments
+                    ],
+                }
+                for p in projects
+            ],
+            out,
+            indent=2,
+        )
         out.write("\n")
     else:
         out.write(f"{'PROJECT':<28} {'NAME':<28} ENVIRONMENTS\n")
@@ -240,8 +262,16 @@ def cmd_metrics(args: argparse.Namespace, out: IO[str]) -> int:
     from_ms, to_ms = _range(args)
     source = _source(args)
     _check_env(source, args.project, args.env)
-    report = metrics_report(source, args.project, args.env, from_ms, to_ms, tz=args.tz,
-                            include_global=args.global_ == "include", expand_experiments=args.expand_experiments)
+    report = metrics_report(
+        source,
+        args.project,
+        args.env,
+        from_ms,
+        to_ms,
+        tz=args.tz,
+        include_global=args.global_ == "include",
+        expand_experiments=args.expand_experiments,
+    )
     if args.format == "json":
         json.dump(report, out, indent=2, ensure_ascii=False, default=str)
         out.write("\n")
@@ -277,8 +307,10 @@ def cmd_sync(args: argparse.Namespace, out: IO[str]) -> int:
             progress.done()
         status = "ok" if report.ok else f"error: {report.error}"
         failed += not report.ok
-        out.write(f"{project_key}/{env}: {report.requests} requests, {report.events_added} events added, "
-                  f"{report.events_received} received ({status})\n")
+        out.write(
+            f"{project_key}/{env}: {report.requests} requests, {report.events_added} events added, "
+            f"{report.events_received} received ({status})\n"
+        )
         out.flush()  # one line per finished key, as it finishes, also when piped
     return 1 if failed else 0
 
@@ -302,9 +334,11 @@ def cmd_cache(args: argparse.Namespace, out: IO[str]) -> int:
             out.write(f"{source_label(s.key.source)}\n")
         last = s.last_refresh
         ranges = len(s.covered)
-        out.write(f"  {s.key.project}/{s.key.environment}: {s.events:,} events, {ranges} covered "
-                  f"range{'s' if ranges != 1 else ''}, last refresh "
-                  f"{format_ms(last.at_ms) + ' UTC (' + last.outcome + ')' if last else 'never'}\n")
+        out.write(
+            f"  {s.key.project}/{s.key.environment}: {s.events:,} events, {ranges} covered "
+            f"range{'s' if ranges != 1 else ''}, last refresh "
+            f"{format_ms(last.at_ms) + ' UTC (' + last.outcome + ')' if last else 'never'}\n"
+        )
     return 0
 
 
@@ -346,8 +380,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("metrics", help="flag-health metrics as JSON")
     ranged(p)
-    p.add_argument("--tz", default="UTC", help="display timezone: dates without an offset, times and daily buckets; "
-                   "off-hours follow the working hours (LD_WORK_TIMEZONE, LD_WORK_HOURS, LD_WORK_DAYS)")
+    p.add_argument(
+        "--tz",
+        default="UTC",
+        help="display timezone: dates without an offset, times and daily buckets; "
+        "off-hours follow the working hours (LD_WORK_TIMEZONE, LD_WORK_HOURS, LD_WORK_DAYS)",
+    )
     p.add_argument("--global", dest="global_", choices=("include", "exclude"), default="include")
     p.add_argument("--format", choices=("json", "table"), default="json")
     common(p)
@@ -378,8 +416,10 @@ def main(argv: list[str] | None = None, out: IO[str] | None = None) -> int:
         print("error: --days must be positive", file=sys.stderr)
         return 2
     if getattr(args, "days", 1) is not None and getattr(args, "days", 1) > MAX_RANGE_DAYS:
-        print("error: --days: the range is longer than 5 years; LaunchDarkly keeps flag events for less than that",
-              file=sys.stderr)
+        print(
+            "error: --days: the range is longer than 5 years; LaunchDarkly keeps flag events for less than that",
+            file=sys.stderr,
+        )
         return 2
     try:
         return args.func(args, out or sys.stdout)

@@ -46,8 +46,11 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         column = out[name]
         if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_datetime64_any_dtype(column.dtype):
             continue  # numbers (booleans too) and times hold no text; categoricals are checked below
-        renamed = [neutralise_cell(c) for c in column.cat.categories] \
-            if isinstance(column.dtype, pd.CategoricalDtype) else []
+        renamed = (
+            [neutralise_cell(c) for c in column.cat.categories]
+            if isinstance(column.dtype, pd.CategoricalDtype)
+            else []
+        )
         if renamed and len(set(renamed)) == len(renamed):  # each distinct text once
             out[name] = column.cat.rename_categories(renamed)
         elif pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:  # vectorised: big tables
@@ -72,16 +75,20 @@ def round_columns(frame: pd.DataFrame, decimals: Mapping[str, int]) -> pd.DataFr
     written without ".0"); missing values stay missing, and other columns are untouched."""
     out = frame.copy()
     for name, places in decimals.items():
-        if name not in out.columns or not pd.api.types.is_numeric_dtype(out[name].dtype) \
-                or pd.api.types.is_bool_dtype(out[name].dtype):
+        if (
+            name not in out.columns
+            or not pd.api.types.is_numeric_dtype(out[name].dtype)
+            or pd.api.types.is_bool_dtype(out[name].dtype)
+        ):
             continue
         values = [round_number(v, places) for v in out[name].astype(object).where(out[name].notna(), None)]
         out[name] = pd.array(values, dtype="Int64" if places == 0 else "Float64")
     return out
 
 
-def csv_bytes(frame: pd.DataFrame, *, decimals: Mapping[str, int] | None = None,
-              unknown: Collection[str] = ()) -> bytes:
+def csv_bytes(
+    frame: pd.DataFrame, *, decimals: Mapping[str, int] | None = None, unknown: Collection[str] = ()
+) -> bytes:
     """``frame`` as a CSV file without the index: UTF-8 with a byte-order mark, every text cell safe to open
     in a spreadsheet, the columns in ``decimals`` rounded as the table shows them, and the "—" placeholder
     of the columns in ``unknown`` written as an empty cell (missing values are always empty).
@@ -110,6 +117,9 @@ def stale_flags_csv(table: pd.DataFrame) -> bytes:
 def event_csv_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """One ``frame.flatten_event`` row as ``python -m ldclient events --format csv`` writes it: missing
     values empty, the impact percentage with one decimal as the dashboard shows it, text neutralised."""
-    return {k: "" if v is None else neutralise_cell(round_number(v, EVENT_ROW_DECIMALS[k])
-                                                     if k in EVENT_ROW_DECIMALS else v)
-            for k, v in row.items()}
+    return {
+        k: ""
+        if v is None
+        else neutralise_cell(round_number(v, EVENT_ROW_DECIMALS[k]) if k in EVENT_ROW_DECIMALS else v)
+        for k, v in row.items()
+    }

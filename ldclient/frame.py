@@ -12,12 +12,34 @@ from typing import Any
 
 import pandas as pd
 
-CATEGORY_COLUMNS = ("project_key", "environment_key", "flag_key", "event_type", "member_email",
-                    "member_name", "actions", "impact_size")
+CATEGORY_COLUMNS = (
+    "project_key",
+    "environment_key",
+    "flag_key",
+    "event_type",
+    "member_email",
+    "member_name",
+    "actions",
+    "impact_size",
+)
 STRING_COLUMNS = ("id", "description", "variations", "experiment_keys")
-COLUMNS = ("id", "project_key", "environment_key", "flag_key", "event_type", "event_time",
-           "description", "member_email", "member_name", "actions", "impact_size",
-           "impact_percentage", "variations", "experiments_count", "experiment_keys")
+COLUMNS = (
+    "id",
+    "project_key",
+    "environment_key",
+    "flag_key",
+    "event_type",
+    "event_time",
+    "description",
+    "member_email",
+    "member_name",
+    "actions",
+    "impact_size",
+    "impact_percentage",
+    "variations",
+    "experiments_count",
+    "experiment_keys",
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -33,25 +55,38 @@ def flatten_event(item: Mapping[str, Any]) -> dict[str, Any]:
     """One FlagEventRep as a flat row of the frame's columns; missing optional parts become None."""
     member = item.get("member") if isinstance(item.get("member"), Mapping) else None
     impact = item.get("impact") if isinstance(item.get("impact"), Mapping) else {}
-    summary = impact.get("evaluationsSummary") if isinstance(impact.get("evaluationsSummary"), Mapping) else None
+    summary = (
+        impact.get("evaluationsSummary") if isinstance(impact.get("evaluationsSummary"), Mapping) else None
+    )
     variations = None
     if summary is not None and isinstance(summary.get("variations"), list):
-        variations = canonical_json([
-            {"value": v.get("value"), "before": int(v.get("before") or 0), "after": int(v.get("after") or 0)}
-            for v in summary["variations"] if isinstance(v, Mapping)
-        ])
+        variations = canonical_json(
+            [
+                {
+                    "value": v.get("value"),
+                    "before": int(v.get("before") or 0),
+                    "after": int(v.get("after") or 0),
+                }
+                for v in summary["variations"]
+                if isinstance(v, Mapping)
+            ]
+        )
     experiments = item.get("experiments") if isinstance(item.get("experiments"), Mapping) else None
     exp_count = None
     exp_keys = None
     if experiments is not None:
         count = experiments.get("totalCount")
         exp_count = int(count) if isinstance(count, int | float) else len(experiments.get("items") or [])
-        keys = [e["key"] for e in experiments.get("items") or [] if isinstance(e, Mapping) and _text(e.get("key"))]
+        keys = [
+            e["key"] for e in experiments.get("items") or [] if isinstance(e, Mapping) and _text(e.get("key"))
+        ]
         exp_keys = ",".join(keys) if keys else None
     actions = item.get("actions")
     name = None
     if member is not None:
-        name = " ".join(p for p in (_text(member.get("firstName")), _text(member.get("lastName"))) if p) or None
+        name = (
+            " ".join(p for p in (_text(member.get("firstName")), _text(member.get("lastName"))) if p) or None
+        )
     pct = impact.get("percentage")
     size = impact.get("size")
     return {
@@ -147,8 +182,14 @@ def events_to_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def filter_frame(df: pd.DataFrame, *, impact: tuple[str, ...] = (), experiments_only: bool = False,
-                 include_global: bool = True, query: str = "") -> pd.DataFrame:
+def filter_frame(
+    df: pd.DataFrame,
+    *,
+    impact: tuple[str, ...] = (),
+    experiments_only: bool = False,
+    include_global: bool = True,
+    query: str = "",
+) -> pd.DataFrame:
     """The dashboard's optional filters; an empty selection means no filter."""
     mask = pd.Series(True, index=df.index)
     if impact:
@@ -215,14 +256,21 @@ def frame_from_arrow(table: Any) -> pd.DataFrame:
     for name in names:
         column = table.column(name)
         if name in CATEGORY_COLUMNS:
-            values = column.to_pandas() if pa.types.is_dictionary(column.type) else \
-                column.to_pandas().astype("category")
+            values = (
+                column.to_pandas()
+                if pa.types.is_dictionary(column.type)
+                else column.to_pandas().astype("category")
+            )
             columns[name] = values.cat.set_categories(sorted(values.cat.categories))
         elif name == "experiments_count":
             columns[name] = column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
         elif name in STRING_COLUMNS:  # straight to the frame's "string" dtype: no copy of the text
-            columns[name] = column.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow"),
-                                                           pa.large_string(): pd.StringDtype("pyarrow")}.get)
+            columns[name] = column.to_pandas(
+                types_mapper={
+                    pa.string(): pd.StringDtype("pyarrow"),
+                    pa.large_string(): pd.StringDtype("pyarrow"),
+                }.get
+            )
         else:
             columns[name] = column.to_pandas()
     return frame_from_columns(columns, names)

@@ -31,11 +31,30 @@ SERVING_ACTIONS = ("updateOn", "updateFallthrough", "updateRules", "updateTarget
 STAGES = ("develop", "production", "cleanup", "archived")
 FALLBACK_PRODUCTION_ENV = "production"
 
-FLAG_COLUMNS = ("flag_key", "name", "kind", "temporary", "archived", "deprecated", "creation_date", "tags",
-                "maintainer", "archived_date")
+FLAG_COLUMNS = (
+    "flag_key",
+    "name",
+    "kind",
+    "temporary",
+    "archived",
+    "deprecated",
+    "creation_date",
+    "tags",
+    "maintainer",
+    "archived_date",
+)
 STATUS_COLUMNS = ("flag_key", "environment_key", "status", "last_requested")
-STALE_TABLE_COLUMNS = ("flag_key", "name", "age_days", "status", "last_requested", "last_change",
-                       "days_since_change", "maintainer", "tags")
+STALE_TABLE_COLUMNS = (
+    "flag_key",
+    "name",
+    "age_days",
+    "status",
+    "last_requested",
+    "last_change",
+    "days_since_change",
+    "maintainer",
+    "tags",
+)
 LIFECYCLE_COLUMNS = ("flag_key", "stage", "days_in_stage", "created", "first_production_change")
 CHANGE_COLUMNS = ("id", "flag_key", "event_time", "rehearsed", "lag_hours")
 MATRIX_COLUMNS = ("flag_key", "environment_key", "status", "last_change")
@@ -44,6 +63,7 @@ _SERVING_PATTERN = r"(?:^|,)(?:" + "|".join(SERVING_ACTIONS) + r")(?:,|$)"
 
 
 # --- raw API items to frames -------------------------------------------------------------------
+
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value != "" else None
@@ -126,12 +146,14 @@ def statuses_to_frame(items: Iterable[Mapping[str, Any]], environment_key: str) 
         keys.append(key)
         names.append(_text(item.get("name")))
         requested.append(item.get("lastRequested"))
-    df = pd.DataFrame({
-        "flag_key": pd.array(keys, dtype="string"),
-        "environment_key": pd.array([environment_key] * len(keys), dtype="string"),
-        "status": pd.array(names, dtype="string"),
-        "last_requested": _iso_to_millis(requested),
-    })
+    df = pd.DataFrame(
+        {
+            "flag_key": pd.array(keys, dtype="string"),
+            "environment_key": pd.array([environment_key] * len(keys), dtype="string"),
+            "status": pd.array(names, dtype="string"),
+            "last_requested": _iso_to_millis(requested),
+        }
+    )
     return df.drop_duplicates("flag_key", keep="last").reset_index(drop=True)
 
 
@@ -151,13 +173,15 @@ def production_like(environments: list[dict[str, Any]]) -> set[str]:
     accounts that never set the flag still get the conventional ``production`` key.
     """
     critical = {
-        env["key"] for env in environments
+        env["key"]
+        for env in environments
         if isinstance(env, Mapping) and _text(env.get("key")) is not None and env.get("critical") is True
     }
     return critical or {FALLBACK_PRODUCTION_ENV}
 
 
 # --- normalised views (tolerate empty or partial frames) ----------------------------------------
+
 
 def _typed_flags(df: pd.DataFrame) -> pd.DataFrame:
     df = df.reindex(columns=list(FLAG_COLUMNS))
@@ -202,14 +226,16 @@ def _serving_mask(actions: pd.Series) -> np.ndarray:
 def _events_view(events: pd.DataFrame, now_ms: int | None = None) -> pd.DataFrame:
     """The few event columns this module uses, as plain strings; events after ``now_ms`` dropped."""
     ev = events.reindex(columns=["id", "project_key", "environment_key", "flag_key", "event_time", "actions"])
-    out = pd.DataFrame({
-        "id": ev["id"].astype("string"),
-        "project_key": ev["project_key"].astype("string").fillna(""),
-        "environment_key": ev["environment_key"].astype("string"),
-        "flag_key": ev["flag_key"].astype("string"),
-        "event_time": pd.to_numeric(ev["event_time"]).astype("int64"),
-        "serving": _serving_mask(ev["actions"]),
-    })
+    out = pd.DataFrame(
+        {
+            "id": ev["id"].astype("string"),
+            "project_key": ev["project_key"].astype("string").fillna(""),
+            "environment_key": ev["environment_key"].astype("string"),
+            "flag_key": ev["flag_key"].astype("string"),
+            "event_time": pd.to_numeric(ev["event_time"]).astype("int64"),
+            "serving": _serving_mask(ev["actions"]),
+        }
+    )
     keep = out["flag_key"].notna()
     if now_ms is not None:
         keep &= out["event_time"] <= now_ms
@@ -231,8 +257,14 @@ def _median_or_none(values: pd.Series) -> float | None:
 
 # --- stale flags --------------------------------------------------------------------------------
 
-def _stale_pairs(flags: pd.DataFrame, statuses: pd.DataFrame, events: pd.DataFrame,
-                 environments: Collection[str], now_ms: int) -> pd.DataFrame:
+
+def _stale_pairs(
+    flags: pd.DataFrame,
+    statuses: pd.DataFrame,
+    events: pd.DataFrame,
+    environments: Collection[str],
+    now_ms: int,
+) -> pd.DataFrame:
     """Every (flag, environment) pair with its status and a ``stale`` verdict.
 
     One vectorised pass serves both the single-environment metrics and the all-production-environments
@@ -241,20 +273,30 @@ def _stale_pairs(flags: pd.DataFrame, statuses: pd.DataFrame, events: pd.DataFra
     envs = pd.DataFrame({"environment_key": pd.array(sorted(environments), dtype="string")})
     pairs = flags.merge(envs, how="cross").merge(
         statuses[statuses["environment_key"].isin(envs["environment_key"])],
-        on=["flag_key", "environment_key"], how="left")
+        on=["flag_key", "environment_key"],
+        how="left",
+    )
     recent = events[events["event_time"].between(now_ms - RECENT_WINDOW_MS, now_ms)]
     is_global = recent["environment_key"].isna()
     scoped = pd.MultiIndex.from_frame(recent.loc[~is_global, ["flag_key", "environment_key"]])
-    touched = (pd.MultiIndex.from_frame(pairs[["flag_key", "environment_key"]]).isin(scoped)
-               | pairs["flag_key"].isin(recent.loc[is_global, "flag_key"]).to_numpy())
+    touched = (
+        pd.MultiIndex.from_frame(pairs[["flag_key", "environment_key"]]).isin(scoped)
+        | pairs["flag_key"].isin(recent.loc[is_global, "flag_key"]).to_numpy()
+    )
     old_enough = (pairs["creation_date"] <= now_ms - STALE_MIN_AGE_MS).fillna(False).to_numpy(dtype=bool)
-    pairs["stale"] = (pairs["temporary"].to_numpy() & ~pairs["archived"].to_numpy() & old_enough
-                      & pairs["status"].isin(STALE_STATUSES).to_numpy(dtype=bool) & ~touched)
+    pairs["stale"] = (
+        pairs["temporary"].to_numpy()
+        & ~pairs["archived"].to_numpy()
+        & old_enough
+        & pairs["status"].isin(STALE_STATUSES).to_numpy(dtype=bool)
+        & ~touched
+    )
     return pairs
 
 
-def stale_flags_table(flags: pd.DataFrame, statuses: pd.DataFrame, events: pd.DataFrame,
-                      environment_key: str, now_ms: int) -> pd.DataFrame:
+def stale_flags_table(
+    flags: pd.DataFrame, statuses: pd.DataFrame, events: pd.DataFrame, environment_key: str, now_ms: int
+) -> pd.DataFrame:
     """The flags stale in ``environment_key``, oldest first, with what a clean-up owner needs to act.
 
     ``last_change`` is the latest event for the flag in that environment or global (at or before
@@ -264,26 +306,33 @@ def stale_flags_table(flags: pd.DataFrame, statuses: pd.DataFrame, events: pd.Da
     pairs = _stale_pairs(fl, _statuses_view(statuses), ev, [environment_key], now_ms)
     stale = pairs[pairs["stale"]]
     relevant = ev[ev["environment_key"].isna() | (ev["environment_key"] == environment_key)]
-    stale = stale.merge(_last_event(relevant, "last_change"), left_on="flag_key", right_index=True, how="left")
-    out = pd.DataFrame({
-        "flag_key": stale["flag_key"],
-        "name": stale["name"],
-        "age_days": _days(now_ms, stale["creation_date"]),
-        "status": stale["status"],
-        "last_requested": stale["last_requested"].astype("Int64"),
-        "last_change": stale["last_change"].astype("Int64"),
-        "days_since_change": _days(now_ms, stale["last_change"]),
-        "maintainer": stale["maintainer"],
-        "tags": stale["tags"],
-    }, columns=list(STALE_TABLE_COLUMNS))
+    stale = stale.merge(
+        _last_event(relevant, "last_change"), left_on="flag_key", right_index=True, how="left"
+    )
+    out = pd.DataFrame(
+        {
+            "flag_key": stale["flag_key"],
+            "name": stale["name"],
+            "age_days": _days(now_ms, stale["creation_date"]),
+            "status": stale["status"],
+            "last_requested": stale["last_requested"].astype("Int64"),
+            "last_change": stale["last_change"].astype("Int64"),
+            "days_since_change": _days(now_ms, stale["last_change"]),
+            "maintainer": stale["maintainer"],
+            "tags": stale["tags"],
+        },
+        columns=list(STALE_TABLE_COLUMNS),
+    )
     out = out.sort_values(["age_days", "flag_key"], ascending=[False, True], kind="stable")
     return out.reset_index(drop=True)
 
 
 # --- lifecycle stages ---------------------------------------------------------------------------
 
-def _lifecycle(fl: pd.DataFrame, st: pd.DataFrame, ev: pd.DataFrame, production_envs: Collection[str],
-               now_ms: int) -> pd.DataFrame:
+
+def _lifecycle(
+    fl: pd.DataFrame, st: pd.DataFrame, ev: pd.DataFrame, production_envs: Collection[str], now_ms: int
+) -> pd.DataFrame:
     prod_events = ev[ev["environment_key"].isin(list(production_envs))]
     born = prod_events.merge(fl[["flag_key", "creation_date"]], on="flag_key")
     born = born[born["creation_date"].isna() | (born["event_time"] >= born["creation_date"])]
@@ -297,14 +346,18 @@ def _lifecycle(fl: pd.DataFrame, st: pd.DataFrame, ev: pd.DataFrame, production_
     quiet = quiet.merge(fl[["flag_key", "creation_date"]], on="flag_key")
     quiet = quiet[quiet["creation_date"].isna() | (quiet["event_time"] >= quiet["creation_date"])]
 
-    df = (fl.merge(first, left_on="flag_key", right_index=True, how="left")
-          .merge(cleanup, left_on="flag_key", right_index=True, how="left")
-          .merge(_last_event(quiet, "last_event"), left_on="flag_key", right_index=True, how="left"))
+    df = (
+        fl.merge(first, left_on="flag_key", right_index=True, how="left")
+        .merge(cleanup, left_on="flag_key", right_index=True, how="left")
+        .merge(_last_event(quiet, "last_event"), left_on="flag_key", right_index=True, how="left")
+    )
     is_archived = df["archived"].to_numpy(dtype=bool)
     is_cleanup = df["cleanup"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     in_production = df["first_production_change"].notna().to_numpy(dtype=bool)
-    df["stage"] = pd.array(np.select([is_archived, is_cleanup, in_production],
-                                     ["archived", "cleanup", "production"], "develop"), dtype="string")
+    df["stage"] = pd.array(
+        np.select([is_archived, is_cleanup, in_production], ["archived", "cleanup", "production"], "develop"),
+        dtype="string",
+    )
 
     created = df["creation_date"].astype("Int64")
     cleanup_start = pd.concat([df["last_event"], created + STALE_MIN_AGE_MS], axis=1).max(axis=1)
@@ -316,14 +369,16 @@ def _lifecycle(fl: pd.DataFrame, st: pd.DataFrame, ev: pd.DataFrame, production_
     return df
 
 
-def lifecycle_table(flags: pd.DataFrame, statuses: pd.DataFrame, events: pd.DataFrame,
-                    production_envs: set[str], now_ms: int) -> pd.DataFrame:
+def lifecycle_table(
+    flags: pd.DataFrame, statuses: pd.DataFrame, events: pd.DataFrame, production_envs: set[str], now_ms: int
+) -> pd.DataFrame:
     """Each flag's lifecycle stage and how long it has sat there, so stuck flags stand out.
 
     Stages take precedence archived > cleanup > production > develop; see ``docs/LIFECYCLE.md``.
     """
-    df = _lifecycle(_flags_view(flags), _statuses_view(statuses), _events_view(events, now_ms),
-                    production_envs, now_ms)
+    df = _lifecycle(
+        _flags_view(flags), _statuses_view(statuses), _events_view(events, now_ms), production_envs, now_ms
+    )
     return df[list(LIFECYCLE_COLUMNS)].sort_values("flag_key", kind="stable").reset_index(drop=True)
 
 
@@ -334,26 +389,37 @@ def _median_days_to_production(lifecycle: pd.DataFrame) -> float | None:
 
 # --- promotion hygiene --------------------------------------------------------------------------
 
+
 def _production_changes(ev: pd.DataFrame, production_envs: Collection[str], env: str) -> pd.DataFrame:
     serving = ev[ev["serving"]]
     changes = serving[serving["environment_key"] == env]
     changes = changes[["id", "project_key", "flag_key", "event_time"]].sort_values(["event_time", "id"])
-    rehearsals = serving[serving["environment_key"].notna()
-                         & ~serving["environment_key"].isin(list(production_envs))]
+    rehearsals = serving[
+        serving["environment_key"].notna() & ~serving["environment_key"].isin(list(production_envs))
+    ]
     rehearsals = rehearsals[["project_key", "flag_key", "event_time"]].sort_values("event_time")
     rehearsals = rehearsals.assign(rehearsal_time=rehearsals["event_time"])
     # Latest rehearsal strictly before the change (same ms excluded) and at most 14 days before it.
-    matched = pd.merge_asof(changes, rehearsals, on="event_time", by=["project_key", "flag_key"],
-                            direction="backward", allow_exact_matches=False,
-                            tolerance=REHEARSAL_WINDOW_MS)
+    matched = pd.merge_asof(
+        changes,
+        rehearsals,
+        on="event_time",
+        by=["project_key", "flag_key"],
+        direction="backward",
+        allow_exact_matches=False,
+        tolerance=REHEARSAL_WINDOW_MS,
+    )
     lag = (matched["event_time"] - matched["rehearsal_time"]) / HOUR_MS
-    out = pd.DataFrame({
-        "id": matched["id"].astype("string"),
-        "flag_key": matched["flag_key"].astype("string"),
-        "event_time": matched["event_time"].astype("int64"),
-        "rehearsed": matched["rehearsal_time"].notna().to_numpy(dtype=bool),
-        "lag_hours": lag.astype("float64"),
-    }, columns=list(CHANGE_COLUMNS))
+    out = pd.DataFrame(
+        {
+            "id": matched["id"].astype("string"),
+            "flag_key": matched["flag_key"].astype("string"),
+            "event_time": matched["event_time"].astype("int64"),
+            "rehearsed": matched["rehearsal_time"].notna().to_numpy(dtype=bool),
+            "lag_hours": lag.astype("float64"),
+        },
+        columns=list(CHANGE_COLUMNS),
+    )
     return out.reset_index(drop=True)
 
 
@@ -372,8 +438,15 @@ def production_changes(events: pd.DataFrame, production_envs: set[str], env: str
 
 # --- the page's numbers -------------------------------------------------------------------------
 
-def lifecycle_metrics(flags: pd.DataFrame, statuses: pd.DataFrame, events: pd.DataFrame,
-                      environment_key: str, production_envs: set[str], now_ms: int) -> dict[str, Any]:
+
+def lifecycle_metrics(
+    flags: pd.DataFrame,
+    statuses: pd.DataFrame,
+    events: pd.DataFrame,
+    environment_key: str,
+    production_envs: set[str],
+    now_ms: int,
+) -> dict[str, Any]:
     """Stale-flag, status, lifecycle and promotion numbers for one environment as plain JSON values.
 
     ``events`` are all the project's events across environments: rehearsal looks at other
@@ -419,11 +492,18 @@ def status_matrix(flags: pd.DataFrame, statuses_by_env: pd.DataFrame, events: pd
     st = _statuses_view(statuses_by_env)
     envs = pd.DataFrame({"environment_key": pd.array(sorted(st["environment_key"].unique()), dtype="string")})
     grid = fl.loc[~fl["archived"], ["flag_key"]].merge(envs, how="cross")
-    grid = grid.merge(st[["flag_key", "environment_key", "status"]], on=["flag_key", "environment_key"],
-                      how="left")
+    grid = grid.merge(
+        st[["flag_key", "environment_key", "status"]], on=["flag_key", "environment_key"], how="left"
+    )
     ev = _events_view(events)
-    last = (ev[ev["environment_key"].notna()].groupby(["flag_key", "environment_key"])["event_time"].max()
-            .astype("Int64").rename("last_change").reset_index())
+    last = (
+        ev[ev["environment_key"].notna()]
+        .groupby(["flag_key", "environment_key"])["event_time"]
+        .max()
+        .astype("Int64")
+        .rename("last_change")
+        .reset_index()
+    )
     grid = grid.merge(last, on=["flag_key", "environment_key"], how="left")
     grid["last_change"] = grid["last_change"].astype("Int64")
     grid = grid.sort_values(["flag_key", "environment_key"], kind="stable").reset_index(drop=True)

@@ -78,8 +78,14 @@ def clamp_dates(first: date, last: date, today: date) -> tuple[date, date]:
     return min(max(first, low), high), min(max(last, low), high)
 
 
-def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str, Sequence[str]], *,
-               today: date | Callable[[str], date], default_tz: str = "UTC", fallback: View | None = None) -> Parsed:
+def parse_view(
+    params: Mapping[str, str | Sequence[str]],
+    projects: Mapping[str, Sequence[str]],
+    *,
+    today: date | Callable[[str], date],
+    default_tz: str = "UTC",
+    fallback: View | None = None,
+) -> Parsed:
     """Turn query parameters into a View. ``projects`` maps each project key to its environment keys
     (first is preferred: pass production first). ``today`` is a date, or a function of the view's timezone
     giving today there (a link's dates are judged in its own timezone). Never raises; every problem becomes
@@ -93,18 +99,25 @@ def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str,
     if project is None or project == "":
         project = default_project
     elif project not in projects:
-        warnings.append(f"Unknown project `{_clean(project)}` in the link; showing `{_clean(default_project)}`.")
+        warnings.append(
+            f"Unknown project `{_clean(project)}` in the link; showing `{_clean(default_project)}`."
+        )
         project = default_project
 
     envs = list(projects.get(project, ()))
-    default_env = base.env if base and base.project == project and base.env in envs else (
-        "production" if "production" in envs else (envs[0] if envs else ""))
+    default_env = (
+        base.env
+        if base and base.project == project and base.env in envs
+        else ("production" if "production" in envs else (envs[0] if envs else ""))
+    )
     env = _one(params, "env")
     if env is None or env == "":
         env = default_env
     elif env not in envs:
-        warnings.append(f"Unknown environment `{_clean(env)}` in project `{_clean(project)}`; showing "
-                        f"`{_clean(default_env)}`.")
+        warnings.append(
+            f"Unknown environment `{_clean(env)}` in project `{_clean(project)}`; showing "
+            f"`{_clean(default_env)}`."
+        )
         env = default_env
 
     tz = _one(params, "tz") or (base.tz if base else default_tz)
@@ -121,17 +134,24 @@ def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str,
     raw_range, raw_from, raw_to = _one(params, "range"), _one(params, "from"), _one(params, "to")
     if raw_range:
         match = re.fullmatch(r"([0-9]+)\s*[dD]", raw_range)
-        days = int(match.group(1)) if match and len(match.group(1)) <= 9 else (
-            MAX_RANGE_DAYS + 1 if match else 0)
+        days = (
+            int(match.group(1))
+            if match and len(match.group(1)) <= 9
+            else (MAX_RANGE_DAYS + 1 if match else 0)
+        )
         if days > MAX_RANGE_DAYS:
-            warnings.append(f"The range `{_clean(raw_range)}` is longer than {MAX_RANGE_DAYS} days (5 years); "
-                            f"showing the last {MAX_RANGE_DAYS} days.")
+            warnings.append(
+                f"The range `{_clean(raw_range)}` is longer than {MAX_RANGE_DAYS} days (5 years); "
+                f"showing the last {MAX_RANGE_DAYS} days."
+            )
             range_days, start, end = MAX_RANGE_DAYS, None, None
         elif days >= 1:
             range_days, start, end = days, None, None
         else:
-            warnings.append(f"Bad range `{_clean(raw_range)}` (use N days, for example 14d, from 1d to "
-                            f"{MAX_RANGE_DAYS}d); showing the last {DEFAULT_RANGE_DAYS} days.")
+            warnings.append(
+                f"Bad range `{_clean(raw_range)}` (use N days, for example 14d, from 1d to "
+                f"{MAX_RANGE_DAYS}d); showing the last {DEFAULT_RANGE_DAYS} days."
+            )
             range_days, start, end = DEFAULT_RANGE_DAYS, None, None
     elif raw_from or raw_to:
         parsed: dict[str, date | None] = {}
@@ -143,16 +163,21 @@ def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str,
                 parsed[name] = None
         first, last = parsed["from"], parsed["to"]
         if first and last and first > last:
-            warnings.append(f"`from` ({first}) is after `to` ({last}); showing the last {DEFAULT_RANGE_DAYS} days.")
+            warnings.append(
+                f"`from` ({first}) is after `to` ({last}); showing the last {DEFAULT_RANGE_DAYS} days."
+            )
             first = last = None
         too_old = []
         for name, value in (("from", first), ("to", last)):
             if value is not None and value > day:
-                warnings.append(f"`{name}` ({value}) is in the future (today is {day} in `{tz}`); "
-                                f"showing up to today.")
+                warnings.append(
+                    f"`{name}` ({value}) is in the future (today is {day} in `{tz}`); showing up to today."
+                )
             elif value is not None and value < MIN_DATE:
-                too_old.append(f"`{name}` ({value}) is before {MIN_DATE}, when LaunchDarkly has no events; "
-                               f"showing from {MIN_DATE}.")
+                too_old.append(
+                    f"`{name}` ({value}) is before {MIN_DATE}, when LaunchDarkly has no events; "
+                    f"showing from {MIN_DATE}."
+                )
         if first is None and last is None:
             range_days, start, end = DEFAULT_RANGE_DAYS, None, None
         else:
@@ -194,8 +219,10 @@ def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str,
         raw = params.get(name)
         raw = raw if isinstance(raw, str) else (raw[-1] if raw else "")
         if len(raw) > MAX_TEXT:
-            warnings.append(f"`{name}` in the link is {len(raw):,} characters long; only its first {MAX_TEXT} "
-                            f"are used (`{_clean(raw)}…`).")
+            warnings.append(
+                f"`{name}` in the link is {len(raw):,} characters long; only its first {MAX_TEXT} "
+                f"are used (`{_clean(raw)}…`)."
+            )
         return raw[:MAX_TEXT].strip()
 
     query = text("q") if "q" in params else (base.query if base else "")
@@ -205,10 +232,23 @@ def parse_view(params: Mapping[str, str | Sequence[str]], projects: Mapping[str,
     if unknown:
         named = ", ".join(f"`{_clean(k, 24)}`" for k in unknown[:MAX_NAMED])
         more = len(unknown) - MAX_NAMED
-        warnings.append(f"Ignored unknown link parameter{'s' if len(unknown) > 1 else ''} {named}"
-                        + (f" and {more} more." if more > 0 else "."))
-    view = View(project=project, env=env, range_days=range_days, start=start, end=end, tz=tz, impact=impact,
-                experiments_only=experiments_only, include_global=include_global, query=query, flag=flag)
+        warnings.append(
+            f"Ignored unknown link parameter{'s' if len(unknown) > 1 else ''} {named}"
+            + (f" and {more} more." if more > 0 else ".")
+        )
+    view = View(
+        project=project,
+        env=env,
+        range_days=range_days,
+        start=start,
+        end=end,
+        tz=tz,
+        impact=impact,
+        experiments_only=experiments_only,
+        include_global=include_global,
+        query=query,
+        flag=flag,
+    )
     return Parsed(view, warnings)
 
 

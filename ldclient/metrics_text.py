@@ -48,10 +48,25 @@ LABELS = {
     "events": "Events",
 }
 # The per-flag table's columns, in this order; --format json has every column
-FLAG_COLUMNS = ("flag_key", "health_score", "events", "toggles", "rollbacks", "large_impact", "off_hours",
-                "flapping", "members", "last_change_ms")
-FLAG_LABELS = {"flag_key": "Flag", "health_score": "Health", "large_impact": "Large impact",
-               "off_hours": "Off-hours", "last_change_ms": "Last change"}
+FLAG_COLUMNS = (
+    "flag_key",
+    "health_score",
+    "events",
+    "toggles",
+    "rollbacks",
+    "large_impact",
+    "off_hours",
+    "flapping",
+    "members",
+    "last_change_ms",
+)
+FLAG_LABELS = {
+    "flag_key": "Flag",
+    "health_score": "Health",
+    "large_impact": "Large impact",
+    "off_hours": "Off-hours",
+    "last_change_ms": "Last change",
+}
 SKIP = {"project", "environment", "from", "to", "timezone", "previous"}  # in the heading
 
 
@@ -82,15 +97,22 @@ def cell(value: Any, key: str = "", tz: str = "UTC") -> str:
     if isinstance(value, numbers.Real):
         return f"{float(value):,.1f}"
     if isinstance(value, Mapping | list | tuple):
-        return ", ".join(f"{k} {cell(v, str(k), tz)}" for k, v in value.items()) if isinstance(value, Mapping) \
+        return (
+            ", ".join(f"{k} {cell(v, str(k), tz)}" for k, v in value.items())
+            if isinstance(value, Mapping)
             else ", ".join(cell(v, key, tz) for v in value)
+        )
     return str(value)
 
 
 def change(now: Any, before: Any, key: str) -> str:
     """This period against the previous one: "+5", "−11", "+0.3 pts" (percent points), "0" when equal."""
-    if isinstance(now, bool) or isinstance(before, bool) or not isinstance(now, numbers.Real) \
-            or not isinstance(before, numbers.Real):
+    if (
+        isinstance(now, bool)
+        or isinstance(before, bool)
+        or not isinstance(now, numbers.Real)
+        or not isinstance(before, numbers.Real)
+    ):
         return ""
     diff = now - before
     if is_percent(key):
@@ -108,7 +130,9 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]], *, indent: str =
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
 
     def line(cells: Sequence[str]) -> str:
-        parts = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        parts = [
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
         return (indent + "  ".join(parts)).rstrip()
 
     return [line(header), *(line(r) for r in rows)] if any(header) else [line(r) for r in rows]
@@ -135,8 +159,14 @@ def section(key: str, value: Any, previous: Any, tz: str) -> list[str]:
             return [f"{title}: none"]
         compare = isinstance(previous, Mapping) and set(previous) == set(value)
         header = ["", "This period", "Previous", "Change"] if compare else [""] * 2
-        rows = [[str(k), cell(v, str(k), tz), *([cell(previous[k], str(k), tz), change(v, previous[k], str(k))]
-                                                  if compare else [])] for k, v in value.items()]
+        rows = [
+            [
+                str(k),
+                cell(v, str(k), tz),
+                *([cell(previous[k], str(k), tz), change(v, previous[k], str(k))] if compare else []),
+            ]
+            for k, v in value.items()
+        ]
         return [title, *table(header, rows)]
     if isinstance(value, list | tuple):
         if not value:
@@ -147,8 +177,12 @@ def section(key: str, value: Any, previous: Any, tz: str) -> list[str]:
     return [f"{title}: {cell(value, key, tz)}"]
 
 
-def records(rows: Sequence[Mapping[str, Any]], tz: str, columns: Sequence[str] | None = None,
-            labels: Mapping[str, str] | None = None) -> list[str]:
+def records(
+    rows: Sequence[Mapping[str, Any]],
+    tz: str,
+    columns: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> list[str]:
     columns = list(columns or dict.fromkeys(k for r in rows for k in r))
     labels = labels or {}
     header = [labels.get(c) or label(c) for c in columns]
@@ -165,17 +199,33 @@ def render(report: Mapping[str, Any]) -> str:
         span = report["to"] - report["from"]
         out.append(f"Previous period: {window_text(report['from'] - span, report['from'], tz)}")
     out.append(f"Times in {tz}")
-    scalars = [(k, v) for k, v in report.items() if k not in SKIP and not isinstance(v, Mapping | list | tuple)]
-    nested = [(k, v) for k, v in report.items()
-              if k not in SKIP and k != "flags" and isinstance(v, Mapping | list | tuple)]
+    scalars = [
+        (k, v) for k, v in report.items() if k not in SKIP and not isinstance(v, Mapping | list | tuple)
+    ]
+    nested = [
+        (k, v)
+        for k, v in report.items()
+        if k not in SKIP and k != "flags" and isinstance(v, Mapping | list | tuple)
+    ]
     compared = [(k, v) for k, v in scalars if k in previous]  # the window's metrics, against the previous one
     current = [(k, v) for k, v in scalars if k not in previous]  # lifecycle: as things are now
-    out += ["", *table(["", "This period", "Previous", "Change"], [
-        [label(k), cell(v, k, tz), cell(previous[k], k, tz), change(v, previous[k], k)] for k, v in compared],
-        indent="")]
+    out += [
+        "",
+        *table(
+            ["", "This period", "Previous", "Change"],
+            [
+                [label(k), cell(v, k, tz), cell(previous[k], k, tz), change(v, previous[k], k)]
+                for k, v in compared
+            ],
+            indent="",
+        ),
+    ]
     if current:
-        out += ["", "Lifecycle, as of now (docs/LIFECYCLE.md)",
-                *table(["", ""], [[label(k), cell(v, k, tz)] for k, v in current])]
+        out += [
+            "",
+            "Lifecycle, as of now (docs/LIFECYCLE.md)",
+            *table(["", ""], [[label(k), cell(v, k, tz)] for k, v in current]),
+        ]
     for key, value in nested:
         out += ["", *section(key, value, previous.get(key), tz)]
     flags = report.get("flags")

@@ -18,8 +18,17 @@ from .timeutil import day_start_ms, format_ms
 from .vocabulary import DAY_MS, WEEK_MS
 
 
-def metrics_report(source: DataSource, project: str, env: str, from_ms: int, to_ms: int, *, tz: str = "UTC",
-                   include_global: bool = True, expand_experiments: bool = False) -> dict[str, Any]:
+def metrics_report(
+    source: DataSource,
+    project: str,
+    env: str,
+    from_ms: int,
+    to_ms: int,
+    *,
+    tz: str = "UTC",
+    include_global: bool = True,
+    expand_experiments: bool = False,
+) -> dict[str, Any]:
     """Everything ``python -m ldclient metrics`` prints: the definitions of METRICS.md and LIFECYCLE.md."""
     prev_from = from_ms - (to_ms - from_ms)
     for e in [env, *[x.key for x in source.environments(project) if x.key != env]]:
@@ -31,18 +40,29 @@ def metrics_report(source: DataSource, project: str, env: str, from_ms: int, to_
         frame = frame.assign(experiments_count=pd.array([pd.NA] * len(frame), dtype="Int64"))
     frame = filter_frame(frame, include_global=include_global)
     work = source.settings.working_hours_for(project)  # off-hours are judged here; ``tz`` is for display
-    out: dict[str, Any] = {"project": project, "environment": env, "from": from_ms, "to": to_ms, "timezone": tz,
-                           "working_hours": work.as_dict()}
+    out: dict[str, Any] = {
+        "project": project,
+        "environment": env,
+        "from": from_ms,
+        "to": to_ms,
+        "timezone": tz,
+        "working_hours": work.as_dict(),
+    }
     out.update(metrics.compute_with_trend(frame, from_ms, to_ms, tz, include_global, work=work))
     now = now_ms()
     envs = [{"key": e.key, "critical": e.critical} for e in source.environments(project)]
-    everything = pd.concat([source.store.load_frame(source.key(project, e["key"]), now - 30 * DAY_MS, now + 1)
-                            for e in envs], ignore_index=True).drop_duplicates("id")
+    everything = pd.concat(
+        [source.store.load_frame(source.key(project, e["key"]), now - 30 * DAY_MS, now + 1) for e in envs],
+        ignore_index=True,
+    ).drop_duplicates("id")
     flags = lifecycle.flags_to_frame(source.flags(project))
     statuses = lifecycle.statuses_to_frame(source.statuses(project, env), env)
-    out.update(lifecycle.lifecycle_metrics(flags, statuses, everything, env, lifecycle.production_like(envs), now))
-    out["flags"] = metrics.flag_table_records(metrics.per_flag_table(frame, from_ms, to_ms, tz, include_global,
-                                                                     work=work))
+    out.update(
+        lifecycle.lifecycle_metrics(flags, statuses, everything, env, lifecycle.production_like(envs), now)
+    )
+    out["flags"] = metrics.flag_table_records(
+        metrics.per_flag_table(frame, from_ms, to_ms, tz, include_global, work=work)
+    )
     return out
 
 
@@ -67,10 +87,11 @@ def short_labels(values: Iterable[str], limit: int = LABEL_LIMIT) -> dict[str, s
         suffix = f" ({n})" if n > 1 else ""
         if len(text) + len(suffix) <= limit:
             return text + suffix
-        return text[:max(1, limit - 1 - len(suffix))].rstrip() + "…" + suffix
+        return text[: max(1, limit - 1 - len(suffix))].rstrip() + "…" + suffix
 
     out: dict[str, str] = {}
     used: set[str] = set()
+
     # values shown as they are claim their text first (so a value "a…" or "a (2)" is never renamed), then
     # values whose whitespace changed, then the values that are cut
     def claim(value: str) -> int:
@@ -101,14 +122,24 @@ def variation_rows(events: pd.DataFrame, tz: str, limit: int = 12) -> pd.DataFra
             value = v.get("value")
             name = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
             for phase in ("before", "after"):
-                rows.append({"event": label[:120], "event_time": int(ev["event_time"]), "phase": phase,
-                             "value": name, "count": int(v.get(phase) or 0)})
+                rows.append(
+                    {
+                        "event": label[:120],
+                        "event_time": int(ev["event_time"]),
+                        "phase": phase,
+                        "value": name,
+                        "count": int(v.get(phase) or 0),
+                    }
+                )
     frame = pd.DataFrame(rows, columns=["event", "event_time", "phase", "value", "count"])
     values = frame.pop("value").astype(str)
     labels = short_labels(values)  # from the whole values: two that differ only past any cut stay apart
     frame.insert(3, "variation", values.map(labels))
-    frame.insert(4, "variation_full", values.map(
-        lambda t: t if len(t) <= FULL_VALUE_LIMIT else t[:FULL_VALUE_LIMIT - 1] + "…"))
+    frame.insert(
+        4,
+        "variation_full",
+        values.map(lambda t: t if len(t) <= FULL_VALUE_LIMIT else t[: FULL_VALUE_LIMIT - 1] + "…"),
+    )
     totals = frame.groupby(["event", "phase"])["count"].transform("sum")
     return frame.assign(share=(frame["count"] / totals.where(totals > 0)).fillna(0.0))
 
@@ -120,15 +151,19 @@ def timeline_rows(events: pd.DataFrame, tz: str) -> pd.DataFrame:
     actions = events["actions"].astype("string").fillna("")
     toggles = actions.str.split(",").map(lambda a: "updateOn" in a)
     local = pd.to_datetime(events["event_time"], unit="ms", utc=True).dt.tz_convert(tz).dt.tz_localize(None)
-    return pd.DataFrame({
-        "time": local.dt.strftime("%Y-%m-%dT%H:%M:%S"),
-        "environment": events["environment_key"].astype("string").fillna("(global)"),
-        "description": events["description"].astype("string").fillna(""),
-        "member": events["member_email"].astype("string").fillna("—"),
-        "impact_size": events["impact_size"].astype("string").fillna("unknown"),
-        "mark": ["rollback" if i in rolled else "toggle" if t else "change"
-                 for i, t in zip(events["id"].astype(str), toggles, strict=True)],
-    })
+    return pd.DataFrame(
+        {
+            "time": local.dt.strftime("%Y-%m-%dT%H:%M:%S"),
+            "environment": events["environment_key"].astype("string").fillna("(global)"),
+            "description": events["description"].astype("string").fillna(""),
+            "member": events["member_email"].astype("string").fillna("—"),
+            "impact_size": events["impact_size"].astype("string").fillna("unknown"),
+            "mark": [
+                "rollback" if i in rolled else "toggle" if t else "change"
+                for i, t in zip(events["id"].astype(str), toggles, strict=True)
+            ],
+        }
+    )
 
 
 def project_rows(source: DataSource, from_ms: int, to_ms: int, tz: str) -> pd.DataFrame:
@@ -144,15 +179,24 @@ def project_rows(source: DataSource, from_ms: int, to_ms: int, tz: str) -> pd.Da
             as_of = source.store.last_good_refresh_ms(key)
             end = as_of if as_of is not None and from_ms < as_of < to_ms else to_ms
             m = metrics.compute_with_trend(frame, from_ms, end, tz, work=work)
-            rows.append({
-                "project": project.key, "project_name": project.name, "environment": env.key,
-                "critical": env.critical, "events": m["events_total"],
-                "events_change": m["events_total"] - m["previous"]["events_total"],
-                "flags_changed": m["flags_changed"], "large_impact_share": m["large_impact_share"],
-                "rollback_rate": m["rollback_rate"], "flapping_flags": len(m["flapping_flags"]),
-                "off_hours_share": m["off_hours_events"] / m["events_total"] if m["events_total"] else 0.0,
-                "trend": weekly_trend(frame, from_ms, min(end, whole_days_end)),
-            })
+            rows.append(
+                {
+                    "project": project.key,
+                    "project_name": project.name,
+                    "environment": env.key,
+                    "critical": env.critical,
+                    "events": m["events_total"],
+                    "events_change": m["events_total"] - m["previous"]["events_total"],
+                    "flags_changed": m["flags_changed"],
+                    "large_impact_share": m["large_impact_share"],
+                    "rollback_rate": m["rollback_rate"],
+                    "flapping_flags": len(m["flapping_flags"]),
+                    "off_hours_share": m["off_hours_events"] / m["events_total"]
+                    if m["events_total"]
+                    else 0.0,
+                    "trend": weekly_trend(frame, from_ms, min(end, whole_days_end)),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -163,8 +207,11 @@ def weekly_trend(events: pd.DataFrame, from_ms: int, end_ms: int) -> list[int]:
     weeks = (end_ms - from_ms) // WEEK_MS
     if weeks <= 0:
         return []
-    times = np.sort(pd.to_numeric(events["event_time"]).to_numpy(dtype="int64")) if len(events) else \
-        np.empty(0, dtype="int64")
+    times = (
+        np.sort(pd.to_numeric(events["event_time"]).to_numpy(dtype="int64"))
+        if len(events)
+        else np.empty(0, dtype="int64")
+    )
     edges = np.array([end_ms - (weeks - i) * WEEK_MS for i in range(weeks + 1)], dtype="int64")
     return np.diff(np.searchsorted(times, edges, side="left")).astype(int).tolist()
 
@@ -174,17 +221,21 @@ def events_table(events: pd.DataFrame, tz: str, flag_url: Any) -> pd.DataFrame:
     ev = events.sort_values(["event_time", "id"], ascending=False)
     local = pd.to_datetime(ev["event_time"], unit="ms", utc=True).dt.tz_convert(tz)
     envs = ev["environment_key"].astype("string")
-    return pd.DataFrame({
-        "time": local.dt.strftime("%Y-%m-%d %H:%M:%S"),
-        "flag": ev["flag_key"].astype("string"),
-        "environment": envs.fillna("(global)"),
-        "event_type": ev["event_type"].astype("string"),
-        "description": ev["description"].astype("string"),
-        "member": ev["member_email"].astype("string"),
-        "actions": ev["actions"].astype("string").str.replace(",", ", ", regex=False),
-        "impact": ev["impact_size"].astype("string"),
-        "impact_pct": ev["impact_percentage"].round(1),
-        "experiments": ev["experiments_count"],
-        "launchdarkly": [flag_url(f, e if isinstance(e, str) else None)
-                         for f, e in zip(ev["flag_key"].astype(str), envs.astype(object), strict=True)],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "time": local.dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "flag": ev["flag_key"].astype("string"),
+            "environment": envs.fillna("(global)"),
+            "event_type": ev["event_type"].astype("string"),
+            "description": ev["description"].astype("string"),
+            "member": ev["member_email"].astype("string"),
+            "actions": ev["actions"].astype("string").str.replace(",", ", ", regex=False),
+            "impact": ev["impact_size"].astype("string"),
+            "impact_pct": ev["impact_percentage"].round(1),
+            "experiments": ev["experiments_count"],
+            "launchdarkly": [
+                flag_url(f, e if isinstance(e, str) else None)
+                for f, e in zip(ev["flag_key"].astype(str), envs.astype(object), strict=True)
+            ],
+        }
+    ).reset_index(drop=True)

@@ -78,8 +78,13 @@ class Settings:
         return dict(self.project_working_hours).get(project, self.working_hours)
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None,
-             secrets: Mapping[str, object] | None = None, *, force_demo: bool = False) -> Settings:
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        secrets: Mapping[str, object] | None = None,
+        *,
+        force_demo: bool = False,
+    ) -> Settings:
         """Token only from ``LD_API_TOKEN`` (environment first, then Streamlit secrets), never a URL."""
         env = os.environ if environ is None else environ
         sec = secrets or {}
@@ -100,10 +105,14 @@ class Settings:
         try:
             zone_or_error(timezone)
         except ValueError as exc:
-            raise ConfigError(f"LD_TIMEZONE: unknown timezone {timezone!r} (use an IANA name such as "
-                              f"Europe/Berlin)") from exc
-        work = WorkingHours.parse(pick("LD_WORK_TIMEZONE") or timezone, pick("LD_WORK_HOURS") or DEFAULT_HOURS,
-                                  pick("LD_WORK_DAYS") or DEFAULT_DAYS)
+            raise ConfigError(
+                f"LD_TIMEZONE: unknown timezone {timezone!r} (use an IANA name such as Europe/Berlin)"
+            ) from exc
+        work = WorkingHours.parse(
+            pick("LD_WORK_TIMEZONE") or timezone,
+            pick("LD_WORK_HOURS") or DEFAULT_HOURS,
+            pick("LD_WORK_DAYS") or DEFAULT_DAYS,
+        )
         overrides = env.get("LD_PROJECT_WORK_HOURS")
         if overrides is None and isinstance(sec.get("LD_PROJECT_WORK_HOURS"), Mapping):
             overrides = sec["LD_PROJECT_WORK_HOURS"]  # a [LD_PROJECT_WORK_HOURS] table in secrets.toml

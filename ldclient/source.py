@@ -61,7 +61,9 @@ class DataSource:
         from urllib.parse import quote
 
         url = f"{self.ui_base_url}/projects/{quote(project, safe='')}/flags/{quote(flag, safe='')}"
-        return url + (f"/targeting?env={quote(env, safe='')}&selected-env={quote(env, safe='')}" if env else "")
+        return url + (
+            f"/targeting?env={quote(env, safe='')}&selected-env={quote(env, safe='')}" if env else ""
+        )
 
     def key(self, project: str, env: str) -> StoreKey:
         return StoreKey(self.source_id, project, env)
@@ -94,8 +96,12 @@ class DataSource:
         return fresh
 
     def projects(self) -> list[Project]:
-        raw = self._resource("projects", "*", lambda: [_project_json(p) for p in self.client.projects()],
-                             self.settings.flags_ttl_s)
+        raw = self._resource(
+            "projects",
+            "*",
+            lambda: [_project_json(p) for p in self.client.projects()],
+            self.settings.flags_ttl_s,
+        )
         return [Project.from_api(p) for p in raw]
 
     def environments(self, project: str) -> list[Environment]:
@@ -108,18 +114,46 @@ class DataSource:
         return self._resource("flags", project, lambda: self.client.flags(project), self.settings.flags_ttl_s)
 
     def statuses(self, project: str, env: str) -> list[dict[str, Any]]:
-        return self._resource("flag-statuses", f"{project}/{env}", lambda: self.client.flag_statuses(project, env),
-                              self.settings.flags_ttl_s)
+        return self._resource(
+            "flag-statuses",
+            f"{project}/{env}",
+            lambda: self.client.flag_statuses(project, env),
+            self.settings.flags_ttl_s,
+        )
 
-    def refresh(self, project: str, env: str, from_ms: int, to_ms: int, *, force: bool = False,
-                max_staleness_ms: int = 0, progress: Progress | None = None) -> RefreshReport:
-        return refresh(self.client, self.store, self.key(project, env), from_ms, to_ms, force=force,
-                       max_staleness_ms=max_staleness_ms, progress=progress)
+    def refresh(
+        self,
+        project: str,
+        env: str,
+        from_ms: int,
+        to_ms: int,
+        *,
+        force: bool = False,
+        max_staleness_ms: int = 0,
+        progress: Progress | None = None,
+    ) -> RefreshReport:
+        return refresh(
+            self.client,
+            self.store,
+            self.key(project, env),
+            from_ms,
+            to_ms,
+            force=force,
+            max_staleness_ms=max_staleness_ms,
+            progress=progress,
+        )
 
 
 def _project_json(p: Project) -> dict[str, Any]:
-    return {"key": p.key, "name": p.name, "_id": p.id, "environments": [
-        {"key": e.key, "name": e.name, "critical": e.critical, "_id": e.id, "color": e.color} for e in p.environments]}
+    return {
+        "key": p.key,
+        "name": p.name,
+        "_id": p.id,
+        "environments": [
+            {"key": e.key, "name": e.name, "critical": e.critical, "_id": e.id, "color": e.color}
+            for e in p.environments
+        ],
+    }
 
 
 def source_label(source_id: str) -> str:
@@ -127,15 +161,20 @@ def source_label(source_id: str) -> str:
     generated for that day (``demo:seed=7:now=<ms>``), the base URL for a LaunchDarkly instance."""
     if not source_id.startswith("demo:"):
         return source_id
-    parts = dict(p.partition("=")[::2] for p in source_id[len("demo:"):].split(":"))
+    parts = dict(p.partition("=")[::2] for p in source_id[len("demo:") :].split(":"))
     details = [f"seed {parts['seed']}"] if parts.get("seed") else []
     if parts.get("now", "").isdigit():
         details.append(pd.Timestamp(int(parts["now"]), unit="ms", tz="UTC").strftime("%Y-%m-%d"))
     return "Demo account" + (f" ({', '.join(details)})" if details else "")
 
 
-def open_source(settings: Settings | None = None, *, demo_faults: Any = None,
-                demo_now_ms: int | None = None, store: EventStore | None = None) -> DataSource:
+def open_source(
+    settings: Settings | None = None,
+    *,
+    demo_faults: Any = None,
+    demo_now_ms: int | None = None,
+    store: EventStore | None = None,
+) -> DataSource:
     settings = settings or Settings.load()
     store = store or open_store(settings.cache_dir, settings.store_url)
     if settings.demo:

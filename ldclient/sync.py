@@ -44,9 +44,16 @@ class RefreshReport:
         return self.error is None
 
 
-def plan_refresh(covered: list[tuple[int, int]], from_ms: int, to_ms: int, *, now: int,
-                 recheck_ms: int = RECHECK_MS, max_staleness_ms: int = 0, force: bool = False
-                 ) -> list[tuple[int, int]]:
+def plan_refresh(
+    covered: list[tuple[int, int]],
+    from_ms: int,
+    to_ms: int,
+    *,
+    now: int,
+    recheck_ms: int = RECHECK_MS,
+    max_staleness_ms: int = 0,
+    force: bool = False,
+) -> list[tuple[int, int]]:
     """The ranges to fetch so that ``[from_ms, min(to_ms, now))`` is covered.
 
     A trailing gap younger than ``max_staleness_ms`` is tolerated (the UI refreshes at most that
@@ -68,15 +75,32 @@ def plan_refresh(covered: list[tuple[int, int]], from_ms: int, to_ms: int, *, no
     return merge_ranges(gaps)
 
 
-def refresh(client: LDClient, store: EventStore, key: StoreKey, from_ms: int, to_ms: int, *,
-            now: int | None = None, force: bool = False, max_staleness_ms: int = 0,
-            recheck_ms: int = RECHECK_MS, progress: Progress | None = None) -> RefreshReport:
+def refresh(
+    client: LDClient,
+    store: EventStore,
+    key: StoreKey,
+    from_ms: int,
+    to_ms: int,
+    *,
+    now: int | None = None,
+    force: bool = False,
+    max_staleness_ms: int = 0,
+    recheck_ms: int = RECHECK_MS,
+    progress: Progress | None = None,
+) -> RefreshReport:
     """Bring the store up to date for ``[from_ms, to_ms)``; never raises for API trouble: the
     report's ``error`` says what failed, and whatever was stored before it stays stored."""
     report = RefreshReport(key)
     with store.claim(key):
-        plan = plan_refresh(store.covered(key), from_ms, to_ms, now=now or now_ms(), recheck_ms=recheck_ms,
-                            max_staleness_ms=max_staleness_ms, force=force)
+        plan = plan_refresh(
+            store.covered(key),
+            from_ms,
+            to_ms,
+            now=now or now_ms(),
+            recheck_ms=recheck_ms,
+            max_staleness_ms=max_staleness_ms,
+            force=force,
+        )
         report.planned = plan
         if not plan:
             return report
@@ -94,18 +118,42 @@ def refresh(client: LDClient, store: EventStore, key: StoreKey, from_ms: int, to
             if last:
                 finished.add(window)
             if progress is not None:
-                progress(report.pages, report.events_received,
-                         sum(totals.values()) if len(totals) == len(windows) else None, (len(finished), len(windows)))
+                progress(
+                    report.pages,
+                    report.events_received,
+                    sum(totals.values()) if len(totals) == len(windows) else None,
+                    (len(finished), len(windows)),
+                )
 
         stats = FetchStats()
         try:
-            client.flag_events(key.project, key.environment, from_ms, to_ms, windows=windows,
-                               on_page=on_page, on_total=on_total, collect=False, stats=stats)
+            client.flag_events(
+                key.project,
+                key.environment,
+                from_ms,
+                to_ms,
+                windows=windows,
+                on_page=on_page,
+                on_total=on_total,
+                collect=False,
+                stats=stats,
+            )
         except LDError as exc:
             report.error = exc
         finally:
-            report.requests, report.malformed, report.warnings = stats.requests, stats.malformed, stats.warnings
-        store.record_refresh(key, RefreshRecord(
-            at_ms=now_ms(), outcome="ok" if report.ok else "error", requests=report.requests,
-            events_added=report.events_added, message=str(report.error or "")))
+            report.requests, report.malformed, report.warnings = (
+                stats.requests,
+                stats.malformed,
+                stats.warnings,
+            )
+        store.record_refresh(
+            key,
+            RefreshRecord(
+                at_ms=now_ms(),
+                outcome="ok" if report.ok else "error",
+                requests=report.requests,
+                events_added=report.events_added,
+                message=str(report.error or ""),
+            ),
+        )
     return report

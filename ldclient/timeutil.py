@@ -32,7 +32,9 @@ def parse_time(text: str, *, tz: str = "UTC", end_of_day: bool = False) -> int:
                 if dt.tzinfo is None:
                     dt = dt.replace(tzinfo=zone)
         except ValueError as exc:
-            raise ValueError(f"not a date: {value[:40]!r} (use YYYY-MM-DD, an ISO datetime or Unix ms)") from exc
+            raise ValueError(
+                f"not a date: {value[:40]!r} (use YYYY-MM-DD, an ISO datetime or Unix ms)"
+            ) from exc
         ms = int(dt.timestamp() * 1000)
     if ms < MIN_MS:
         raise ValueError(f"{value[:40]!r} is before the year 2000")

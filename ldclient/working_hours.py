@@ -38,26 +38,34 @@ class WorkingHours:
 
     def __post_init__(self) -> None:
         if not 0 <= self.start_minute < self.end_minute <= 24 * 60:
-            raise ConfigError(f"working hours must start before they end, within one day "
-                              f"(got {self.start_minute} to {self.end_minute} minutes after midnight)")
+            raise ConfigError(
+                f"working hours must start before they end, within one day "
+                f"(got {self.start_minute} to {self.end_minute} minutes after midnight)"
+            )
         if not self.days or not self.days <= frozenset(range(7)):
             raise ConfigError("working days must name at least one weekday")
         try:
             zone_or_error(self.timezone)
         except ValueError as exc:
-            raise ConfigError(f"unknown working timezone {self.timezone!r} (use an IANA name such as "
-                              f"Europe/Berlin)") from exc
+            raise ConfigError(
+                f"unknown working timezone {self.timezone!r} (use an IANA name such as Europe/Berlin)"
+            ) from exc
 
     @classmethod
-    def parse(cls, timezone: str = "UTC", hours: str = DEFAULT_HOURS, days: str = DEFAULT_DAYS) -> WorkingHours:
+    def parse(
+        cls, timezone: str = "UTC", hours: str = DEFAULT_HOURS, days: str = DEFAULT_DAYS
+    ) -> WorkingHours:
         """From the three settings' text; errors name the variable (``LD_WORK_TIMEZONE``, ...) at fault."""
         try:
             zone_or_error(timezone)
         except ValueError as exc:
-            raise ConfigError(f"LD_WORK_TIMEZONE: unknown timezone {timezone!r} (use an IANA name such as "
-                              f"Europe/Berlin)") from exc
+            raise ConfigError(
+                f"LD_WORK_TIMEZONE: unknown timezone {timezone!r} (use an IANA name such as Europe/Berlin)"
+            ) from exc
         start, end = parse_hours(hours, what="LD_WORK_HOURS")
-        return cls(timezone=timezone, start_minute=start, end_minute=end, days=parse_days(days, what="LD_WORK_DAYS"))
+        return cls(
+            timezone=timezone, start_minute=start, end_minute=end, days=parse_days(days, what="LD_WORK_DAYS")
+        )
 
     @property
     def hours_text(self) -> str:
@@ -81,9 +89,17 @@ class WorkingHours:
                 runs[-1].append(d)
             else:
                 runs.append([d])
-        names = [DAY_NAMES[r[0]].title() + (f"–{DAY_NAMES[r[-1]].title()}" if len(r) > 2 else
-                                             f", {DAY_NAMES[r[-1]].title()}" if len(r) == 2 else "")
-                 for r in runs]
+        names = [
+            DAY_NAMES[r[0]].title()
+            + (
+                f"–{DAY_NAMES[r[-1]].title()}"
+                if len(r) > 2
+                else f", {DAY_NAMES[r[-1]].title()}"
+                if len(r) == 2
+                else ""
+            )
+            for r in runs
+        ]
         return ", ".join(names)
 
     def describe(self) -> str:
@@ -92,8 +108,11 @@ class WorkingHours:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready, for the CLI's report."""
-        return {"timezone": self.timezone, "hours": f"{_clock(self.start_minute)}-{_clock(self.end_minute)}",
-                "days": [DAY_NAMES[d] for d in sorted(self.days)]}
+        return {
+            "timezone": self.timezone,
+            "hours": f"{_clock(self.start_minute)}-{_clock(self.end_minute)}",
+            "days": [DAY_NAMES[d] for d in sorted(self.days)],
+        }
 
 
 def _clock(minute: int) -> str:
@@ -123,15 +142,18 @@ def parse_days(text: str, *, what: str = "LD_WORK_DAYS") -> frozenset[int]:
     for part in parts:
         ends = [_DAY_WORDS.get(e.strip(), "") for e in re.split(r"[-–]", part)]
         if len(ends) > 2 or not all(ends):
-            raise ConfigError(f"{what}: {part!r} is not a day or a range of days (use mon, tue, wed, thu, fri, "
-                              f"sat, sun; for example mon-fri)")
+            raise ConfigError(
+                f"{what}: {part!r} is not a day or a range of days (use mon, tue, wed, thu, fri, "
+                f"sat, sun; for example mon-fri)"
+            )
         first, last = DAY_NAMES.index(ends[0]), DAY_NAMES.index(ends[-1])
         days.update((first + i) % 7 for i in range((last - first) % 7 + 1))
     return frozenset(days)
 
 
-def parse_project_overrides(value: str | Mapping[str, object] | None, default: WorkingHours,
-                            *, what: str = "LD_PROJECT_WORK_HOURS") -> dict[str, WorkingHours]:
+def parse_project_overrides(
+    value: str | Mapping[str, object] | None, default: WorkingHours, *, what: str = "LD_PROJECT_WORK_HOURS"
+) -> dict[str, WorkingHours]:
     """Per-project working hours: ``payments=Europe/Berlin; mobile-app=America/New_York 08-17 mon-fri``.
 
     Entries are separated by ``;``; each is ``project=TIMEZONE [HOURS] [DAYS]`` and what it leaves out
@@ -149,8 +171,10 @@ def parse_project_overrides(value: str | Mapping[str, object] | None, default: W
                 continue
             project, sep, spec = item.partition("=")
             if not sep or not project.strip():
-                raise ConfigError(f"{what}: {item.strip()!r} must be project=Timezone [hours] [days], for example "
-                                  f"payments=Europe/Berlin 08-17 mon-fri")
+                raise ConfigError(
+                    f"{what}: {item.strip()!r} must be project=Timezone [hours] [days], for example "
+                    f"payments=Europe/Berlin 08-17 mon-fri"
+                )
             entries.append((project.strip(), spec.strip()))
     out: dict[str, WorkingHours] = {}
     for project, spec in entries:
@@ -158,13 +182,16 @@ def parse_project_overrides(value: str | Mapping[str, object] | None, default: W
             raise ConfigError(f"{what}: project {project!r} is listed twice")
         words = spec.split()
         if not words:
-            raise ConfigError(f"{what}: project {project!r} needs a timezone, for example {project}=Europe/Berlin")
+            raise ConfigError(
+                f"{what}: project {project!r} needs a timezone, for example {project}=Europe/Berlin"
+            )
         label = f"{what} ({project})"
         try:
             zone_or_error(words[0])
         except ValueError as exc:
-            raise ConfigError(f"{label}: unknown timezone {words[0]!r} (use an IANA name such as "
-                              f"Europe/Berlin)") from exc
+            raise ConfigError(
+                f"{label}: unknown timezone {words[0]!r} (use an IANA name such as Europe/Berlin)"
+            ) from exc
         if len(words) > 3:
             raise ConfigError(f"{label}: {spec!r} has too many parts; use Timezone [hours] [days]")
         start, end, days = default.start_minute, default.end_minute, default.days

@@ -22,15 +22,30 @@ CHROMIUM = "/usr/bin/chromium"
 # see the demo account and the dashboard's "today" disagree.
 _real_ms = int(time.time() * 1000)
 os.environ.setdefault("LD_CLOCK_OFFSET_MS", str(_real_ms // 86_400_000 * 86_400_000 + 43_200_000 - _real_ms))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):
     """No test reads a real token or writes the user's cache."""
-    for name in ("LD_API_TOKEN", "LD_BASE_URL", "LD_STORE_URL", "LD_TIMEZONE", "LD_WORK_TIMEZONE", "LD_WORK_HOURS",
-                 "LD_WORK_DAYS", "LD_PROJECT_WORK_HOURS"):
+    for name in (
+        "LD_API_TOKEN",
+        "LD_BASE_URL",
+        "LD_STORE_URL",
+        "LD_TIMEZONE",
+        "LD_WORK_TIMEZONE",
+        "LD_WORK_HOURS",
+        "LD_WORK_DAYS",
+        "LD_PROJECT_WORK_HOURS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LD_CACHE_DIR", str(tmp_path / "cache"))
 
@@ -56,9 +71,26 @@ def start_app(cache_dir: Path, env_extra: dict[str, str] | None = None, attempts
         port = free_port()
         log = cache_dir.parent / f"streamlit-{port}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and proc.poll() is None:
@@ -87,7 +119,9 @@ def browser():
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail("CI needs /usr/bin/chromium: .ci/run installs it with apt-get")
-        pytest.skip("no system Chromium: run `sudo apt-get install chromium` (or `.ci/run`) to run browser tests")
+        pytest.skip(
+            "no system Chromium: run `sudo apt-get install chromium` (or `.ci/run`) to run browser tests"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

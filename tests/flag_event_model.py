@@ -60,8 +60,12 @@ class FlagEvent:
         member = item.get("member")
         member_obj = None
         if isinstance(member, Mapping):
-            member_obj = Member(_opt_str(member, "id"), _opt_str(member, "email"),
-                                _opt_str(member, "firstName"), _opt_str(member, "lastName"))
+            member_obj = Member(
+                _opt_str(member, "id"),
+                _opt_str(member, "email"),
+                _opt_str(member, "firstName"),
+                _opt_str(member, "lastName"),
+            )
         impact = item.get("impact") if isinstance(item.get("impact"), Mapping) else {}
         pct = impact.get("percentage")
         summary = impact.get("evaluationsSummary")
@@ -86,7 +90,8 @@ class FlagEvent:
                 size=_opt_str(impact, "size"),
                 percentage=float(pct) if isinstance(pct, int | float) and not isinstance(pct, bool) else None,
                 reason=_opt_str(impact, "reason"),
-                variations=tuple(v for v in variations if isinstance(v, Mapping)) if isinstance(variations, list)
+                variations=tuple(v for v in variations if isinstance(v, Mapping))
+                if isinstance(variations, list)
                 else (),
             ),
             experiments_total=int(total) if isinstance(total, int) and not isinstance(total, bool) else None,

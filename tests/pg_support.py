@@ -21,9 +21,11 @@ import httpx
 from tests.fakeapi import TOKEN, FakeAPI
 
 ENV = "LD_TEST_POSTGRES_URL"
-HOW_TO = (f"set {ENV}=postgresql://USER:PASSWORD@127.0.0.1:5432/DB (a throwaway database; every test "
-          "creates and drops its own schema) to run the PostgreSQL tests; `.ci/run` starts a local "
-          "PostgreSQL and sets it")
+HOW_TO = (
+    f"set {ENV}=postgresql://USER:PASSWORD@127.0.0.1:5432/DB (a throwaway database; every test "
+    "creates and drops its own schema) to run the PostgreSQL tests; `.ci/run` starts a local "
+    "PostgreSQL and sets it"
+)
 
 
 def postgres_url() -> str:
@@ -63,6 +65,7 @@ def admin(url: str, schema: str | None = None) -> Iterator[Any]:
 
 # -- the fake API over HTTP -------------------------------------------------------------------------------
 
+
 class FakeHTTPServer:
     """``FakeAPI`` served on 127.0.0.1 by a thread per request, each answer ``latency_s`` late.
 
@@ -92,8 +95,9 @@ class FakeHTTPServer:
                 if owner.latency_s:
                     time.sleep(owner.latency_s)
                 host, port = owner.address
-                request = httpx.Request("GET", f"http://{host}:{port}{self.path}",
-                                        headers=list(self.headers.items()))
+                request = httpx.Request(
+                    "GET", f"http://{host}:{port}{self.path}", headers=list(self.headers.items())
+                )
                 response = owner.api(request)
                 body = response.content
                 self.send_response(response.status_code)
@@ -136,6 +140,7 @@ class FakeHTTPServer:
 
 # -- the worker process -----------------------------------------------------------------------------------
 
+
 def _sync(args: argparse.Namespace) -> int:
     from ldclient.api.client import LDClient
     from ldclient.store import StoreKey
@@ -150,8 +155,18 @@ def _sync(args: argparse.Namespace) -> int:
         sys.stdin.readline()
     report = refresh(client, store, key, args.from_ms, args.to_ms, now=args.now_ms)
     store.close()
-    print(json.dumps({"ok": report.ok, "error": str(report.error or ""), "requests": report.requests,
-                      "planned": report.planned, "events_added": report.events_added}), flush=True)
+    print(
+        json.dumps(
+            {
+                "ok": report.ok,
+                "error": str(report.error or ""),
+                "requests": report.requests,
+                "planned": report.planned,
+                "events_added": report.events_added,
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 

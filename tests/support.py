@@ -33,8 +33,12 @@ class Sleeps:
 
 def key_events(events: Iterable[Mapping[str, Any]], project: str, env: str) -> list[Mapping[str, Any]]:
     """What the API lists for (project, env) with ``global=include``: its events plus the project's global ones."""
-    return [e for e in events if e.get("projectKey") == project
-            and (e.get("environmentKey") == env or e.get("environmentKey") is None)]
+    return [
+        e
+        for e in events
+        if e.get("projectKey") == project
+        and (e.get("environmentKey") == env or e.get("environmentKey") is None)
+    ]
 
 
 def ids_in(events: Iterable[Mapping[str, Any]], lo: int, hi: int) -> Counter[str]:
@@ -55,13 +59,17 @@ def assert_store_honest(store: Any, key: Any, truth: list[Mapping[str, Any]]) ->
     assert len(from_rows) == len(set(from_rows)), "an event is stored twice (rows)"
     assert sorted(from_frame) == sorted(from_rows), "the frame and the rows disagree"
     truth_ids = {str(e["id"]) for e in truth}
-    assert set(from_rows) <= truth_ids, f"stored events the server does not have: {set(from_rows) - truth_ids}"
+    assert set(from_rows) <= truth_ids, (
+        f"stored events the server does not have: {set(from_rows) - truth_ids}"
+    )
     stored_items = list(store.iter_raw(key, -BIG, BIG))
     for start, end in store.covered(key):
         want = ids_in(truth, start, end)
         have = ids_in(stored_items, start, end)
-        assert have == want, (f"range [{start}, {end}) is recorded complete but {sum((want - have).values())} of "
-                              f"its {sum(want.values())} events are missing")
+        assert have == want, (
+            f"range [{start}, {end}) is recorded complete but {sum((want - have).values())} of "
+            f"its {sum(want.values())} events are missing"
+        )
 
 
 def cli_env(cache_dir: Path, **extra: str) -> dict[str, str]:
@@ -71,13 +79,25 @@ def cli_env(cache_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ldclient", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ldclient", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def popen_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "ldclient", *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ldclient", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 class CuttingServer:
@@ -91,8 +111,11 @@ class CuttingServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-                headers = [(k, v) for k, v in self.headers.items()
-                           if k.lower() not in ("host", "content-length", "connection")]
+                headers = [
+                    (k, v)
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "content-length", "connection")
+                ]
                 request = httpx.Request("GET", f"http://127.0.0.1{self.path}", headers=headers)
                 response = api.handle(request)
                 body = response.content
@@ -120,8 +143,9 @@ class CuttingServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -130,8 +154,10 @@ class CuttingServer:
         self._thread.join(5)
 
 
-IDLE = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
-        "!document.querySelector('[data-testid=\"stProgress\"]')")
+IDLE = (
+    "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
+    "!document.querySelector('[data-testid=\"stProgress\"]')"
+)
 
 
 def wait_ready(page, charts: int = 0, timeout: int = 120_000) -> None:
@@ -144,6 +170,8 @@ def wait_ready(page, charts: int = 0, timeout: int = 120_000) -> None:
         page.wait_for_timeout(400)
     if charts:
         page.wait_for_function(
-            f"() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] svg, "
-            f"[data-testid=\"stVegaLiteChart\"] canvas').length >= {charts}", timeout=timeout)
+            f'() => document.querySelectorAll(\'[data-testid="stVegaLiteChart"] svg, '
+            f'[data-testid="stVegaLiteChart"] canvas\').length >= {charts}',
+            timeout=timeout,
+        )
     page.wait_for_function(IDLE, timeout=timeout)

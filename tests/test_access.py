@@ -6,9 +6,16 @@ from types import SimpleNamespace
 
 from ldclient.access import AuthConfig, access_decision, auth_config, is_allowed
 
-OIDC = {"auth": {"redirect_uri": "https://fh.example.com/oauth2callback", "cookie_secret": "x",
-                 "client_id": "abc", "client_secret": "s", "server_metadata_url": "https://idp/.well-known"},
-        "flag_health": {"allowed_domains": ["example.com"], "allowed_emails": ["contractor@partner.io"]}}
+OIDC = {
+    "auth": {
+        "redirect_uri": "https://fh.example.com/oauth2callback",
+        "cookie_secret": "x",
+        "client_id": "abc",
+        "client_secret": "s",
+        "server_metadata_url": "https://idp/.well-known",
+    },
+    "flag_health": {"allowed_domains": ["example.com"], "allowed_emails": ["contractor@partner.io"]},
+}
 
 
 def test_no_oidc_means_open_and_says_so():
@@ -27,8 +34,15 @@ def test_allow_list_decisions():
     assert access_decision(config, user("ada@example.com")).allowed
     assert access_decision(config, user("Ada@EXAMPLE.com")).allowed
     assert access_decision(config, user("contractor@partner.io")).allowed
-    for bad in ("eve@evil-example.com", "eve@example.com.evil.io", "other@partner.io", "example.com",
-                "a@b@example.com", "", None):
+    for bad in (
+        "eve@evil-example.com",
+        "eve@example.com.evil.io",
+        "other@partner.io",
+        "example.com",
+        "a@b@example.com",
+        "",
+        None,
+    ):
         d = access_decision(config, user(bad))
         assert not d.allowed and not d.require_login, bad
 
@@ -38,5 +52,7 @@ def test_empty_allow_list_fails_closed():
 
 
 def test_allow_list_from_environment_and_provider_sections():
-    config = auth_config({"auth": {"google": {"client_id": "x"}}}, {"LD_ALLOWED_DOMAINS": "example.com, @corp.io"})
+    config = auth_config(
+        {"auth": {"google": {"client_id": "x"}}}, {"LD_ALLOWED_DOMAINS": "example.com, @corp.io"}
+    )
     assert config.oidc and config.allowed_domains == ("corp.io", "example.com")

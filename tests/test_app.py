@@ -9,8 +9,16 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["app_pages/overview.py", "app_pages/flag_events.py", "app_pages/flag_health.py", "app_pages/flag_detail.py",
-         "app_pages/cleanup.py", "app_pages/environments.py", "app_pages/all_projects.py", "app_pages/data.py"]
+PAGES = [
+    "app_pages/overview.py",
+    "app_pages/flag_events.py",
+    "app_pages/flag_health.py",
+    "app_pages/flag_detail.py",
+    "app_pages/cleanup.py",
+    "app_pages/environments.py",
+    "app_pages/all_projects.py",
+    "app_pages/data.py",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -32,8 +40,11 @@ def app(params: dict[str, str] | None = None, page: str | None = None) -> AppTes
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success", "subheader", "title")
-             for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "warning", "error", "success", "subheader", "title")
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -52,7 +63,15 @@ def test_overview_renders_kpis_and_charts():
     at = app()
     assert not at.exception, at.exception
     labels = [m.label for m in at.metric]
-    for label in ("Events", "Flags changed", "Large impact", "Rollbacks", "Off-hours", "Flapping", "Stale share"):
+    for label in (
+        "Events",
+        "Flags changed",
+        "Large impact",
+        "Rollbacks",
+        "Off-hours",
+        "Flapping",
+        "Stale share",
+    ):
         assert label in labels
     assert len(charts(at)) >= 4
     assert any("Demo data" in m.value for m in at.sidebar.markdown)  # the demo badge
@@ -78,14 +97,17 @@ def test_filter_change_updates_the_link_and_the_numbers():
     assert after != before
 
 
-@pytest.mark.parametrize("params,needle", [
-    ({"project": "no-such-project"}, "Unknown project"),
-    ({"env": "no-such-env"}, "Unknown environment"),
-    ({"from": "2026-02-30"}, "Bad `from` date"),
-    ({"from": "2026-11-20", "to": "2026-11-01"}, "is after"),
-    ({"tz": "Mars/Olympus_Mons"}, "Unknown timezone"),
-    ({"utm_campaign": "<b>junk</b>"}, "Ignored unknown link parameter"),
-])
+@pytest.mark.parametrize(
+    "params,needle",
+    [
+        ({"project": "no-such-project"}, "Unknown project"),
+        ({"env": "no-such-env"}, "Unknown environment"),
+        ({"from": "2026-02-30"}, "Bad `from` date"),
+        ({"from": "2026-11-20", "to": "2026-11-01"}, "is after"),
+        ({"tz": "Mars/Olympus_Mons"}, "Unknown timezone"),
+        ({"utm_campaign": "<b>junk</b>"}, "Ignored unknown link parameter"),
+    ],
+)
 def test_bad_link_parameters_warn_and_fall_back(params, needle):
     at = app(params)
     assert not at.exception

@@ -11,8 +11,16 @@ from tests.support import wait_ready as wait_rendered
 
 pytestmark = pytest.mark.browser
 
-PAGES = {"overview": "", "flag_events": "flag_events", "flag_health": "flag_health", "flag_detail": "flag_detail",
-         "cleanup": "cleanup", "environments": "environments", "all_projects": "all_projects", "data": "data"}
+PAGES = {
+    "overview": "",
+    "flag_events": "flag_events",
+    "flag_health": "flag_health",
+    "flag_detail": "flag_detail",
+    "cleanup": "cleanup",
+    "environments": "environments",
+    "all_projects": "all_projects",
+    "data": "data",
+}
 
 
 def demo_account_projects() -> list[dict]:
@@ -28,8 +36,11 @@ def demo_ids() -> tuple[str, str]:
 
     account = demo_account(7, default_now_ms())
     project = account.projects[0]["key"]
-    flag = next(e["flagKey"] for e in reversed(account.events)
-                if e["projectKey"] == project and e.get("environmentKey") == "staging")
+    flag = next(
+        e["flagKey"]
+        for e in reversed(account.events)
+        if e["projectKey"] == project and e.get("environmentKey") == "staging"
+    )
     return project, flag
 
 
@@ -53,8 +64,10 @@ def test_every_page_renders_and_is_screenshotted(app_server, page):
 
 def test_shared_link_restores_the_view_and_navigation_keeps_it(app_server, page):
     project, flag = demo_ids()
-    link = (f"{app_server.url}/flag_detail?project={project}&env=staging&from=2026-09-01&to=2026-11-20"
-            f"&impact=large,medium&flag={flag}")
+    link = (
+        f"{app_server.url}/flag_detail?project={project}&env=staging&from=2026-09-01&to=2026-11-20"
+        f"&impact=large,medium&flag={flag}"
+    )
     page.goto(link)
     wait_rendered(page)
     sidebar = page.locator('[data-testid="stSidebar"]')

@@ -26,7 +26,6 @@ KEY_COLUMNS: dict[str, set[str]] = {
 EPOCH_MS = re.compile(r"(?<!\d)1[5-9]\d{11}(?!\d)")  # 13 digits: a Unix-ms time from 2017 to 2033
 
 
-
 def visible_headers(page) -> set[str]:
     """The header cells each grid renders: only the columns on screen (the grid draws what is in view); a
     grid below the fold is scrolled into view first (vertically: its sideways scroll stays at the start)."""

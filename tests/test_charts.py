@@ -16,8 +16,11 @@ TODAY = date(2026, 12, 1)
 
 def daily(first: date, last: date, per_day: int = 3) -> pd.DataFrame:
     days = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
-    rows = [{"date": d, "impact_size": size, "events": per_day if size == "none" else 0}
-            for d in days for size in charts.IMPACT_ORDER]
+    rows = [
+        {"date": d, "impact_size": size, "events": per_day if size == "none" else 0}
+        for d in days
+        for size in charts.IMPACT_ORDER
+    ]
     return pd.DataFrame(rows)
 
 
@@ -46,10 +49,16 @@ def test_daily_chart_tooltip_shows_a_date_not_epoch_ms():
 
 def test_environment_chart_tooltip_shows_a_date_and_a_visible_palette():
     first = TODAY - timedelta(days=29)
-    data = pd.DataFrame({"day": [first.isoformat(), first.isoformat()], "kind": ["rehearsed", "unrehearsed"],
-                         "changes": [40, 1]})
-    spec = charts.counts_over_time(data, "day", "changes", "kind", "Changes", first, TODAY, TODAY,
-                                   color_scale=charts.REHEARSAL_SCALE).to_dict()
+    data = pd.DataFrame(
+        {
+            "day": [first.isoformat(), first.isoformat()],
+            "kind": ["rehearsed", "unrehearsed"],
+            "changes": [40, 1],
+        }
+    )
+    spec = charts.counts_over_time(
+        data, "day", "changes", "kind", "Changes", first, TODAY, TODAY, color_scale=charts.REHEARSAL_SCALE
+    ).to_dict()
     assert_dates_not_ms(spec)
     scale = spec["encoding"]["color"]["scale"]
     colours = dict(zip(scale["domain"], scale["range"], strict=True))
@@ -82,8 +91,10 @@ def test_today_is_partial_and_drawn_lighter():
     assert opacity["value"] == 1.0
 
 
-@pytest.mark.parametrize(("days", "bucket", "bars"), [(30, "day", 30), (60, "day", 60), (61, "week", 10),
-                                                      (90, "week", 14), (180, "week", 27)])
+@pytest.mark.parametrize(
+    ("days", "bucket", "bars"),
+    [(30, "day", 30), (60, "day", 60), (61, "week", 10), (90, "week", 14), (180, "week", 27)],
+)
 def test_long_ranges_are_bucketed_by_week(days, bucket, bars):
     first = TODAY - timedelta(days=days - 1)
     assert charts.bucket_for(first, TODAY) == bucket
@@ -110,8 +121,12 @@ def test_weekly_labels_stay_unique_over_years():
 
 @pytest.mark.parametrize("n", [1, 5, 10])
 def test_rankings_draw_every_label_and_cut_long_ones(n):
-    data = pd.DataFrame({"flagKey": [f"flag-{i}-" + "x" * (60 if i == 0 else 5) for i in range(n)],
-                         "events": list(range(n, 0, -1))})
+    data = pd.DataFrame(
+        {
+            "flagKey": [f"flag-{i}-" + "x" * (60 if i == 0 else 5) for i in range(n)],
+            "events": list(range(n, 0, -1)),
+        }
+    )
     spec = charts.bar_ranking(data, "flagKey", "events", "Events", "Flag").to_dict()
     assert spec["height"] == charts.BAR_STEP * n  # the plot's own height: 26 px a bar
     assert spec["autosize"]["type"] == "fit-x"  # Streamlit's default "fit" would squeeze it with the axis
@@ -122,15 +137,24 @@ def test_rankings_draw_every_label_and_cut_long_ones(n):
 
 
 def test_points_lost_labels_are_sentence_case():
-    assert list(charts.PENALTY_LABELS.values()) == ["Churn", "Rollbacks", "Flapping", "Large unguarded", "Off-hours"]
+    assert list(charts.PENALTY_LABELS.values()) == [
+        "Churn",
+        "Rollbacks",
+        "Flapping",
+        "Large unguarded",
+        "Off-hours",
+    ]
 
 
-@pytest.mark.parametrize(("value", "before", "percent", "expected"), [
-    (1, 1, False, ("±0", "off", "off")),
-    (0.0051, 0.005, True, ("±0.0 pts", "off", "off")),  # rounds to zero on screen: neutral too
-    (3, 1, False, ("+2", "inverse", "auto")),
-    (0.01, 0.02, True, ("-1.0 pts", "inverse", "auto")),
-])
+@pytest.mark.parametrize(
+    ("value", "before", "percent", "expected"),
+    [
+        (1, 1, False, ("±0", "off", "off")),
+        (0.0051, 0.005, True, ("±0.0 pts", "off", "off")),  # rounds to zero on screen: neutral too
+        (3, 1, False, ("+2", "inverse", "auto")),
+        (0.01, 0.02, True, ("-1.0 pts", "inverse", "auto")),
+    ],
+)
 def test_a_zero_delta_is_neutral(value, before, percent, expected):
     assert charts.kpi_delta(value, before, percent, "inverse") == expected
 
@@ -139,5 +163,9 @@ def test_weekly_trend_counts_whole_weeks_back_from_the_end():
     end = 100 * WEEK_MS
     times = [end - 1, end - WEEK_MS, end - WEEK_MS - 1, end - 3 * WEEK_MS + 5, end + 10]
     frame = pd.DataFrame({"event_time": times})
-    assert weekly_trend(frame, end - 3 * WEEK_MS - 86_400_000, end) == [1, 1, 2]  # oldest first; 1 spare day out
+    assert weekly_trend(frame, end - 3 * WEEK_MS - 86_400_000, end) == [
+        1,
+        1,
+        2,
+    ]  # oldest first; 1 spare day out
     assert weekly_trend(frame, end - 6 * 86_400_000, end) == []

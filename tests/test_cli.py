@@ -22,8 +22,14 @@ def run(*args: str, env: dict[str, str] | None = None, timeout: int = 180) -> su
     full = {k: v for k, v in os.environ.items() if not k.startswith("LD_") or k == "LD_CLOCK_OFFSET_MS"}
     full["LD_CACHE_DIR"] = os.environ["LD_CACHE_DIR"]
     full.update(env or {})
-    return subprocess.run([sys.executable, "-m", "ldclient", *args], cwd=ROOT, env=full, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ldclient", *args],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,41 +63,99 @@ def test_events_jsonl_sorted_unique_with_api_field_names(demo_project):
 
 def test_events_filters_csv_and_output_file(demo_project, tmp_path):
     target = tmp_path / "large.csv"
-    out = run("events", "--project", demo_project, "--env", "production", "--impact-size", "large",
-              "--from", (clock.today() - timedelta(days=200)).isoformat(), "--format", "csv", "--output", str(target))
+    out = run(
+        "events",
+        "--project",
+        demo_project,
+        "--env",
+        "production",
+        "--impact-size",
+        "large",
+        "--from",
+        (clock.today() - timedelta(days=200)).isoformat(),
+        "--format",
+        "csv",
+        "--output",
+        str(target),
+    )
     assert out.returncode == 0, out.stderr
     data = target.read_bytes()
     assert data.startswith(b"\xef\xbb\xbfid,")  # a CSV file is UTF-8 with a byte-order mark, for Excel
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert rows and all(r["impact_size"] == "large" for r in rows)
-    assert all(r["impact_percentage"] == "" or len(r["impact_percentage"].partition(".")[2]) <= 1 for r in rows)
-    assert "None" not in data.decode("utf-8-sig") and "—" not in data.decode("utf-8-sig")  # unknown cells are empty
+    assert all(
+        r["impact_percentage"] == "" or len(r["impact_percentage"].partition(".")[2]) <= 1 for r in rows
+    )
+    assert "None" not in data.decode("utf-8-sig") and "—" not in data.decode(
+        "utf-8-sig"
+    )  # unknown cells are empty
 
 
 def test_metrics_prints_every_key(demo_project):
-    out = run("metrics", "--project", demo_project, "--env", "production", "--tz", "Europe/Berlin",
-              "--format", "json")
+    out = run(
+        "metrics",
+        "--project",
+        demo_project,
+        "--env",
+        "production",
+        "--tz",
+        "Europe/Berlin",
+        "--format",
+        "json",
+    )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     from ldclient.metrics import HEADLINE_KEYS
 
-    expected = {*HEADLINE_KEYS, "project", "environment", "from", "to", "timezone", "flags", "previous",
-                "temporary_flags", "stale_flags", "stale_share", "stale_flag_keys", "statuses",
-                "unrehearsed_changes", "promotion_lag_hours_median"}
+    expected = {
+        *HEADLINE_KEYS,
+        "project",
+        "environment",
+        "from",
+        "to",
+        "timezone",
+        "flags",
+        "previous",
+        "temporary_flags",
+        "stale_flags",
+        "stale_share",
+        "stale_flag_keys",
+        "statuses",
+        "unrehearsed_changes",
+        "promotion_lag_hours_median",
+    }
     assert expected <= set(report)
     assert report["events_total"] == sum(report["events_by_impact"].values())
     assert report["events_total"] > 0 and report["flags"]
 
 
-@pytest.mark.parametrize("args,needle", [
-    (("events", "--project", "nope", "--env", "production"), "unknown project"),
-    (("events", "--project", "PROJECT", "--env", "qa"), "unknown environment"),
-    (("events", "--project", "PROJECT", "--env", "production", "--from", "last tuesday"), "not a date"),
-    (("events", "--project", "PROJECT", "--env", "production", "--from", "2026-11-20", "--to", "2026-11-01"),
-     "--to 2026-11-01 is before --from 2026-11-20"),
-    (("events", "--project", "PROJECT", "--env", "production", "--from", "2015-01-01"), "longer than 5 years"),
-    (("metrics", "--project", "PROJECT", "--env", "production", "--tz", "Mars/Base"), "unknown timezone"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("events", "--project", "nope", "--env", "production"), "unknown project"),
+        (("events", "--project", "PROJECT", "--env", "qa"), "unknown environment"),
+        (("events", "--project", "PROJECT", "--env", "production", "--from", "last tuesday"), "not a date"),
+        (
+            (
+                "events",
+                "--project",
+                "PROJECT",
+                "--env",
+                "production",
+                "--from",
+                "2026-11-20",
+                "--to",
+                "2026-11-01",
+            ),
+            "--to 2026-11-01 is before --from 2026-11-20",
+        ),
+        (
+            ("events", "--project", "PROJECT", "--env", "production", "--from", "2015-01-01"),
+            "longer than 5 years",
+        ),
+        (("metrics", "--project", "PROJECT", "--env", "production", "--tz", "Mars/Base"), "unknown timezone"),
+    ],
+)
 def test_bad_arguments_give_one_line_errors(demo_project, args, needle):
     out = run(*[demo_project if a == "PROJECT" else a for a in args])
     assert out.returncode != 0
@@ -131,12 +195,22 @@ def test_events_csv_quotes_formula_text_and_jsonl_keeps_it_raw():
     account = generate_account(seed=11, now_ms=default_now_ms(), events_target=0)
     project = account.projects[0]["key"]
     hostile = '=HYPERLINK("http://evil","x")'
-    account.add_events([{
-        "id": "formula-0", "projectKey": project, "environmentKey": "production", "flagKey": "-2+3",
-        "eventType": "flag-updated", "eventTime": default_now_ms() - 3_600_000, "description": hostile,
-        "member": {"email": "a@example.com", "firstName": "@SUM(1)"}, "actions": ["updateOn"],
-        "impact": {"size": "large", "percentage": 50.0},
-    }])
+    account.add_events(
+        [
+            {
+                "id": "formula-0",
+                "projectKey": project,
+                "environmentKey": "production",
+                "flagKey": "-2+3",
+                "eventType": "flag-updated",
+                "eventTime": default_now_ms() - 3_600_000,
+                "description": hostile,
+                "member": {"email": "a@example.com", "firstName": "@SUM(1)"},
+                "actions": ["updateOn"],
+                "impact": {"size": "large", "percentage": 50.0},
+            }
+        ]
+    )
     with start_server_in_thread(account) as server:
         env = {"LD_API_TOKEN": "api-any-token", "LD_BASE_URL": server.base_url}
         csv_out = run("events", "--project", project, "--env", "production", "--format", "csv", env=env)
@@ -146,7 +220,10 @@ def test_events_csv_quotes_formula_text_and_jsonl_keeps_it_raw():
     mine = [r for r in rows if r["id"] == "formula-0"]
     assert len(mine) == 1 and len(rows) == len(jsonl_out.stdout.splitlines()) > 1
     assert (mine[0]["description"], mine[0]["flag_key"], mine[0]["member_name"]) == (
-        "'" + hostile, "'-2+3", "'@SUM(1)")
+        "'" + hostile,
+        "'-2+3",
+        "'@SUM(1)",
+    )
     assert mine[0]["impact_percentage"] == "50.0"
     assert not [r for r in rows if r["description"][:1] in ("=", "+", "-", "@", "\t", "\r")]
     raw = [json.loads(line) for line in jsonl_out.stdout.splitlines() if '"formula-0"' in line]
@@ -161,8 +238,14 @@ def test_demo_server_command_serves_the_api(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LD_") or k == "LD_CLOCK_OFFSET_MS"}
     env["PYTHONUNBUFFERED"] = "1"
     # port 0: the system picks a free port and the server prints it (no race for a port picked beforehand)
-    proc = subprocess.Popen([sys.executable, "-m", "ldclient", "demo-server", "--port", "0", "--events", "2000"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ldclient", "demo-server", "--port", "0", "--events", "2000"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -40,7 +40,9 @@ def events(n: int, span_ms: int = 30 * DAY) -> list[dict]:
     return [make_event(i, T0 + (span_ms * i) // n) for i in range(n)]
 
 
-@pytest.mark.parametrize("from_inclusive,to_inclusive", [(True, True), (False, False), (True, False), (False, True)])
+@pytest.mark.parametrize(
+    "from_inclusive,to_inclusive", [(True, True), (False, False), (True, False), (False, True)]
+)
 def test_multi_page_multi_window_range_arrives_once(from_inclusive, to_inclusive):
     evs = events(3000)
     windows = split_windows(T0, T0 + 30 * DAY)
@@ -70,7 +72,9 @@ def test_429_with_retry_after_is_honoured():
 
     def fault(request, n):
         if n <= 2:
-            return httpx.Response(429, headers={"Retry-After": "3"}, json={"code": "rate_limited", "message": "slow"})
+            return httpx.Response(
+                429, headers={"Retry-After": "3"}, json={"code": "rate_limited", "message": "slow"}
+            )
         return None
 
     api = FakeAPI(events(10), fault=fault)
@@ -108,7 +112,9 @@ def test_typed_errors_and_their_messages():
         bad.flag_events("web", "production", T0, T0 + DAY)
     with pytest.raises(NotFoundError, match="project and environment keys"):
         client_for(api).flag_events("nope", "production", T0, T0 + DAY)
-    forbidden = FakeAPI([], fault=lambda r, n: httpx.Response(403, json={"code": "forbidden", "message": "no"}))
+    forbidden = FakeAPI(
+        [], fault=lambda r, n: httpx.Response(403, json={"code": "forbidden", "message": "no"})
+    )
     with pytest.raises(PermissionDeniedError, match="engineering insights"):
         client_for(forbidden).flag_events("web", "production", T0, T0 + DAY)
     assert len(forbidden.requests) == 1  # never retried
@@ -139,8 +145,11 @@ def test_malformed_item_is_skipped_and_counted(caplog):
 
 def test_repeated_cursor_stops_with_error():
     def loop(request, n):
-        body = {"totalCount": 5, "items": [make_event(n, T0 + n)],
-                "_links": {"next": {"href": "/api/v2/engineering-insights/flag-events?after=same"}}}
+        body = {
+            "totalCount": 5,
+            "items": [make_event(n, T0 + n)],
+            "_links": {"next": {"href": "/api/v2/engineering-insights/flag-events?after=same"}},
+        }
         return httpx.Response(200, json=body)
 
     api = FakeAPI([], fault=loop)
@@ -151,8 +160,10 @@ def test_repeated_cursor_stops_with_error():
 
 def test_next_link_to_another_host_is_refused():
     def evil(request, n):
-        return httpx.Response(200, json={"items": [], "totalCount": 1,
-                                         "_links": {"next": {"href": "https://evil.example/steal"}}})
+        return httpx.Response(
+            200,
+            json={"items": [], "totalCount": 1, "_links": {"next": {"href": "https://evil.example/steal"}}},
+        )
 
     api = FakeAPI([], fault=evil)
     with pytest.raises(PaginationError, match="another host"):

@@ -25,6 +25,7 @@ PROJECT, ENV = "web-storefront", "production"
 LO, HI = ANCHOR - 60 * DAY, ANCHOR
 TOKEN = "api-concurrency-test"
 
+
 @dataclass
 class Loaded:
     frame: pd.DataFrame
@@ -39,7 +40,6 @@ def load(source: Any, project: str, env: str, from_ms: int, to_ms: int) -> Loade
     return Loaded(frame, report, None if report.error is None else f"Could not refresh: {report.error}")
 
 
-
 @pytest.fixture(scope="module")
 def server():
     account = generate_account(seed=7, now_ms=ANCHOR)
@@ -48,8 +48,9 @@ def server():
 
 
 def source_for(server, cache_dir):
-    return open_source(Settings.load({"LD_API_TOKEN": TOKEN, "LD_BASE_URL": server.base_url,
-                                      "LD_CACHE_DIR": str(cache_dir)}))
+    return open_source(
+        Settings.load({"LD_API_TOKEN": TOKEN, "LD_BASE_URL": server.base_url, "LD_CACHE_DIR": str(cache_dir)})
+    )
 
 
 def fetches(server, action) -> int:
@@ -89,7 +90,9 @@ def test_twenty_sessions_loading_one_key_fetch_each_page_once_and_agree(server, 
 
     many_requests = fetches(server, crowd)
     assert not errors, errors
-    assert many_requests == single_requests, f"20 sessions made {many_requests} requests, one makes {single_requests}"
+    assert many_requests == single_requests, (
+        f"20 sessions made {many_requests} requests, one makes {single_requests}"
+    )
     assert sum(1 for r in results if r.report.requests) == 1, "more than one session fetched"
     assert all(r.report.ok and r.warning is None for r in results)
     for r in results:
@@ -102,8 +105,19 @@ def day(ms: int) -> str:
 
 @pytest.mark.timeout(120)
 def test_cli_processes_at_once_share_one_fetch(server, tmp_path):
-    args = ["events", "--project", PROJECT, "--env", ENV, "--from", day(LO), "--to", day(HI - DAY),
-            "--format", "csv"]
+    args = [
+        "events",
+        "--project",
+        PROJECT,
+        "--env",
+        ENV,
+        "--from",
+        day(LO),
+        "--to",
+        day(HI - DAY),
+        "--format",
+        "csv",
+    ]
     before = server.stats.count("flag-events")
     one = run_cli(args, cli_env(tmp_path / "single", LD_API_TOKEN=TOKEN, LD_BASE_URL=server.base_url))
     single_requests = server.stats.count("flag-events") - before
@@ -119,6 +133,7 @@ def test_cli_processes_at_once_share_one_fetch(server, tmp_path):
 
 
 # -- the real dashboard, several browser sessions at once ----------------------------------------------------
+
 
 def kpis(page) -> list[str]:
     return page.locator('[data-testid="stMetricValue"]').all_inner_texts()
@@ -143,8 +158,10 @@ def settle(server, quiet_s: float = 1.0, timeout_s: float = 30) -> int:
 def test_one_dashboard_opened_by_five_sessions_at_once_fetches_once(server, browser, tmp_path):
     env = {"LD_API_TOKEN": TOKEN, "LD_BASE_URL": server.base_url}
     apps: dict[str, object] = {}
-    starters = [threading.Thread(target=lambda n=n: apps.__setitem__(n, start_app(tmp_path / n / "cache", env)))
-                for n in ("alone", "crowd")]  # both start at once; neither fetches before a browser connects
+    starters = [
+        threading.Thread(target=lambda n=n: apps.__setitem__(n, start_app(tmp_path / n / "cache", env)))
+        for n in ("alone", "crowd")
+    ]  # both start at once; neither fetches before a browser connects
     for t in starters:
         t.start()
     for t in starters:
@@ -179,7 +196,8 @@ def test_one_dashboard_opened_by_five_sessions_at_once_fetches_once(server, brow
         # had in flight, at most the client's concurrency, are then fetched again by the next session.
         in_flight = RateGate().maximum
         assert crowd_requests <= single_requests + in_flight, (
-            f"5 sessions made {crowd_requests} flag-event requests; one makes {single_requests}")
+            f"5 sessions made {crowd_requests} flag-event requests; one makes {single_requests}"
+        )
         assert all(k == single_kpis for k in seen), seen
     finally:
         for app in apps.values():
@@ -208,7 +226,11 @@ def test_sessions_asking_for_projects_flags_and_statuses_at_once_fetch_each_once
         try:
             gate.wait()
             source = sources[i]
-            results[i] = (len(source.projects()), len(source.flags(PROJECT)), len(source.statuses(PROJECT, ENV)))
+            results[i] = (
+                len(source.projects()),
+                len(source.flags(PROJECT)),
+                len(source.statuses(PROJECT, ENV)),
+            )
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 

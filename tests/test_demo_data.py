@@ -81,10 +81,14 @@ def _rollbacks(account: DemoAccount) -> list[tuple[dict[str, Any], dict[str, Any
     for seq in _served_sequences(account).values():
         for a, b in pairwise(seq):
             before, after = _counts(a, "before"), _counts(b, "after")
-            if (b["eventTime"] - a["eventTime"] <= 24 * HOUR
-                    and a["impact"]["size"] in ("small", "medium", "large")
-                    and sum(before) > 0 and sum(after) > 0 and len(before) == len(after)
-                    and _tvd(before, after) <= 0.10):
+            if (
+                b["eventTime"] - a["eventTime"] <= 24 * HOUR
+                and a["impact"]["size"] in ("small", "medium", "large")
+                and sum(before) > 0
+                and sum(after) > 0
+                and len(before) == len(after)
+                and _tvd(before, after) <= 0.10
+            ):
                 found.append((a, b))
     return found
 
@@ -92,16 +96,25 @@ def _rollbacks(account: DemoAccount) -> list[tuple[dict[str, Any], dict[str, Any
 def test_same_seed_and_now_give_identical_bytes_and_generation_is_fast(account: DemoAccount) -> None:
     """Regenerated in a fresh interpreter with another hash seed, so neither set/dict order of hashed
     values nor ``hash()`` can leak into the data."""
-    code = ("import hashlib, time\n"
-            "from ldclient.demo import generate_account\n"
-            "cpu = time.process_time()\n"
-            f"account = generate_account(seed=7, now_ms={NOW})\n"
-            "cpu = time.process_time() - cpu\n"
-            "print(hashlib.sha256(account.to_json().encode()).hexdigest(), cpu, len(account.events))\n")
+    code = (
+        "import hashlib, time\n"
+        "from ldclient.demo import generate_account\n"
+        "cpu = time.process_time()\n"
+        f"account = generate_account(seed=7, now_ms={NOW})\n"
+        "cpu = time.process_time() - cpu\n"
+        "print(hashlib.sha256(account.to_json().encode()).hexdigest(), cpu, len(account.events))\n"
+    )
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONHASHSEED": "4242", "PYTHONPATH": str(root)}
-    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
-                          check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     digest, cpu, count = done.stdout.split()
     assert digest == hashlib.sha256(account.to_json().encode()).hexdigest()
     assert float(cpu) < 3.0, f"generating {count} events took {float(cpu):.2f}s of CPU"
@@ -247,8 +260,9 @@ def test_rollbacks_are_detectable(account: DemoAccount) -> None:
     assert len(pairs) >= 10
     explicit = [(a, b) for a, b in pairs if b["description"].startswith("Rolled back")]
     assert explicit, "the scripted rollbacks must satisfy the rule"
-    impactful = sum(1 for e in account.events
-                    if e["impact"]["size"] != "none" and sum(_counts(e, "before")) > 0)
+    impactful = sum(
+        1 for e in account.events if e["impact"]["size"] != "none" and sum(_counts(e, "before")) > 0
+    )
     assert len(pairs) < 0.1 * impactful  # rollbacks are notable, not the norm
 
 
@@ -257,8 +271,11 @@ def test_flapping_flags_exist(account: DemoAccount) -> None:
     for e in account.events:
         if "environmentKey" in e and "updateOn" in e["actions"]:
             toggles[(e["projectKey"], e["flagKey"], e["environmentKey"])].append(e["eventTime"])
-    flapping = {k for k, ts in toggles.items()
-                if any(b - a <= 7 * DAY_MS for a, b in zip(sorted(ts), sorted(ts)[2:], strict=False))}
+    flapping = {
+        k
+        for k, ts in toggles.items()
+        if any(b - a <= 7 * DAY_MS for a, b in zip(sorted(ts), sorted(ts)[2:], strict=False))
+    }
     assert len(flapping) >= 3
     assert len(flapping) < 0.1 * sum(len(v) for v in account.flags.values())
 
@@ -275,8 +292,11 @@ def test_progressive_rollouts_move_from_test_to_staging_to_production(account: D
             if "updateOn" in e["actions"] and e.get("environmentKey") not in first_on:
                 first_on[e.get("environmentKey")] = e["eventTime"]
         prod = [e["description"] for e in events if e.get("environmentKey") == "production"]
-        steps = [s for s in ("10% rollout", "25% rollout", "50% rollout", "serve 'true'")
-                 if any(s in d for d in prod)]
+        steps = [
+            s
+            for s in ("10% rollout", "25% rollout", "50% rollout", "serve 'true'")
+            if any(s in d for d in prod)
+        ]
         ordered = first_on.get("test", NOW) < first_on.get("staging", 0) < first_on.get("production", 0)
         if len(steps) == 4 and ordered:
             progressive += 1
@@ -290,13 +310,20 @@ def test_stale_temporary_flags_exist(account: DemoAccount) -> None:
         last[key] = max(last[key], e["eventTime"])
     stale = []
     for project, flags in account.flags.items():
-        status = {s["_links"]["parent"]["href"].rsplit("/", 1)[1]: s["name"]
-                  for s in account.statuses[(project, "production")]}
+        status = {
+            s["_links"]["parent"]["href"].rsplit("/", 1)[1]: s["name"]
+            for s in account.statuses[(project, "production")]
+        }
         for f in flags:
             latest = max(last[(project, f["key"], "production")], last[(project, f["key"], None)])
             quiet = latest < NOW - 7 * DAY_MS
-            if (f["temporary"] and not f["archived"] and f["creationDate"] <= NOW - 30 * DAY_MS
-                    and status[f["key"]] in ("inactive", "launched") and quiet):
+            if (
+                f["temporary"]
+                and not f["archived"]
+                and f["creationDate"] <= NOW - 30 * DAY_MS
+                and status[f["key"]] in ("inactive", "launched")
+                and quiet
+            ):
                 stale.append((project, f["key"]))
     per_project = Counter(p for p, _ in stale)
     assert all(per_project[p["key"]] >= 5 for p in account.projects), per_project

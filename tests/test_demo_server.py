@@ -53,8 +53,12 @@ def client(server: RunningServer) -> Iterator[httpx.Client]:
 
 def _served(account: DemoAccount, project: str, env: str, with_global: bool = True) -> list[dict[str, Any]]:
     """What LaunchDarkly would list for the env: its events plus the project's global ones."""
-    return [e for e in account.events if e["projectKey"] == project
-            and (e.get("environmentKey") == env or (with_global and "environmentKey" not in e))]
+    return [
+        e
+        for e in account.events
+        if e["projectKey"] == project
+        and (e.get("environmentKey") == env or (with_global and "environmentKey" not in e))
+    ]
 
 
 def _events(client: httpx.Client, **params: Any) -> httpx.Response:
@@ -93,19 +97,34 @@ def test_every_request_needs_an_authorization_header(server: RunningServer) -> N
 
 
 def test_flag_events_need_the_beta_header(client: httpx.Client) -> None:
-    response = client.get(FLAG_EVENTS_PATH, params={"projectKey": "web-storefront", "environmentKey": "test"},
-                          headers={"LD-API-Version": "20240415"})
+    response = client.get(
+        FLAG_EVENTS_PATH,
+        params={"projectKey": "web-storefront", "environmentKey": "test"},
+        headers={"LD-API-Version": "20240415"},
+    )
     _assert_error(response, 403, "forbidden")
 
 
-@pytest.mark.parametrize("params", [
-    {"limit": 101}, {"limit": 0}, {"limit": "many"}, {"impactSize": "huge"}, {"global": "sometimes"},
-    {"hasExperiments": "maybe"}, {"from": NOW, "to": NOW - 1}, {"after": "%%%"},
-    {"after": "MTox", "before": "MTox"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 101},
+        {"limit": 0},
+        {"limit": "many"},
+        {"impactSize": "huge"},
+        {"global": "sometimes"},
+        {"hasExperiments": "maybe"},
+        {"from": NOW, "to": NOW - 1},
+        {"after": "%%%"},
+        {"after": "MTox", "before": "MTox"},
+    ],
+)
 def test_bad_flag_event_queries_are_400(client: httpx.Client, params: dict[str, Any]) -> None:
-    _assert_error(_events(client, projectKey="web-storefront", environmentKey="production", **params),
-                  400, "invalid_request")
+    _assert_error(
+        _events(client, projectKey="web-storefront", environmentKey="production", **params),
+        400,
+        "invalid_request",
+    )
 
 
 def test_project_and_environment_keys_are_required_and_must_exist(client: httpx.Client) -> None:
@@ -113,16 +132,23 @@ def test_project_and_environment_keys_are_required_and_must_exist(client: httpx.
     _assert_error(_events(client, projectKey="web-storefront"), 400, "invalid_request")
     _assert_error(_events(client, projectKey="nope", environmentKey="production"), 404, "not_found")
     _assert_error(_events(client, projectKey="web-storefront", environmentKey="prod-eu"), 404, "not_found")
-    for path in ("/api/v2/projects/nope", "/api/v2/projects/nope/environments", "/api/v2/flags/nope",
-                 "/api/v2/flag-statuses/nope/production", "/api/v2/flag-statuses/mobile-app/nope",
-                 "/api/v2/flags/mobile-app/no-such-flag", "/api/v2/no-such-resource"):
+    for path in (
+        "/api/v2/projects/nope",
+        "/api/v2/projects/nope/environments",
+        "/api/v2/flags/nope",
+        "/api/v2/flag-statuses/nope/production",
+        "/api/v2/flag-statuses/mobile-app/nope",
+        "/api/v2/flags/mobile-app/no-such-flag",
+        "/api/v2/no-such-resource",
+    ):
         _assert_error(client.get(path), 404, "not_found")
 
 
 def test_paging_returns_every_event_once_newest_first(client: httpx.Client, account: DemoAccount) -> None:
     expected = _served(account, "payments-platform", "production")
-    items, totals, pages = _page_all(client, projectKey="payments-platform", environmentKey="production",
-                                     limit=100, **WINDOW)
+    items, totals, pages = _page_all(
+        client, projectKey="payments-platform", environmentKey="production", limit=100, **WINDOW
+    )
     ids = [e["id"] for e in items]
     assert len(ids) == len(set(ids)) == len(expected) == totals[0]
     assert set(ids) == {e["id"] for e in expected}
@@ -153,11 +179,20 @@ def test_from_and_to_are_inclusive(client: httpx.Client, account: DemoAccount) -
     served = _served(account, "web-storefront", "staging")
     moment = served[len(served) // 2]["eventTime"]
     at_moment = {e["id"] for e in served if e["eventTime"] == moment}
-    body = _events(client, projectKey="web-storefront", environmentKey="staging", limit=100,
-                   **{"from": moment, "to": moment}).json()
+    body = _events(
+        client,
+        projectKey="web-storefront",
+        environmentKey="staging",
+        limit=100,
+        **{"from": moment, "to": moment},
+    ).json()
     assert {e["id"] for e in body["items"]} == at_moment
-    span = _events(client, projectKey="web-storefront", environmentKey="staging",
-                   **{"from": moment - DAY_MS, "to": moment}).json()
+    span = _events(
+        client,
+        projectKey="web-storefront",
+        environmentKey="staging",
+        **{"from": moment - DAY_MS, "to": moment},
+    ).json()
     assert span["totalCount"] == sum(1 for e in served if moment - DAY_MS <= e["eventTime"] <= moment)
 
 
@@ -191,8 +226,10 @@ def test_filters(client: httpx.Client, account: DemoAccount) -> None:
 
 def test_events_added_later_are_served(account: DemoAccount) -> None:
     fresh = generate_account(seed=5, now_ms=NOW, events_target=2_000)
-    with start_server_in_thread(fresh) as running, \
-            httpx.Client(base_url=running.base_url, headers=HEADERS) as http:
+    with (
+        start_server_in_thread(fresh) as running,
+        httpx.Client(base_url=running.base_url, headers=HEADERS) as http,
+    ):
         params = {"projectKey": "mobile-app", "environmentKey": "test", "global": "exclude", **WINDOW}
         before = _events(http, **params).json()["totalCount"]
         fresh.add_events(fresh.make_events(300, "mobile-app", "test", NOW - DAY_MS, NOW, seed=4))
@@ -274,8 +311,9 @@ def test_concurrent_requests_page_consistently(server: RunningServer, account: D
 
     def crawl() -> None:
         with httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=10) as http:
-            items, _, _ = _page_all(http, projectKey="web-storefront", environmentKey="test", limit=100,
-                                    **WINDOW)
+            items, _, _ = _page_all(
+                http, projectKey="web-storefront", environmentKey="test", limit=100, **WINDOW
+            )
             results.append({e["id"] for e in items})
 
     threads = [threading.Thread(target=crawl) for _ in range(4)]
@@ -288,8 +326,10 @@ def test_concurrent_requests_page_consistently(server: RunningServer, account: D
 
 def test_injected_rate_limits(account: DemoAccount) -> None:
     faults = DemoFaults(rate_limit_every=3, retry_after_s=0.5)
-    with start_server_in_thread(account, faults) as running, httpx.Client(base_url=running.base_url,
-                                                                          headers=HEADERS) as http:
+    with (
+        start_server_in_thread(account, faults) as running,
+        httpx.Client(base_url=running.base_url, headers=HEADERS) as http,
+    ):
         responses = [http.get("/api/v2/projects") for _ in range(9)]
     assert [r.status_code for r in responses] == [200, 200, 429] * 3
     limited = responses[2]
@@ -302,8 +342,10 @@ def test_injected_rate_limits(account: DemoAccount) -> None:
 
 def test_injected_server_errors_at_the_configured_rate(account: DemoAccount) -> None:
     faults = DemoFaults(error_rate=0.3, seed=4)
-    with start_server_in_thread(account, faults) as running, httpx.Client(base_url=running.base_url,
-                                                                          headers=HEADERS) as http:
+    with (
+        start_server_in_thread(account, faults) as running,
+        httpx.Client(base_url=running.base_url, headers=HEADERS) as http,
+    ):
         responses = [http.get("/api/v2/projects/web-storefront") for _ in range(300)]
         assert running.stats.total == 300
     failed = [r for r in responses if r.status_code != 200]
@@ -333,10 +375,17 @@ def test_transport_serves_sync_and_async_clients(account: DemoAccount) -> None:
         assert http.get("/api/v2/projects").json()["totalCount"] == len(account.projects)
 
     async def burst() -> list[int]:
-        async with httpx.AsyncClient(transport=transport, base_url="https://app.launchdarkly.com",
-                                     headers=HEADERS) as http:
-            responses = await asyncio.gather(*(http.get(FLAG_EVENTS_PATH, params={
-                "projectKey": "web-storefront", "environmentKey": "test"}) for _ in range(5)))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="https://app.launchdarkly.com", headers=HEADERS
+        ) as http:
+            responses = await asyncio.gather(
+                *(
+                    http.get(
+                        FLAG_EVENTS_PATH, params={"projectKey": "web-storefront", "environmentKey": "test"}
+                    )
+                    for _ in range(5)
+                )
+            )
             return [r.status_code for r in responses]
 
     started = time.perf_counter()
@@ -347,19 +396,35 @@ def test_transport_serves_sync_and_async_clients(account: DemoAccount) -> None:
 
 def test_cli_arguments_build_faults() -> None:
     parser = add_cli_arguments(argparse.ArgumentParser())
-    ns = parser.parse_args(["--port", "0", "--seed", "3", "--latency-ms", "250", "--rate-limit-every", "5",
-                            "--retry-after", "2", "--error-rate", "0.1"])
+    ns = parser.parse_args(
+        [
+            "--port",
+            "0",
+            "--seed",
+            "3",
+            "--latency-ms",
+            "250",
+            "--rate-limit-every",
+            "5",
+            "--retry-after",
+            "2",
+            "--error-rate",
+            "0.1",
+        ]
+    )
     assert (ns.host, ns.port, ns.seed) == ("127.0.0.1", 0, 3)
-    assert faults_from_args(ns) == DemoFaults(latency_s=0.25, rate_limit_every=5, retry_after_s=2.0,
-                                              error_rate=0.1)
+    assert faults_from_args(ns) == DemoFaults(
+        latency_s=0.25, rate_limit_every=5, retry_after_s=2.0, error_rate=0.1
+    )
     assert faults_from_args(parser.parse_args([])) == DemoFaults()
     with pytest.raises(SystemExit):
         parser.parse_args(["--error-rate", "1.5"])
 
 
 def test_launchdarklys_generated_client_reads_the_demo(server: RunningServer, account: DemoAccount) -> None:
-    lda = pytest.importorskip("launchdarkly_api",
-                              reason="launchdarkly-api (LaunchDarkly's generated client) is not installed")
+    lda = pytest.importorskip(
+        "launchdarkly_api", reason="launchdarkly-api (LaunchDarkly's generated client) is not installed"
+    )
     from launchdarkly_api.api import feature_flags_api, insights_flag_events_beta_api, projects_api
 
     config = lda.Configuration(host=server.base_url, api_key={"ApiKey": "api-demo-token"})
@@ -382,8 +447,15 @@ def test_launchdarklys_generated_client_reads_the_demo(server: RunningServer, ac
         after = None
         since = NOW - 60 * DAY_MS
         while True:
-            page = events_api.get_flag_events("payments-platform", "prod-eu", limit=100, var_from=since,
-                                              to=NOW, expand="experiments", after=after)
+            page = events_api.get_flag_events(
+                "payments-platform",
+                "prod-eu",
+                limit=100,
+                var_from=since,
+                to=NOW,
+                expand="experiments",
+                after=after,
+            )
             seen += [str(e.id) for e in page.items]
             nxt = (page.links or {}).get("next")
             if nxt is None:
@@ -391,6 +463,12 @@ def test_launchdarklys_generated_client_reads_the_demo(server: RunningServer, ac
             after = parse_qs(urlparse(nxt.href).query)["after"][0]
         expected = [e for e in _served(account, "payments-platform", "prod-eu") if e["eventTime"] >= since]
         assert len(seen) == len(set(seen)) == page.total_count == len(expected) > 100
-        sized = events_api.get_flag_events("payments-platform", "production", impact_size="large", limit=5,
-                                           var_from=WINDOW["from"], to=WINDOW["to"])
+        sized = events_api.get_flag_events(
+            "payments-platform",
+            "production",
+            impact_size="large",
+            limit=5,
+            var_from=WINDOW["from"],
+            to=WINDOW["to"],
+        )
         assert sized.items and all(e.impact.size == "large" for e in sized.items)

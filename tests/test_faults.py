@@ -49,6 +49,7 @@ LO, HI = ANCHOR - 12 * DAY, ANCHOR - 2 * DAY  # ten one-day windows, several pag
 
 # -- the demo account over real HTTP, with faults swapped in per test -------------------------------------
 
+
 @pytest.fixture(scope="module")
 def account():
     acc = generate_account(seed=7, now_ms=ANCHOR)
@@ -131,8 +132,9 @@ def test_a_429_storm_is_waited_out_as_retry_after_says_then_completes(demo, acco
 @pytest.mark.timeout(30)
 def test_a_429_storm_that_never_ends_is_a_rate_limit_error_and_records_nothing(demo, account, store):
     demo.api.faults = DemoFaults(rate_limit_every=1, retry_after_s=2)
-    report, key, elapsed = sync(demo_client(demo.base_url, retry=RetryPolicy(max_elapsed_s=10)), store,
-                                demo.base_url)
+    report, key, elapsed = sync(
+        demo_client(demo.base_url, retry=RetryPolicy(max_elapsed_s=10)), store, demo.base_url
+    )
     assert isinstance(report.error, RateLimitedError) and report.error.status == 429
     assert "rate limit" in str(report.error)
     assert elapsed < 15
@@ -153,8 +155,9 @@ def test_bursts_of_5xx_are_retried_to_the_full_data(demo, account, store):
 @pytest.mark.timeout(30)
 def test_5xx_that_never_stop_are_a_server_error_naming_the_endpoint(demo, account, store):
     demo.api.faults = DemoFaults(error_rate=1.0, seed=2)
-    report, key, elapsed = sync(demo_client(demo.base_url, retry=RetryPolicy(max_elapsed_s=5)), store,
-                                demo.base_url)
+    report, key, elapsed = sync(
+        demo_client(demo.base_url, retry=RetryPolicy(max_elapsed_s=5)), store, demo.base_url
+    )
     assert isinstance(report.error, ServerError) and report.error.status in (500, 502, 503, 504)
     assert FLAG_EVENTS_PATH in str(report.error) and report.error.path == FLAG_EVENTS_PATH
     assert elapsed < 15
@@ -162,6 +165,7 @@ def test_5xx_that_never_stop_are_a_server_error_naming_the_endpoint(demo, accoun
 
 
 # -- connections reset mid-body ----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def cutting(account):
@@ -193,7 +197,9 @@ def test_connections_reset_mid_body_are_retried_to_the_full_data(cutting, accoun
 
 
 @pytest.mark.timeout(30)
-def test_a_window_whose_connection_always_breaks_is_not_recorded_and_the_error_says_so(cutting, account, store):
+def test_a_window_whose_connection_always_breaks_is_not_recorded_and_the_error_says_so(
+    cutting, account, store
+):
     doomed = split_windows(LO, HI)[4]
     server = cutting(lambda r: r.url.params.get("from") == str(doomed.start - 1))
     client = demo_client(server.base_url, retry=RetryPolicy(max_elapsed_s=2))
@@ -223,6 +229,7 @@ def window_of(request: httpx.Request) -> int:
 
 def tampered(api: FakeAPI, change) -> httpx.MockTransport:
     """``change(request, body)`` may return a new body (dict), a Response, raw bytes, or None (unchanged)."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         response = api(request)
         if not request.url.path.endswith("/flag-events") or response.status_code != 200:
@@ -234,12 +241,19 @@ def tampered(api: FakeAPI, change) -> httpx.MockTransport:
             return out
         content = out if isinstance(out, bytes) else json.dumps(out).encode()
         return httpx.Response(200, content=content, headers={"Content-Type": "application/json"})
+
     return httpx.MockTransport(handler)
 
 
 def fake_sync(transport, store, *, retry=None, lo=F_LO, hi=F_HI):
-    client = LDClient(TOKEN, "https://ld.test", transport=transport, sleep=Sleeps(), seed=1,
-                      retry=retry or RetryPolicy(max_elapsed_s=5))
+    client = LDClient(
+        TOKEN,
+        "https://ld.test",
+        transport=transport,
+        sleep=Sleeps(),
+        seed=1,
+        retry=retry or RetryPolicy(max_elapsed_s=5),
+    )
     key = StoreKey("https://ld.test", "web", "production")
     started = time.monotonic()
     report = refresh(client, store, key, lo, hi, now=F_HI + DAY)
@@ -309,8 +323,11 @@ def test_a_reset_mid_body_through_a_fake_transport_is_retried(store):
     def change(request, body):
         if resets["n"] < 3:
             resets["n"] += 1
-            return httpx.Response(200, headers={"Content-Type": "application/json"},
-                                  stream=ResetMidBody(json.dumps(body).encode()))
+            return httpx.Response(
+                200,
+                headers={"Content-Type": "application/json"},
+                stream=ResetMidBody(json.dumps(body).encode()),
+            )
         return None
 
     report, key, _ = fake_sync(tampered(api, change), store)
@@ -321,7 +338,11 @@ def test_a_reset_mid_body_through_a_fake_transport_is_retried(store):
 
 
 BAD_ITEMS = [
-    None, 5, "an event", [1, 2], {},
+    None,
+    5,
+    "an event",
+    [1, 2],
+    {},
     {"id": 5, "flagKey": "f", "eventTime": F_LO + 10},
     {"id": "", "flagKey": "f", "eventTime": F_LO + 10},
     {"id": "bad-flag", "flagKey": None, "eventTime": F_LO + 10},
@@ -329,21 +350,45 @@ BAD_ITEMS = [
     {"id": "bad-time-bool", "flagKey": "f", "eventTime": True},
     {"id": "bad-time-null", "flagKey": "f", "eventTime": None},
     {"id": "bad-time-huge", "flagKey": "f", "eventTime": 1e300},
-    {"id": "bad-time-bigint", "flagKey": "f", "eventTime": 10 ** 25},
-    {"id": "bad-before-text", "flagKey": "f", "eventTime": F_LO + 10,
-     "impact": {"evaluationsSummary": {"variations": [{"value": True, "before": "many", "after": 1}]}}},
-    {"id": "bad-after-list", "flagKey": "f", "eventTime": F_LO + 10,
-     "impact": {"evaluationsSummary": {"variations": [{"value": True, "before": 1, "after": [2]}]}}},
+    {"id": "bad-time-bigint", "flagKey": "f", "eventTime": 10**25},
+    {
+        "id": "bad-before-text",
+        "flagKey": "f",
+        "eventTime": F_LO + 10,
+        "impact": {"evaluationsSummary": {"variations": [{"value": True, "before": "many", "after": 1}]}},
+    },
+    {
+        "id": "bad-after-list",
+        "flagKey": "f",
+        "eventTime": F_LO + 10,
+        "impact": {"evaluationsSummary": {"variations": [{"value": True, "before": 1, "after": [2]}]}},
+    },
     {"id": "bad-experiments-items", "flagKey": "f", "eventTime": F_LO + 10, "experiments": {"items": 5}},
-    {"id": "bad-experiments-count", "flagKey": "f", "eventTime": F_LO + 10, "experiments": {"totalCount": 1e30}},
+    {
+        "id": "bad-experiments-count",
+        "flagKey": "f",
+        "eventTime": F_LO + 10,
+        "experiments": {"totalCount": 1e30},
+    },
 ]
 # Wrong types the dashboard can live with: kept, with the odd field read as unknown.
 ODD_BUT_READABLE = [
     {"id": "odd-member", "flagKey": "f", "eventTime": F_LO + 11, "member": ["ada"], "actions": "updateOn"},
-    {"id": "odd-description", "flagKey": "f", "eventTime": F_LO + 12, "description": 42,
-     "impact": {"size": 3, "percentage": "high"}},
-    {"id": "odd-variations", "flagKey": "f", "eventTime": F_LO + 13,
-     "impact": {"evaluationsSummary": {"variations": [{"value": {"a": [1]}, "before": 1.5, "after": None}, 7]}}},
+    {
+        "id": "odd-description",
+        "flagKey": "f",
+        "eventTime": F_LO + 12,
+        "description": 42,
+        "impact": {"size": 3, "percentage": "high"},
+    },
+    {
+        "id": "odd-variations",
+        "flagKey": "f",
+        "eventTime": F_LO + 13,
+        "impact": {
+            "evaluationsSummary": {"variations": [{"value": {"a": [1]}, "before": 1.5, "after": None}, 7]}
+        },
+    },
     {"id": "odd-float-time", "flagKey": "f", "eventTime": F_LO + 14.5, "experiments": {"totalCount": "3"}},
 ]
 
@@ -378,8 +423,12 @@ def test_eventtime_infinity_is_malformed_not_a_crash(store):
     def inject(request, body):
         if window_of(request) == 0:
             text = json.dumps(body)
-            return text.replace('"items": [', '"items": [{"id": "inf", "flagKey": "f", "eventTime": Infinity}, '
-                                '{"id": "nan", "flagKey": "f", "eventTime": NaN}, ', 1).encode()
+            return text.replace(
+                '"items": [',
+                '"items": [{"id": "inf", "flagKey": "f", "eventTime": Infinity}, '
+                '{"id": "nan", "flagKey": "f", "eventTime": NaN}, ',
+                1,
+            ).encode()
         return None
 
     report, key, _ = fake_sync(tampered(api, inject), store)
@@ -391,8 +440,9 @@ def test_eventtime_infinity_is_malformed_not_a_crash(store):
 @pytest.mark.parametrize("body", [{"items": {"a": 1}}, [1, 2], "items", {"totalCount": 3}, None])
 def test_a_page_without_an_items_list_is_a_typed_error(store, body):
     api = FakeAPI(fake_events(50))
-    report, key, _ = fake_sync(tampered(api, lambda r, b: json.dumps(body).encode()), store,
-                               retry=RetryPolicy(max_elapsed_s=1))
+    report, key, _ = fake_sync(
+        tampered(api, lambda r, b: json.dumps(body).encode()), store, retry=RetryPolicy(max_elapsed_s=1)
+    )
     assert isinstance(report.error, MalformedResponseError), report.error
     assert store.covered(key) == []
 
@@ -427,7 +477,10 @@ def test_a_next_link_that_changes_but_serves_the_same_page_forever_stops(store):
             return None
         page = first_pages.setdefault(w, body)  # the same items every time, under a new cursor each time
         n = len(api.requests)
-        return {**page, "_links": {"next": {"href": f"{FLAG_EVENTS_PATH}?{request.url.query.decode()}&n={n}"}}}
+        return {
+            **page,
+            "_links": {"next": {"href": f"{FLAG_EVENTS_PATH}?{request.url.query.decode()}&n={n}"}},
+        }
 
     report, key, elapsed = fake_sync(tampered(api, treadmill), store)
     assert isinstance(report.error, PaginationError), report.error
@@ -437,8 +490,17 @@ def test_a_next_link_that_changes_but_serves_the_same_page_forever_stops(store):
     assert_store_honest(store, key, events)
 
 
-@pytest.mark.parametrize("href", [5, ["x"], {"nested": True}, "http://[::1", "http://ld.test:99999/x",
-                                  "https://evil.example/api/v2/engineering-insights/flag-events"])
+@pytest.mark.parametrize(
+    "href",
+    [
+        5,
+        ["x"],
+        {"nested": True},
+        "http://[::1",
+        "http://ld.test:99999/x",
+        "https://evil.example/api/v2/engineering-insights/flag-events",
+    ],
+)
 def test_a_next_link_that_is_not_a_usable_url_is_a_pagination_error(store, href):
     events = fake_events(50)
     api = FakeAPI(events)
@@ -464,8 +526,11 @@ def test_an_empty_page_with_a_next_link_is_followed_to_the_data(store):
         w = window_of(request)
         if w not in emptied and not is_later_page(request):
             emptied.add(w)
-            return {"items": [], "totalCount": body["totalCount"],
-                    "_links": {"next": {"href": f"{FLAG_EVENTS_PATH}?{request.url.query.decode()}&after=0"}}}
+            return {
+                "items": [],
+                "totalCount": body["totalCount"],
+                "_links": {"next": {"href": f"{FLAG_EVENTS_PATH}?{request.url.query.decode()}&after=0"}},
+            }
         return None
 
     report, key, _ = fake_sync(tampered(api, empty_first), store)
@@ -483,8 +548,11 @@ def test_endless_empty_pages_with_next_links_stop_and_record_nothing_false(store
     def empty_forever(request, body):
         if window_of(request) == 0:
             n = len(api.requests)
-            return {"items": [], "totalCount": 10,
-                    "_links": {"next": {"href": f"{FLAG_EVENTS_PATH}?{request.url.query.decode()}&page={n}"}}}
+            return {
+                "items": [],
+                "totalCount": 10,
+                "_links": {"next": {"href": f"{FLAG_EVENTS_PATH}?{request.url.query.decode()}&page={n}"}},
+            }
         return None
 
     report, key, elapsed = fake_sync(tampered(api, empty_forever), store)
@@ -528,14 +596,26 @@ def test_an_event_sent_twice_in_one_page_is_stored_once(store):
     assert len(store.load_frame(key, F_LO, F_HI)) == len(events)
 
 
-@pytest.mark.parametrize("item", [{"key": 5}, {"name": "no key"}, {"key": "p", "environments": 5},
-                                  {"key": "p", "environments": {"items": [{"name": "no key"}]}}])
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"key": 5},
+        {"name": "no key"},
+        {"key": "p", "environments": 5},
+        {"key": "p", "environments": {"items": [{"name": "no key"}]}},
+    ],
+)
 def test_a_projects_page_with_wrong_types_is_a_typed_error_naming_the_endpoint(item):
     def projects(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/environments"):
             return httpx.Response(200, json={"items": [{"key": "production"}, {"name": "no key"}]})
-        return httpx.Response(200, json={"items": [{"key": "web", "environments": {"items": [{"key": "production"}]}},
-                                                   item], "totalCount": 2})
+        return httpx.Response(
+            200,
+            json={
+                "items": [{"key": "web", "environments": {"items": [{"key": "production"}]}}, item],
+                "totalCount": 2,
+            },
+        )
 
     client = LDClient(TOKEN, "https://ld.test", transport=httpx.MockTransport(projects), sleep=Sleeps())
     with pytest.raises(MalformedResponseError, match="/api/v2/projects sent an item"):
@@ -545,6 +625,7 @@ def test_a_projects_page_with_wrong_types_is_a_typed_error_naming_the_endpoint(i
 
 
 # -- a sync killed at random points ------------------------------------------------------------------------
+
 
 def partial_state(cache, source: str) -> tuple[int, bool]:
     """(events stored, whether the last 89 days are recorded complete) after a killed run."""

@@ -17,8 +17,13 @@ def test_this_projects_ldclient_is_imported():
 
 
 def test_the_installed_package_is_this_project_from_any_directory(tmp_path):
-    out = subprocess.run([sys.executable, "-c", "import ldclient, sys; print(ldclient.__file__, ldclient.FLAG_HEALTH)"],
-                         cwd=tmp_path, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import ldclient, sys; print(ldclient.__file__, ldclient.FLAG_HEALTH)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     path, marker = out.stdout.split()
     assert Path(path).resolve().parent == ROOT / "ldclient" and marker == "True"
 
@@ -26,6 +31,11 @@ def test_the_installed_package_is_this_project_from_any_directory(tmp_path):
 def test_the_app_imports_this_ldclient():
     source = (ROOT / "app.py").read_text() + (ROOT / "dashboard" / "startup.py").read_text()
     assert "from ldclient" in source
-    out = subprocess.run([sys.executable, "-c", "import dashboard.startup, ldclient; print(ldclient.__file__)"],
-                         cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import dashboard.startup, ldclient; print(ldclient.__file__)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert Path(out.stdout.strip()).resolve().parent == ROOT / "ldclient"

@@ -50,8 +50,10 @@ CLEAN = {"xss": None, "imgX": 0, "scripts": 0, "handlers": 0, "jsLinks": 0, "bol
 def hostile_app(tmp_path_factory):
     account = hostile_account(7, default_now_ms())
     with start_server_in_thread(account) as server:
-        app = start_app(tmp_path_factory.mktemp("hostile") / "cache",
-                        {"LD_API_TOKEN": "api-hostile-test", "LD_BASE_URL": server.base_url})
+        app = start_app(
+            tmp_path_factory.mktemp("hostile") / "cache",
+            {"LD_API_TOKEN": "api-hostile-test", "LD_BASE_URL": server.base_url},
+        )
         try:
             yield app
         finally:
@@ -71,7 +73,9 @@ def assert_inert(page, dialogs: list[str], where: str) -> None:
     assert page.evaluate(DOM_PROBE) == CLEAN, where
     assert dialogs == [], where
     html = page.content()
-    outside_attributes = re.sub(r'="[^"]*"', '=""', html)  # attribute values may hold the text, escaped or not
+    outside_attributes = re.sub(
+        r'="[^"]*"', '=""', html
+    )  # attribute values may hold the text, escaped or not
     assert not re.search(r"<img\b[^>]*\bonerror=|<script>window\.__xss", outside_attributes), where
     assert "Traceback" not in page.inner_text("body"), where
 
@@ -92,14 +96,18 @@ def svg_texts(page) -> list[str]:
 
 
 def mark_labels(page) -> list[str]:
-    return page.evaluate("() => [...document.querySelectorAll('svg [aria-label]')].map(t => t.getAttribute('aria-label'))")
+    return page.evaluate(
+        "() => [...document.querySelectorAll('svg [aria-label]')].map(t => t.getAttribute('aria-label'))"
+    )
 
 
 def grid_cells(page) -> list[str]:
     """The text of the table cells the grids have drawn (their accessible mirror of the canvas)."""
     grids = page.locator('[data-testid="stDataFrame"]').count()
-    page.wait_for_function(f"() => document.querySelectorAll('[data-testid=\"stDataFrame\"] "
-                           f"[data-testid=\"glide-cell-1-0\"]').length >= {grids}")
+    page.wait_for_function(
+        f'() => document.querySelectorAll(\'[data-testid="stDataFrame"] '
+        f'[data-testid="glide-cell-1-0"]\').length >= {grids}'
+    )
     return page.locator('[data-testid^="glide-cell"]').all_inner_texts()
 
 
@@ -125,11 +133,16 @@ def test_overview_shows_hostile_keys_and_members_as_text(hostile_app, guarded):
     open_page(page, hostile_app.url, scroll=True)
     assert_inert(page, dialogs, "overview")
     texts = svg_texts(page)
-    assert any(t.startswith("xss-<img src=x") for t in texts), "the most changed flag's key is not shown as text"
-    assert any(t.startswith("script-<script>") for t in texts) and any(t.startswith("md-**bold**") for t in texts)
+    assert any(t.startswith("xss-<img src=x") for t in texts), (
+        "the most changed flag's key is not shown as text"
+    )
+    assert any(t.startswith("script-<script>") for t in texts) and any(
+        t.startswith("md-**bold**") for t in texts
+    )
     # long labels are cut with an ellipsis (the full value is in the tooltip): a cut label is a prefix
-    assert any(t.startswith(IMG) or (t.endswith("…") and IMG.startswith(t[:-1]) and len(t) > 20) for t in texts), \
-        "the member's email is not shown as text"
+    assert any(
+        t.startswith(IMG) or (t.endswith("…") and IMG.startswith(t[:-1]) and len(t) > 20) for t in texts
+    ), "the member's email is not shown as text"
     tip = hover_tooltip(page, "xss-")
     assert FLAG_IMG in tip
     assert_inert(page, dialogs, "overview tooltip")
@@ -158,7 +171,9 @@ def test_flag_detail_of_a_hostile_key_shows_it_as_text(hostile_app, guarded, fla
     picked = page.locator('[data-testid="stMain"]').get_by_role("combobox", name="Flag")
     assert picked.input_value() == flag, "the hostile key did not reach the flag picker as plain text"
     texts = svg_texts(page)
-    assert any(IMG in t for t in texts) and any(SCRIPT in t for t in texts), "variation values not shown as text"
+    assert any(IMG in t for t in texts) and any(SCRIPT in t for t in texts), (
+        "variation values not shown as text"
+    )
     assert any(t.startswith(UNICODE[:6]) or UNICODE[:6] in t for t in texts)
     labels = mark_labels(page)
     assert any(f"By: {IMG}{UNICODE}@example.com" in label for label in labels)

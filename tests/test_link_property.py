@@ -25,10 +25,16 @@ from ldclient.links import KNOWN_PARAMS, MAX_TEXT
 from ldclient.timeutil import MAX_RANGE_DAYS
 
 ROOT = Path(__file__).resolve().parent.parent
-TITLES = {"app_pages/overview.py": "Overview", "app_pages/flag_events.py": "Flag events",
-          "app_pages/flag_health.py": "Flag health", "app_pages/flag_detail.py": "Flag detail",
-          "app_pages/cleanup.py": "Cleanup", "app_pages/environments.py": "Environments",
-          "app_pages/all_projects.py": "All projects", "app_pages/data.py": "Data"}
+TITLES = {
+    "app_pages/overview.py": "Overview",
+    "app_pages/flag_events.py": "Flag events",
+    "app_pages/flag_health.py": "Flag health",
+    "app_pages/flag_detail.py": "Flag detail",
+    "app_pages/cleanup.py": "Cleanup",
+    "app_pages/environments.py": "Environments",
+    "app_pages/all_projects.py": "All projects",
+    "app_pages/data.py": "Data",
+}
 PAGES = list(TITLES)
 AFTERNOON = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # 01:00 on Dec 2 in Tokyo: Tokyo is on tomorrow
 
@@ -85,6 +91,7 @@ def demo_keys() -> tuple[str, str]:
 
 
 # -- the crashes found by hand, one test each (each failed on the code before this change) -------------------
+
 
 def test_absolute_share_link_from_a_view_already_on_tomorrow_opens():
     at = open_link({"tz": "Asia/Tokyo", "range": "30d"})
@@ -209,7 +216,9 @@ def test_the_project_picker_shows_names_not_cut_keys():
 
 
 def test_no_legacy_pages_folder_and_no_private_streamlit_api():
-    assert not (ROOT / "pages").exists()  # Streamlit would list its modules in the sidebar before st.navigation
+    assert not (
+        ROOT / "pages"
+    ).exists()  # Streamlit would list its modules in the sidebar before st.navigation
     sources = [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py"))]
     for path in sources:
         text = path.read_text()
@@ -219,8 +228,16 @@ def test_no_legacy_pages_folder_and_no_private_streamlit_api():
 # -- the property: any link, any moment around midnight anywhere, every page ----------------------------------
 
 ZONES = [f"Etc/GMT{o:+d}" if o else "UTC" for o in range(12, -15, -1)]  # UTC−12 … UTC+14 (POSIX signs)
-ZONES += ["Pacific/Kiritimati", "Pacific/Chatham", "Asia/Kathmandu", "America/St_Johns", "Asia/Tokyo",
-          "Europe/Berlin", "Australia/Lord_Howe", "Pacific/Pago_Pago"]
+ZONES += [
+    "Pacific/Kiritimati",
+    "Pacific/Chatham",
+    "Asia/Kathmandu",
+    "America/St_Johns",
+    "Asia/Tokyo",
+    "Europe/Berlin",
+    "Australia/Lord_Howe",
+    "Pacific/Pago_Pago",
+]
 junk = hs.text(hs.characters(exclude_categories=("Cs",)), max_size=30)
 long_text = hs.text(hs.characters(exclude_categories=("Cs",)), min_size=MAX_TEXT - 5, max_size=600)
 
@@ -240,17 +257,23 @@ def cases(draw) -> tuple[dict[str, str], datetime, list[tuple[str, str]]]:
     midnight = datetime(local_day.year, local_day.month, local_day.day, tzinfo=zone)
     moment = (midnight + timedelta(minutes=draw(hs.integers(-120, 120)))).astimezone(UTC)
     near = hs.integers(-40, 3).map(lambda n: (local_day + timedelta(days=n)).isoformat())  # around "today"
-    day = hs.one_of(near, near, iso_days(date(1, 1, 1), date(9999, 12, 31)),
-                    iso_days(date(1990, 1, 1), date(2001, 1, 1)),
-                    hs.sampled_from(["2026-02-30", "20261201", "2026-W48-2", "", "today", "1999-12-31"]), junk)
+    day = hs.one_of(
+        near,
+        near,
+        iso_days(date(1, 1, 1), date(9999, 12, 31)),
+        iso_days(date(1990, 1, 1), date(2001, 1, 1)),
+        hs.sampled_from(["2026-02-30", "20261201", "2026-W48-2", "", "today", "1999-12-31"]),
+        junk,
+    )
     values = {
         "project": hs.one_of(hs.just(project), junk, long_text),
         "env": hs.one_of(hs.sampled_from(["production", "staging", "test"]), junk),
         "from": day,
         "to": day,
         "tz": hs.just(tz),
-        "impact": hs.one_of(hs.lists(hs.sampled_from(["none", "small", "medium", "large", "HUGE", ""]))
-                            .map(",".join), junk),
+        "impact": hs.one_of(
+            hs.lists(hs.sampled_from(["none", "small", "medium", "large", "HUGE", ""])).map(",".join), junk
+        ),
         "experiments": hs.sampled_from(["only", "all", "1", "0", "maybe", ""]),
         "global": hs.sampled_from(["include", "exclude", "yes", "no", "x", ""]),
         "q": hs.one_of(junk, long_text, hs.just("checkout")),
@@ -261,19 +284,36 @@ def cases(draw) -> tuple[dict[str, str], datetime, list[tuple[str, str]]]:
     if shape != "range" and draw(hs.booleans()):
         params["to"] = draw(near)  # most crashes were at "today", in one zone or another
     if shape != "dates":  # a relative range instead of (or besides) dates
-        params["range"] = draw(hs.one_of(hs.integers(-5, 4000).map(lambda n: f"{n}d"),
-                                         hs.sampled_from(["14d", "60d", "999d", "1d"]),
-                                         hs.integers(0, 10**40).map(lambda n: f"{n}d"), junk))
+        params["range"] = draw(
+            hs.one_of(
+                hs.integers(-5, 4000).map(lambda n: f"{n}d"),
+                hs.sampled_from(["14d", "60d", "999d", "1d"]),
+                hs.integers(0, 10**40).map(lambda n: f"{n}d"),
+                junk,
+            )
+        )
     unknown = draw(hs.dictionaries(junk.filter(lambda k: k not in KNOWN_PARAMS), junk, max_size=8))
-    clicks = draw(hs.lists(hs.one_of(
-        hs.tuples(hs.just("w_range"), hs.sampled_from(["7d", "30d", "180d", "Custom"])),
-        hs.tuples(hs.just("w_tz"), hs.sampled_from(["UTC", "Pacific/Kiritimati", "Etc/GMT+12", "Asia/Tokyo"]))),
-        max_size=3))
+    clicks = draw(
+        hs.lists(
+            hs.one_of(
+                hs.tuples(hs.just("w_range"), hs.sampled_from(["7d", "30d", "180d", "Custom"])),
+                hs.tuples(
+                    hs.just("w_tz"),
+                    hs.sampled_from(["UTC", "Pacific/Kiritimati", "Etc/GMT+12", "Asia/Tokyo"]),
+                ),
+            ),
+            max_size=3,
+        )
+    )
     return {**unknown, **params}, moment, clicks
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(case=cases(), first_page=hs.sampled_from(PAGES))
 def test_no_link_crashes_any_page(case, first_page):
     params, moment, clicks = case

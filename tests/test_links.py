@@ -18,14 +18,28 @@ def parse(params):
 
 
 def test_full_link_round_trips():
-    params = {"project": "mobile", "env": "prod-eu", "from": "2026-10-01", "to": "2026-11-26",
-              "tz": "Europe/Berlin", "impact": "large,medium", "flag": "new-checkout", "experiments": "only",
-              "global": "exclude", "q": "checkout"}
+    params = {
+        "project": "mobile",
+        "env": "prod-eu",
+        "from": "2026-10-01",
+        "to": "2026-11-26",
+        "tz": "Europe/Berlin",
+        "impact": "large,medium",
+        "flag": "new-checkout",
+        "experiments": "only",
+        "global": "exclude",
+        "q": "checkout",
+    }
     parsed = parse(params)
     assert parsed.warnings == []
     v = parsed.view
-    assert (v.project, v.env, v.start, v.end, v.tz) == ("mobile", "prod-eu", date(2026, 10, 1), date(2026, 11, 26),
-                                                         "Europe/Berlin")
+    assert (v.project, v.env, v.start, v.end, v.tz) == (
+        "mobile",
+        "prod-eu",
+        date(2026, 10, 1),
+        date(2026, 11, 26),
+        "Europe/Berlin",
+    )
     assert v.impact == ("medium", "large") and v.flag == "new-checkout" and v.experiments_only
     assert not v.include_global and v.query == "checkout"
     assert parse(encode_view(v, today=TODAY)).view == v
@@ -40,16 +54,28 @@ def test_relative_and_absolute_links():
 
 
 def test_window_is_local_midnight_to_midnight():
-    v = View("web", "production", range_days=None, start=date(2026, 3, 29), end=date(2026, 3, 29),
-             tz="Europe/Berlin")
+    v = View(
+        "web",
+        "production",
+        range_days=None,
+        start=date(2026, 3, 29),
+        end=date(2026, 3, 29),
+        tz="Europe/Berlin",
+    )
     start, end = v.window_ms(TODAY)
     assert end - start == 23 * 3_600_000  # the DST day is 23 hours long
 
 
 def test_each_bad_parameter_warns_and_falls_back_alone():
     cases = {
-        "project": ({"project": "nope", "env": "staging"}, lambda v: v.project == "web" and v.env == "staging"),
-        "env": ({"project": "mobile", "env": "qa"}, lambda v: v.project == "mobile" and v.env == "production"),
+        "project": (
+            {"project": "nope", "env": "staging"},
+            lambda v: v.project == "web" and v.env == "staging",
+        ),
+        "env": (
+            {"project": "mobile", "env": "qa"},
+            lambda v: v.project == "mobile" and v.env == "production",
+        ),
         "date": ({"from": "2026-13-01", "to": "2026-11-20"}, lambda v: v.end == date(2026, 11, 20)),
         "order": ({"from": "2026-11-20", "to": "2026-11-01"}, lambda v: v.range_days == 30),
         "tz": ({"tz": "Mars/Olympus", "impact": "large"}, lambda v: v.tz == "UTC" and v.impact == ("large",)),
@@ -72,7 +98,9 @@ texts = st.text(max_size=60)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from([*KNOWN_PARAMS, "junk"]), st.one_of(texts, st.lists(texts, max_size=3))))
+@given(
+    st.dictionaries(st.sampled_from([*KNOWN_PARAMS, "junk"]), st.one_of(texts, st.lists(texts, max_size=3)))
+)
 def test_arbitrary_parameters_never_raise(params):
     parsed = parse(params)
     v = parsed.view

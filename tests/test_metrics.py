@@ -31,15 +31,32 @@ def summary(before: dict[Any, int] | None = None, after: dict[Any, int] | None =
     """An evaluationsSummary from {value: count} maps (values may be any JSON; dict keys are str/bool)."""
     before, after = before or {}, after or {}
     values = list(dict.fromkeys([*before, *after]))
-    return {"variations": [{"value": v, "before": before.get(v, 0), "after": after.get(v, 0)} for v in values]}
+    return {
+        "variations": [{"value": v, "before": before.get(v, 0), "after": after.get(v, 0)} for v in values]
+    }
 
 
-def ev(id: str, flag: str = "f", t: int = MONDAY + 10 * HOUR, env: str | None = "production",
-       size: str | None = None, actions: list[str] | None = None, summary: dict[str, Any] | None = None,
-       email: str | None = "a@x.io", experiments: int | None = None, **extra: Any) -> dict[str, Any]:
+def ev(
+    id: str,
+    flag: str = "f",
+    t: int = MONDAY + 10 * HOUR,
+    env: str | None = "production",
+    size: str | None = None,
+    actions: list[str] | None = None,
+    summary: dict[str, Any] | None = None,
+    email: str | None = "a@x.io",
+    experiments: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """One FlagEventRep dict (camelCase, as the API returns it)."""
-    item: dict[str, Any] = {"id": id, "projectKey": "p", "flagKey": flag, "eventType": "flag-updated",
-                            "eventTime": t, "description": f"change {id}"}
+    item: dict[str, Any] = {
+        "id": id,
+        "projectKey": "p",
+        "flagKey": flag,
+        "eventType": "flag-updated",
+        "eventTime": t,
+        "description": f"change {id}",
+    }
     if env is not None:
         item["environmentKey"] = env
     if email is not None:
@@ -55,7 +72,10 @@ def ev(id: str, flag: str = "f", t: int = MONDAY + 10 * HOUR, env: str | None = 
     if impact:
         item["impact"] = impact
     if experiments is not None:
-        item["experiments"] = {"totalCount": experiments, "items": [{"key": f"x{i}"} for i in range(experiments)]}
+        item["experiments"] = {
+            "totalCount": experiments,
+            "items": [{"key": f"x{i}"} for i in range(experiments)],
+        }
     item.update(extra)
     return item
 
@@ -78,15 +98,24 @@ def metrics(*items: dict[str, Any], lo: int = WEEK_FROM, hi: int = WEEK_TO, **kw
 # shape, empty input, window
 # --------------------------------------------------------------------------------------------------
 
+
 def test_empty_frame_gives_zeroes_and_zero_filled_days() -> None:
     result = m.compute_metrics(empty_frame(), MONDAY, MONDAY + 3 * DAY)
     assert tuple(result) == m.HEADLINE_KEYS
     assert result == {
-        "events_total": 0, "flags_changed": 0,
+        "events_total": 0,
+        "flags_changed": 0,
         "events_by_impact": {"none": 0, "small": 0, "medium": 0, "large": 0, "unknown": 0},
-        "large_impact_share": 0.0, "global_events": 0, "experiment_events": None, "off_hours_events": 0,
+        "large_impact_share": 0.0,
+        "global_events": 0,
+        "experiment_events": None,
+        "off_hours_events": 0,
         "events_by_day": {"2026-01-05": 0, "2026-01-06": 0, "2026-01-07": 0},
-        "toggles": 0, "rollbacks": 0, "rollback_rate": 0.0, "flapping_flags": [], "top_flags": [],
+        "toggles": 0,
+        "rollbacks": 0,
+        "rollback_rate": 0.0,
+        "flapping_flags": [],
+        "top_flags": [],
         "top_members": [],
     }
     json.dumps(result)
@@ -101,7 +130,9 @@ def test_empty_window_and_reversed_window() -> None:
 
 def test_window_is_half_open() -> None:
     lo, hi = MONDAY, MONDAY + DAY
-    result = metrics(ev("before", t=lo - 1), ev("first", t=lo), ev("last", t=hi - 1), ev("end", t=hi), lo=lo, hi=hi)
+    result = metrics(
+        ev("before", t=lo - 1), ev("first", t=lo), ev("last", t=hi - 1), ev("end", t=hi), lo=lo, hi=hi
+    )
     assert result["events_total"] == 2
     assert result["events_by_day"] == {"2026-01-05": 2}
 
@@ -114,8 +145,12 @@ def test_events_by_day_runs_to_the_day_of_to_minus_one_ms() -> None:
 
 
 def test_result_is_plain_json() -> None:
-    result = m.compute_with_trend(frame(ev("1", size="large", experiments=1), ev("2", flag="g", env=None)),
-                                  WEEK_FROM, WEEK_TO, "Europe/Berlin")
+    result = m.compute_with_trend(
+        frame(ev("1", size="large", experiments=1), ev("2", flag="g", env=None)),
+        WEEK_FROM,
+        WEEK_TO,
+        "Europe/Berlin",
+    )
     assert json.loads(json.dumps(result)) == result
     assert set(result) == {*m.HEADLINE_KEYS, "previous"}
     assert tuple(result["previous"]) == m.HEADLINE_KEYS
@@ -145,9 +180,17 @@ def test_frame_may_hold_more_than_the_window() -> None:
 # counts
 # --------------------------------------------------------------------------------------------------
 
+
 def test_impact_counts_and_large_share() -> None:
-    result = metrics(ev("1", size="none"), ev("2", size="small"), ev("3", size="medium"), ev("4", size="large"),
-                     ev("5", size="large"), ev("6"), ev("7", size="huge"))
+    result = metrics(
+        ev("1", size="none"),
+        ev("2", size="small"),
+        ev("3", size="medium"),
+        ev("4", size="large"),
+        ev("5", size="large"),
+        ev("6"),
+        ev("7", size="huge"),
+    )
     assert result["events_by_impact"] == {"none": 1, "small": 1, "medium": 1, "large": 2, "unknown": 2}
     assert result["large_impact_share"] == pytest.approx(2 / 5)
 
@@ -165,8 +208,18 @@ def test_flags_changed_and_global_events() -> None:
 
 
 def test_all_global_events() -> None:
-    items = [ev(str(i), flag="a", env=None, size="large", actions=["updateOn"], t=MONDAY + i * HOUR,
-                summary=summary({True: 10}, {True: 10})) for i in range(4)]
+    items = [
+        ev(
+            str(i),
+            flag="a",
+            env=None,
+            size="large",
+            actions=["updateOn"],
+            t=MONDAY + i * HOUR,
+            summary=summary({True: 10}, {True: 10}),
+        )
+        for i in range(4)
+    ]
     result = metrics(*items)
     assert result["events_total"] == result["global_events"] == 4
     assert result["rollbacks"] == 0 and result["flapping_flags"] == []  # both are per environment
@@ -183,25 +236,45 @@ def test_experiment_events_null_only_when_never_fetched() -> None:
 
 
 def test_toggles_match_the_whole_action_token() -> None:
-    result = metrics(ev("1", actions=["updateOn"]), ev("2", actions=["updateRules", "updateOn"]),
-                     ev("3", actions=["updateOnOff"]), ev("4", actions=["xupdateOn"]), ev("5", actions=[]), ev("6"))
+    result = metrics(
+        ev("1", actions=["updateOn"]),
+        ev("2", actions=["updateRules", "updateOn"]),
+        ev("3", actions=["updateOnOff"]),
+        ev("4", actions=["xupdateOn"]),
+        ev("5", actions=[]),
+        ev("6"),
+    )
     assert result["toggles"] == 2
 
 
 def test_off_hours_in_utc() -> None:
     sat = MONDAY + 5 * DAY
-    items = [ev("sat", t=sat + 12 * HOUR), ev("sun", t=sat + DAY + 12 * HOUR),
-             ev("early", t=MONDAY + 9 * HOUR - 1), ev("nine", t=MONDAY + 9 * HOUR),
-             ev("late-ok", t=MONDAY + 18 * HOUR - 1), ev("six", t=MONDAY + 18 * HOUR), ev("night", t=MONDAY)]
+    items = [
+        ev("sat", t=sat + 12 * HOUR),
+        ev("sun", t=sat + DAY + 12 * HOUR),
+        ev("early", t=MONDAY + 9 * HOUR - 1),
+        ev("nine", t=MONDAY + 9 * HOUR),
+        ev("late-ok", t=MONDAY + 18 * HOUR - 1),
+        ev("six", t=MONDAY + 18 * HOUR),
+        ev("night", t=MONDAY),
+    ]
     assert metrics(*items)["off_hours_events"] == 5
 
 
 def test_top_lists_break_ties_by_key_and_skip_missing_members() -> None:
-    items = [ev("1", flag="b", email="z@x.io"), ev("2", flag="a", email="y@x.io"), ev("3", flag="c", email=None),
-             ev("4", flag="c", email=None), ev("5", flag="b", email="y@x.io")]
+    items = [
+        ev("1", flag="b", email="z@x.io"),
+        ev("2", flag="a", email="y@x.io"),
+        ev("3", flag="c", email=None),
+        ev("4", flag="c", email=None),
+        ev("5", flag="b", email="y@x.io"),
+    ]
     result = metrics(*items)
-    assert result["top_flags"] == [{"flagKey": "b", "events": 2}, {"flagKey": "c", "events": 2},
-                                   {"flagKey": "a", "events": 1}]
+    assert result["top_flags"] == [
+        {"flagKey": "b", "events": 2},
+        {"flagKey": "c", "events": 2},
+        {"flagKey": "a", "events": 1},
+    ]
     assert result["top_members"] == [{"email": "y@x.io", "events": 2}, {"email": "z@x.io", "events": 1}]
 
 
@@ -215,27 +288,36 @@ def test_top_flags_keeps_ten() -> None:
 # time zones and DST
 # --------------------------------------------------------------------------------------------------
 
+
 def test_events_by_day_in_berlin_across_spring_forward() -> None:
     lo, hi = ms(2026, 3, 27, 23), ms(2026, 3, 30, 22)  # 2026-03-28 00:00 CET .. 2026-03-31 00:00 CEST
-    items = [ev("a", t=ms(2026, 3, 27, 23)),            # 03-28 00:00 CET
-             ev("b", t=ms(2026, 3, 28, 23, 30)),        # 03-29 00:30 CET
-             ev("c", t=ms(2026, 3, 29, 1)),             # 03-29 03:00 CEST (02:00 CET never happened)
-             ev("d", t=ms(2026, 3, 29, 21, 59)),        # 03-29 23:59 CEST
-             ev("e", t=ms(2026, 3, 29, 22)),            # 03-30 00:00 CEST
-             ev("f", t=ms(2026, 3, 30, 21, 59))]        # 03-30 23:59 CEST
+    items = [
+        ev("a", t=ms(2026, 3, 27, 23)),  # 03-28 00:00 CET
+        ev("b", t=ms(2026, 3, 28, 23, 30)),  # 03-29 00:30 CET
+        ev("c", t=ms(2026, 3, 29, 1)),  # 03-29 03:00 CEST (02:00 CET never happened)
+        ev("d", t=ms(2026, 3, 29, 21, 59)),  # 03-29 23:59 CEST
+        ev("e", t=ms(2026, 3, 29, 22)),  # 03-30 00:00 CEST
+        ev("f", t=ms(2026, 3, 30, 21, 59)),
+    ]  # 03-30 23:59 CEST
     result = metrics(*items, lo=lo, hi=hi, tz="Europe/Berlin")
     assert result["events_by_day"] == {"2026-03-28": 1, "2026-03-29": 3, "2026-03-30": 2}
-    assert metrics(*items, lo=lo, hi=hi)["events_by_day"] == {"2026-03-27": 1, "2026-03-28": 1,
-                                                               "2026-03-29": 3, "2026-03-30": 1}
+    assert metrics(*items, lo=lo, hi=hi)["events_by_day"] == {
+        "2026-03-27": 1,
+        "2026-03-28": 1,
+        "2026-03-29": 3,
+        "2026-03-30": 1,
+    }
 
 
 def test_events_by_day_in_berlin_across_fall_back() -> None:
     lo, hi = ms(2026, 10, 24, 22), ms(2026, 10, 26, 23)  # 2026-10-25 00:00 CEST .. 2026-10-27 00:00 CET
-    items = [ev("a", t=ms(2026, 10, 24, 22, 30)),  # 10-25 00:30 CEST
-             ev("b", t=ms(2026, 10, 25, 0, 30)),   # 10-25 02:30 CEST (first 02:30)
-             ev("c", t=ms(2026, 10, 25, 1, 30)),   # 10-25 02:30 CET (second 02:30)
-             ev("d", t=ms(2026, 10, 25, 22, 59)),  # 10-25 23:59 CET (a 25-hour day)
-             ev("e", t=ms(2026, 10, 25, 23))]      # 10-26 00:00 CET
+    items = [
+        ev("a", t=ms(2026, 10, 24, 22, 30)),  # 10-25 00:30 CEST
+        ev("b", t=ms(2026, 10, 25, 0, 30)),  # 10-25 02:30 CEST (first 02:30)
+        ev("c", t=ms(2026, 10, 25, 1, 30)),  # 10-25 02:30 CET (second 02:30)
+        ev("d", t=ms(2026, 10, 25, 22, 59)),  # 10-25 23:59 CET (a 25-hour day)
+        ev("e", t=ms(2026, 10, 25, 23)),
+    ]  # 10-26 00:00 CET
     result = metrics(*items, lo=lo, hi=hi, tz="Europe/Berlin")
     assert result["events_by_day"] == {"2026-10-25": 4, "2026-10-26": 1}
 
@@ -251,11 +333,13 @@ def test_a_clock_going_back_across_midnight_widens_the_day_range() -> None:
 
 
 def test_off_hours_in_berlin_follow_the_offset_in_force() -> None:
-    items = [ev("fri-winter", t=ms(2026, 3, 27, 7, 30)),    # Fri 08:30 CET   -> off
-             ev("mon-summer", t=ms(2026, 3, 30, 7, 30)),    # Mon 09:30 CEST  -> on
-             ev("fri-summer", t=ms(2026, 10, 23, 16, 30)),  # Fri 18:30 CEST  -> off
-             ev("mon-winter", t=ms(2026, 10, 26, 16, 30)),  # Mon 17:30 CET   -> on
-             ev("sun-dst", t=ms(2026, 3, 29, 10))]          # Sunday          -> off
+    items = [
+        ev("fri-winter", t=ms(2026, 3, 27, 7, 30)),  # Fri 08:30 CET   -> off
+        ev("mon-summer", t=ms(2026, 3, 30, 7, 30)),  # Mon 09:30 CEST  -> on
+        ev("fri-summer", t=ms(2026, 10, 23, 16, 30)),  # Fri 18:30 CEST  -> off
+        ev("mon-winter", t=ms(2026, 10, 26, 16, 30)),  # Mon 17:30 CET   -> on
+        ev("sun-dst", t=ms(2026, 3, 29, 10)),
+    ]  # Sunday          -> off
     lo, hi = ms(2026, 3, 1), ms(2026, 11, 1)
     berlin = WorkingHours("Europe/Berlin")
     assert metrics(*items, lo=lo, hi=hi, work=berlin)["off_hours_events"] == 3
@@ -283,7 +367,7 @@ def test_bad_timezone_is_rejected() -> None:
 # rollbacks
 # --------------------------------------------------------------------------------------------------
 
-ON = summary({True: 90, False: 10}, {True: 10, False: 90})    # a big change: 90% -> 10% true
+ON = summary({True: 90, False: 10}, {True: 10, False: 90})  # a big change: 90% -> 10% true
 BACK = summary({True: 10, False: 90}, {True: 90, False: 10})  # and back
 
 
@@ -297,9 +381,17 @@ def test_simple_rollback() -> None:
     result = metrics(a, b)
     assert result["rollbacks"] == 1 and result["rollback_rate"] == 0.5
     pairs = m.rollback_pairs(frame(a, b))
-    assert pairs.to_dict("records") == [{"flag_key": "f", "environment_key": "production", "from_id": "a",
-                                         "to_id": "b", "from_time": a["eventTime"], "to_time": b["eventTime"],
-                                         "tvd": 0.0}]
+    assert pairs.to_dict("records") == [
+        {
+            "flag_key": "f",
+            "environment_key": "production",
+            "from_id": "a",
+            "to_id": "b",
+            "from_time": a["eventTime"],
+            "to_time": b["eventTime"],
+            "tvd": 0.0,
+        }
+    ]
 
 
 def test_rollback_at_exactly_24_hours_counts_and_just_over_does_not() -> None:
@@ -331,11 +423,26 @@ def test_missing_variation_counts_zero() -> None:
 
 def test_object_values_are_matched_by_canonical_json() -> None:
     blue, red = {"color": "blue", "size": 2}, {"color": "red", "size": [1, {"b": 1, "a": 2}]}
-    a = ev("a", size="large", summary={"variations": [
-        {"value": blue, "before": 50, "after": 0}, {"value": red, "before": 50, "after": 100}]})
-    b = ev("b", t=MONDAY + 11 * HOUR, summary={"variations": [
-        {"value": {"size": [1, {"a": 2, "b": 1}], "color": "red"}, "before": 100, "after": 48},
-        {"value": {"size": 2, "color": "blue"}, "before": 0, "after": 52}]})
+    a = ev(
+        "a",
+        size="large",
+        summary={
+            "variations": [
+                {"value": blue, "before": 50, "after": 0},
+                {"value": red, "before": 50, "after": 100},
+            ]
+        },
+    )
+    b = ev(
+        "b",
+        t=MONDAY + 11 * HOUR,
+        summary={
+            "variations": [
+                {"value": {"size": [1, {"a": 2, "b": 1}], "color": "red"}, "before": 100, "after": 48},
+                {"value": {"size": 2, "color": "blue"}, "before": 0, "after": 52},
+            ]
+        },
+    )
     assert rollback_count(a, b) == 1
 
 
@@ -344,7 +451,9 @@ def test_object_values_holding_element_like_text_are_read_exactly() -> None:
 
     def split(first: int, second: int, key: str = "before") -> dict[str, Any]:
         other = "after" if key == "before" else "before"
-        return {"variations": [{"value": sneaky, key: first, other: 0}, {"value": "x", key: second, other: 0}]}
+        return {
+            "variations": [{"value": sneaky, key: first, other: 0}, {"value": "x", key: second, other: 0}]
+        }
 
     a = ev("a", size="large", summary=split(60, 40))
     assert rollback_count(a, ev("b", t=MONDAY + 11 * HOUR, summary=split(60, 40, "after"))) == 1
@@ -355,10 +464,13 @@ def test_object_values_holding_element_like_text_are_read_exactly() -> None:
 
 def test_non_canonical_stored_text_is_canonicalised() -> None:
     df = raw_frame(ev("a", size="large"), ev("b", t=MONDAY + 11 * HOUR))
-    df["variations"] = pd.array([
-        '[{"before": 70, "after": 0, "value": {"b": 1, "a": 2}}, {"value": "x", "before": 30, "after": 0}]',
-        '[{"value":"x","after":31,"before":0},{"after":69,"before":0,"value":{"a":2,"b":1}}]',
-    ], dtype="string")
+    df["variations"] = pd.array(
+        [
+            '[{"before": 70, "after": 0, "value": {"b": 1, "a": 2}}, {"value": "x", "before": 30, "after": 0}]',
+            '[{"value":"x","after":31,"before":0},{"after":69,"before":0,"value":{"a":2,"b":1}}]',
+        ],
+        dtype="string",
+    )
     assert m.compute_metrics(df, WEEK_FROM, WEEK_TO)["rollbacks"] == 1
 
 
@@ -390,7 +502,9 @@ def test_no_rollback_without_summaries_or_counts() -> None:
     assert rollback_count(ev("a", size="large", summary=zero_before), ev("b", t=later, summary=BACK)) == 0
     zero_after = summary({True: 5}, {True: 0})
     assert rollback_count(ev("a", size="large", summary=ON), ev("b", t=later, summary=zero_after)) == 0
-    assert rollback_count(ev("a", size="large", summary={"variations": []}), ev("b", t=later, summary=BACK)) == 0
+    assert (
+        rollback_count(ev("a", size="large", summary={"variations": []}), ev("b", t=later, summary=BACK)) == 0
+    )
 
 
 def test_rollbacks_pair_consecutive_events_of_one_flag_and_environment() -> None:
@@ -407,14 +521,19 @@ def test_rollbacks_pair_consecutive_events_of_one_flag_and_environment() -> None
 def test_equal_times_are_ordered_by_id() -> None:
     change = summary({True: 90, False: 10}, {True: 50, False: 50})
     undo = summary({True: 0, False: 100}, {True: 90, False: 10})  # undoes change, not the other way round
-    pairs = m.rollback_pairs(frame(ev("b", size="large", summary=undo), ev("a", size="large", summary=change)))
+    pairs = m.rollback_pairs(
+        frame(ev("b", size="large", summary=undo), ev("a", size="large", summary=change))
+    )
     assert pairs[["from_id", "to_id"]].values.tolist() == [["a", "b"]]
-    assert m.rollback_pairs(frame(ev("b", size="large", summary=undo),
-                                  ev("z", size="large", summary=change))).empty  # now b -> z
+    assert m.rollback_pairs(
+        frame(ev("b", size="large", summary=undo), ev("z", size="large", summary=change))
+    ).empty  # now b -> z
 
 
 def test_chain_of_rollbacks_and_rate() -> None:
-    items = [ev(str(i), t=MONDAY + i * HOUR, size="medium", summary=ON if i % 2 == 0 else BACK) for i in range(4)]
+    items = [
+        ev(str(i), t=MONDAY + i * HOUR, size="medium", summary=ON if i % 2 == 0 else BACK) for i in range(4)
+    ]
     items.append(ev("x", flag="other", size="small"))
     result = metrics(*items)
     assert result["rollbacks"] == 3 and result["rollback_rate"] == pytest.approx(3 / 5)
@@ -431,6 +550,7 @@ def test_rollbacks_need_both_events_in_the_window() -> None:
 # --------------------------------------------------------------------------------------------------
 # flapping
 # --------------------------------------------------------------------------------------------------
+
 
 def toggle(id: str, t: int, flag: str = "f", env: str | None = "production") -> dict[str, Any]:
     return ev(id, flag=flag, t=t, env=env, actions=["updateOn"])
@@ -457,6 +577,7 @@ def test_flapping_is_per_environment_and_sorted() -> None:
 # trend
 # --------------------------------------------------------------------------------------------------
 
+
 def test_previous_window_has_equal_length() -> None:
     items = [ev("old", t=MONDAY - 3 * DAY), ev("older", t=MONDAY - 8 * DAY), ev("new", t=MONDAY + DAY)]
     result = m.compute_with_trend(frame(*items), WEEK_FROM, WEEK_TO)
@@ -469,6 +590,7 @@ def test_previous_window_has_equal_length() -> None:
 # per-flag table and health score
 # --------------------------------------------------------------------------------------------------
 
+
 def test_per_flag_table_columns_and_values() -> None:
     items = [
         ev("a1", flag="a", t=MONDAY + 10 * HOUR, size="large", summary=ON, email="x@x.io", experiments=0),
@@ -480,15 +602,28 @@ def test_per_flag_table_columns_and_values() -> None:
     assert tuple(table.columns) == m.FLAG_TABLE_COLUMNS
     assert table["flag_key"].tolist() == ["a", "b"]  # a is less healthy
     a = table.iloc[0]
-    assert (a["events"], a["toggles"], a["rollbacks"], a["large_impact"], a["large_unguarded"], a["off_hours"],
-            a["members"], a["experiments"]) == (3, 1, 1, 2, 1, 1, 2, 2)
+    assert (
+        a["events"],
+        a["toggles"],
+        a["rollbacks"],
+        a["large_impact"],
+        a["large_unguarded"],
+        a["off_hours"],
+        a["members"],
+        a["experiments"],
+    ) == (3, 1, 1, 2, 1, 1, 2, 2)
     assert not a["flapping"]
     assert a["last_change_ms"] == MONDAY + 20 * HOUR
     assert a["last_change"] == "2026-01-05T20:00:00+00:00"
     assert a["days_since_change"] == pytest.approx((WEEK_TO - (MONDAY + 20 * HOUR)) / DAY)
     assert a["churn_per_week"] == pytest.approx(3.0)
-    assert (a["churn_penalty"], a["rollback_penalty"], a["flapping_penalty"], a["unguarded_penalty"],
-            a["off_hours_penalty"]) == (6.0, 15.0, 0.0, 10.0, 2.5)
+    assert (
+        a["churn_penalty"],
+        a["rollback_penalty"],
+        a["flapping_penalty"],
+        a["unguarded_penalty"],
+        a["off_hours_penalty"],
+    ) == (6.0, 15.0, 0.0, 10.0, 2.5)
     assert a["health_score"] == pytest.approx(100 - 6 - 15 - 10 - 2.5)
     b = table.iloc[1]
     assert b["members"] == 0 and pd.isna(b["experiments"]) and b["health_score"] == 98.0
@@ -504,8 +639,10 @@ def test_per_flag_table_last_change_uses_the_timezone() -> None:
 
 def test_per_flag_table_flapping_and_score_floor() -> None:
     items = [ev(f"t{i}", t=MONDAY + i * HOUR, size="large", actions=["updateOn"]) for i in range(30)]
-    items += [ev(f"r{i}", t=MONDAY + 2 * DAY + i * HOUR, size="large", summary=ON if i % 2 == 0 else BACK)
-              for i in range(6)]
+    items += [
+        ev(f"r{i}", t=MONDAY + 2 * DAY + i * HOUR, size="large", summary=ON if i % 2 == 0 else BACK)
+        for i in range(6)
+    ]
     row = m.per_flag_table(frame(*items), WEEK_FROM, WEEK_TO).iloc[0]
     assert row["flapping"] and row["rollbacks"] == 5
     assert row["health_score"] == 0.0
@@ -520,8 +657,12 @@ def test_empty_per_flag_table_keeps_its_columns() -> None:
 
 def test_health_penalties_are_monotone_and_bounded() -> None:
     grid = np.arange(0, 40)
-    for column, args in [("churn_penalty", (grid, 0, 0, 0, 0)), ("rollback_penalty", (0, grid, 0, 0, 0)),
-                         ("unguarded_penalty", (0, 0, 0, grid, 0)), ("off_hours_penalty", (0, 0, 0, 0, grid))]:
+    for column, args in [
+        ("churn_penalty", (grid, 0, 0, 0, 0)),
+        ("rollback_penalty", (0, grid, 0, 0, 0)),
+        ("unguarded_penalty", (0, 0, 0, grid, 0)),
+        ("off_hours_penalty", (0, 0, 0, 0, grid)),
+    ]:
         out = m.health_penalties(*args)
         assert (np.diff(out[column]) >= 0).all() and (np.diff(out["health_score"]) <= 0).all()
     assert m.health_penalties(0, 0, False, 0, 0)["health_score"].tolist() == [100.0]
@@ -531,6 +672,7 @@ def test_health_penalties_are_monotone_and_bounded() -> None:
 # --------------------------------------------------------------------------------------------------
 # chart helpers
 # --------------------------------------------------------------------------------------------------
+
 
 def test_daily_impact_counts_is_a_full_grid() -> None:
     df = frame(ev("1", size="large", t=MONDAY + HOUR), ev("2", t=MONDAY + DAY + HOUR))
@@ -542,9 +684,11 @@ def test_daily_impact_counts_is_a_full_grid() -> None:
 
 
 def test_daily_series_by_day_and_week() -> None:
-    items = [ev("a", t=MONDAY + 10 * HOUR, size="large", summary=ON),
-             ev("b", t=MONDAY + 11 * HOUR, size="none", summary=BACK),
-             ev("c", flag="g", t=MONDAY + 8 * DAY, env=None, actions=["updateOn"])]
+    items = [
+        ev("a", t=MONDAY + 10 * HOUR, size="large", summary=ON),
+        ev("b", t=MONDAY + 11 * HOUR, size="none", summary=BACK),
+        ev("c", flag="g", t=MONDAY + 8 * DAY, env=None, actions=["updateOn"]),
+    ]
     daily = m.daily_series(frame(*items), MONDAY, MONDAY + 14 * DAY)
     assert len(daily) == 14 and daily["period"].iloc[0] == "2026-01-05"
     first = daily.iloc[0]
@@ -567,7 +711,9 @@ def test_chart_helpers_on_empty_input() -> None:
 
 def test_plain_object_columns_are_accepted() -> None:
     df = frame(ev("1", size="large", actions=["updateOn"]), ev("2", env=None))
-    plain = df.astype({c: object for c in ("flag_key", "environment_key", "impact_size", "actions", "member_email")})
+    plain = df.astype(
+        {c: object for c in ("flag_key", "environment_key", "impact_size", "actions", "member_email")}
+    )
     assert m.compute_metrics(plain, WEEK_FROM, WEEK_TO) == m.compute_metrics(df, WEEK_FROM, WEEK_TO)
 
 
@@ -578,21 +724,29 @@ def test_the_metric_columns_are_all_the_metrics_read(tmp_path):
     from ldclient.store import SQLiteStore, StoreKey
 
     now = default_now_ms()
-    events = [e for e in generate_account(seed=7, now_ms=now).events
-              if e["projectKey"] == "web-storefront" and e.get("environmentKey") in ("production", None)]
+    events = [
+        e
+        for e in generate_account(seed=7, now_ms=now).events
+        if e["projectKey"] == "web-storefront" and e.get("environmentKey") in ("production", None)
+    ]
     store = SQLiteStore(tmp_path / "events.sqlite")
     key = StoreKey("demo", "web-storefront", "production")
     store.write_page(key, events)
     lo, mid, hi = now - 90 * DAY, now - 45 * DAY, now
 
     def everything(frame: pd.DataFrame) -> str:
-        return json.dumps([
-            m.compute_with_trend(frame, mid, hi, "Europe/Berlin"), m.compute_with_trend(frame, mid, hi, "UTC", False),
-            m.flag_table_records(m.per_flag_table(frame, lo, hi)),
-            m.daily_impact_counts(frame, mid, hi).to_dict("records"),
-            m.weekday_hour_counts(frame, "UTC", mid, hi).to_dict("records"),
-            m.daily_series(frame, mid, hi, freq="W").to_dict("records"),
-        ], default=str, sort_keys=True)
+        return json.dumps(
+            [
+                m.compute_with_trend(frame, mid, hi, "Europe/Berlin"),
+                m.compute_with_trend(frame, mid, hi, "UTC", False),
+                m.flag_table_records(m.per_flag_table(frame, lo, hi)),
+                m.daily_impact_counts(frame, mid, hi).to_dict("records"),
+                m.weekday_hour_counts(frame, "UTC", mid, hi).to_dict("records"),
+                m.daily_series(frame, mid, hi, freq="W").to_dict("records"),
+            ],
+            default=str,
+            sort_keys=True,
+        )
 
     full = store.load_frame(key, lo, hi)
     narrow = store.load_frame(key, lo, hi, m.METRIC_COLUMNS)

@@ -31,9 +31,13 @@ SPAN = 20 * DAY
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
 
 # working hours: the default, other zones, minutes, a Sunday-Thursday week, a day that ends at midnight
-WORKS = [WorkingHours(), WorkingHours("Europe/Berlin"), WorkingHours("Asia/Kolkata", 8 * 60 + 30, 17 * 60 + 30),
-         WorkingHours("America/New_York", 0, 24 * 60, frozenset({6, 0, 1, 2, 3})),
-         WorkingHours("Australia/Lord_Howe", 22 * 60, 24 * 60, frozenset({5}))]
+WORKS = [
+    WorkingHours(),
+    WorkingHours("Europe/Berlin"),
+    WorkingHours("Asia/Kolkata", 8 * 60 + 30, 17 * 60 + 30),
+    WorkingHours("America/New_York", 0, 24 * 60, frozenset({6, 0, 1, 2, 3})),
+    WorkingHours("Australia/Lord_Howe", 22 * 60, 24 * 60, frozenset({5})),
+]
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -52,19 +56,25 @@ STATES = [(9, 1), (1, 9), (8, 2), (7, 3), (10, 0), (0, 0), (5, 5), (90, 10), (2,
 def summaries(draw: st.DrawFn, flag: int) -> dict[str, Any] | None:
     if draw(st.integers(0, 5)) == 0:
         return None
-    first = flag if draw(st.integers(0, 5)) else draw(st.integers(0, len(VALUES) - 2))  # mostly the flag's own
-    pair = VALUES[first:first + 2]
+    first = (
+        flag if draw(st.integers(0, 5)) else draw(st.integers(0, len(VALUES) - 2))
+    )  # mostly the flag's own
+    pair = VALUES[first : first + 2]
     before, after = draw(st.sampled_from(STATES)), draw(st.sampled_from(STATES))
     variations = [{"value": v, "before": b, "after": a} for v, b, a in zip(pair, before, after, strict=True)]
     if draw(st.integers(0, 4)) == 0:  # an extra or missing variation now and then
-        variations = variations[:1] if draw(st.booleans()) else [*variations, {"value": "z", "before": 1, "after": 0}]
+        variations = (
+            variations[:1] if draw(st.booleans()) else [*variations, {"value": "z", "before": 1, "after": 0}]
+        )
     return {"variations": draw(st.permutations(variations))}
 
 
 # times cluster so that 24 h / 7 day boundaries and equal timestamps are hit often
-times = st.one_of(st.integers(T0 - 2 * DAY, T0 + SPAN + 2 * DAY),
-                  st.integers(0, 40).map(lambda k: T0 + k * 6 * HOUR),
-                  st.integers(0, 10).map(lambda k: T0 + k * DAY + (k % 2)))
+times = st.one_of(
+    st.integers(T0 - 2 * DAY, T0 + SPAN + 2 * DAY),
+    st.integers(0, 40).map(lambda k: T0 + k * 6 * HOUR),
+    st.integers(0, 10).map(lambda k: T0 + k * DAY + (k % 2)),
+)
 
 
 @st.composite
@@ -74,8 +84,12 @@ def event_items(draw: st.DrawFn, max_size: int = 40) -> list[dict[str, Any]]:
     items = []
     for i in range(n):
         item: dict[str, Any] = {
-            "id": f"e{i:03d}", "projectKey": "p", "flagKey": draw(st.sampled_from(FLAGS)),
-            "eventType": "flag-updated", "eventTime": draw(times), "description": "",
+            "id": f"e{i:03d}",
+            "projectKey": "p",
+            "flagKey": draw(st.sampled_from(FLAGS)),
+            "eventType": "flag-updated",
+            "eventTime": draw(times),
+            "description": "",
         }
         env = draw(st.sampled_from(["production", "production", "production", "staging", None]))
         if env:
@@ -83,8 +97,9 @@ def event_items(draw: st.DrawFn, max_size: int = 40) -> list[dict[str, Any]]:
         member = draw(st.sampled_from([None, "x@x.io", "y@x.io", "z@x.io"]))
         if member:
             item["member"] = {"email": member}
-        item["actions"] = draw(st.lists(st.sampled_from(["updateOn", "updateOn", "updateRules", "updateOnX"]),
-                                        max_size=2))
+        item["actions"] = draw(
+            st.lists(st.sampled_from(["updateOn", "updateOn", "updateRules", "updateOnX"]), max_size=2)
+        )
         impact: dict[str, Any] = {}
         size = draw(st.sampled_from(["none", "small", "medium", "large", "large", None, "odd"]))
         if size:
@@ -109,7 +124,8 @@ def to_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
 windows = st.one_of(
     st.just((T0 - DAY, T0 + SPAN + DAY)),
     st.tuples(st.integers(-1, SPAN // DAY), st.integers(1, SPAN // DAY)).map(
-        lambda p: (T0 + p[0] * DAY, T0 + (p[0] + p[1]) * DAY)),
+        lambda p: (T0 + p[0] * DAY, T0 + (p[0] + p[1]) * DAY)
+    ),
     st.tuples(st.integers(T0 - DAY, T0 + SPAN), st.integers(0, SPAN)).map(lambda p: (p[0], p[0] + p[1])),
 )
 
@@ -135,8 +151,10 @@ def distribution(variations: str | None, side: str) -> dict[str, float] | None:
 
 
 def reference_rollbacks(rows: list[dict[str, Any]]) -> list[tuple[str, str, float]]:
-    seq = sorted((r for r in rows if r["environment_key"] is not None),
-                 key=lambda r: (r["flag_key"], r["environment_key"], r["event_time"], r["id"]))
+    seq = sorted(
+        (r for r in rows if r["environment_key"] is not None),
+        key=lambda r: (r["flag_key"], r["environment_key"], r["event_time"], r["id"]),
+    )
     out = []
     for a, b in zip(seq, seq[1:], strict=False):
         if (a["flag_key"], a["environment_key"]) != (b["flag_key"], b["environment_key"]):
@@ -177,16 +195,27 @@ def is_off_hours(time_ms: int, work: WorkingHours) -> bool:
     return d.weekday() not in work.days or not work.start_minute <= minute < work.end_minute
 
 
-def reference(items: list[dict[str, Any]], lo: int, hi: int, tz: str, include_global: bool,
-              work: WorkingHours = WORKS[0]) -> dict[str, Any]:
+def reference(
+    items: list[dict[str, Any]],
+    lo: int,
+    hi: int,
+    tz: str,
+    include_global: bool,
+    work: WorkingHours = WORKS[0],
+) -> dict[str, Any]:
     by_id: dict[str, dict[str, Any]] = {}
     for r in map(flatten_event, items):
         if r["id"] not in by_id or r["event_time"] >= by_id[r["id"]]["event_time"]:
             by_id[r["id"]] = r
-    rows = [r for r in by_id.values() if lo <= r["event_time"] < hi
-            and (include_global or r["environment_key"] is not None)]
-    impact = Counter(r["impact_size"] if r["impact_size"] in ("none", "small", "medium", "large") else "unknown"
-                     for r in rows)
+    rows = [
+        r
+        for r in by_id.values()
+        if lo <= r["event_time"] < hi and (include_global or r["environment_key"] is not None)
+    ]
+    impact = Counter(
+        r["impact_size"] if r["impact_size"] in ("none", "small", "medium", "large") else "unknown"
+        for r in rows
+    )
     by_impact = {k: impact.get(k, 0) for k in ("none", "small", "medium", "large", "unknown")}
     known = len(rows) - by_impact["unknown"]
     impactful = by_impact["small"] + by_impact["medium"] + by_impact["large"]
@@ -223,10 +252,12 @@ def reference(items: list[dict[str, Any]], lo: int, hi: int, tz: str, include_gl
 # properties
 # --------------------------------------------------------------------------------------------------
 
+
 @SETTINGS
 @given(event_items(), windows, st.sampled_from(ZONES), st.booleans(), st.sampled_from(WORKS))
-def test_matches_the_reference(items: list[dict[str, Any]], window: tuple[int, int], tz: str,
-                               include_global: bool, work: WorkingHours) -> None:
+def test_matches_the_reference(
+    items: list[dict[str, Any]], window: tuple[int, int], tz: str, include_global: bool, work: WorkingHours
+) -> None:
     got = m.compute_metrics(to_frame(items), *window, tz=tz, include_global=include_global, work=work)
     want = reference(items, *window, tz, include_global, work)
     for key in ("large_impact_share", "rollback_rate"):
@@ -261,19 +292,23 @@ def test_counts_are_consistent(items: list[dict[str, Any]], window: tuple[int, i
 
 @SETTINGS
 @given(event_items(), windows, st.sampled_from(ZONES), st.randoms(use_true_random=False))
-def test_shuffling_changes_nothing(items: list[dict[str, Any]], window: tuple[int, int], tz: str,
-                                  rnd: Any) -> None:
+def test_shuffling_changes_nothing(
+    items: list[dict[str, Any]], window: tuple[int, int], tz: str, rnd: Any
+) -> None:
     df = to_frame(items)
     shuffled = df.iloc[rnd.sample(range(len(df)), len(df))].reset_index(drop=True)
     assert m.compute_with_trend(shuffled, *window, tz=tz) == m.compute_with_trend(df, *window, tz=tz)
-    pd.testing.assert_frame_equal(m.per_flag_table(shuffled, *window, tz=tz), m.per_flag_table(df, *window, tz=tz))
+    pd.testing.assert_frame_equal(
+        m.per_flag_table(shuffled, *window, tz=tz), m.per_flag_table(df, *window, tz=tz)
+    )
     pd.testing.assert_frame_equal(m.rollback_pairs(shuffled), m.rollback_pairs(df))
 
 
 @SETTINGS
 @given(event_items(), windows, st.sampled_from(ZONES), st.sampled_from(ZONES), st.sampled_from(WORKS))
-def test_the_display_timezone_changes_only_the_day_buckets(items: list[dict[str, Any]], window: tuple[int, int],
-                                                           tz: str, other: str, work: WorkingHours) -> None:
+def test_the_display_timezone_changes_only_the_day_buckets(
+    items: list[dict[str, Any]], window: tuple[int, int], tz: str, other: str, work: WorkingHours
+) -> None:
     """For the same millisecond window every number is the same in every display timezone; only the
     local days of ``events_by_day`` (and of the daily series) follow it."""
     df = to_frame(items)
@@ -293,17 +328,22 @@ ADDITIVE = ("events_total", "global_events", "off_hours_events", "toggles")
 
 @SETTINGS
 @given(event_items(), windows, st.floats(0, 1), st.sampled_from(ZONES), st.booleans())
-def test_splitting_a_window_adds_up(items: list[dict[str, Any]], window: tuple[int, int], cut: float, tz: str,
-                                    include_global: bool) -> None:
+def test_splitting_a_window_adds_up(
+    items: list[dict[str, Any]], window: tuple[int, int], cut: float, tz: str, include_global: bool
+) -> None:
     lo, hi = window
     mid = lo + int((hi - lo) * cut)
     df = to_frame(items)
-    whole, left, right = (m.compute_metrics(df, a, b, tz=tz, include_global=include_global)
-                          for a, b in ((lo, hi), (lo, mid), (mid, hi)))
+    whole, left, right = (
+        m.compute_metrics(df, a, b, tz=tz, include_global=include_global)
+        for a, b in ((lo, hi), (lo, mid), (mid, hi))
+    )
     for key in ADDITIVE:
         assert whole[key] == left[key] + right[key], key
     for key in m.IMPACT_KEYS:
-        assert whole["events_by_impact"][key] == left["events_by_impact"][key] + right["events_by_impact"][key]
+        assert (
+            whole["events_by_impact"][key] == left["events_by_impact"][key] + right["events_by_impact"][key]
+        )
     days = Counter(left["events_by_day"])
     days.update(right["events_by_day"])
     assert dict(days) == whole["events_by_day"]
@@ -311,8 +351,15 @@ def test_splitting_a_window_adds_up(items: list[dict[str, Any]], window: tuple[i
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 100), st.integers(0, 10), st.booleans(), st.integers(0, 10),
-                          st.integers(0, 20)), min_size=2, max_size=2))
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 100), st.integers(0, 10), st.booleans(), st.integers(0, 10), st.integers(0, 20)
+        ),
+        min_size=2,
+        max_size=2,
+    )
+)
 def test_health_score_is_monotone_and_bounded(pair: list[tuple[float, int, bool, int, int]]) -> None:
     low = tuple(min(a, b) for a, b in zip(*pair, strict=True))
     high = tuple(max(a, b) for a, b in zip(*pair, strict=True))
@@ -324,17 +371,31 @@ def test_health_score_is_monotone_and_bounded(pair: list[tuple[float, int, bool,
 # the variations parser: fast path and json path agree with json.loads on canonical text
 # --------------------------------------------------------------------------------------------------
 
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
-                         st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12),
-                         st.sampled_from(['},{"after":1,"before":2,"value":3', "}]", '"', "\\", "\u2028"]))
-json_values = st.recursive(json_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["after", "before", "value", "a", "z"]), inner,
-                                                 max_size=3)), max_leaves=6)
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.sampled_from(['},{"after":1,"before":2,"value":3', "}]", '"', "\\", "\u2028"]),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["after", "before", "value", "a", "z"]), inner, max_size=3),
+    ),
+    max_leaves=6,
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.lists(st.tuples(json_values, st.integers(0, 10**12), st.integers(0, 10**12)), max_size=4),
-                max_size=6))
+@given(
+    st.lists(
+        st.lists(st.tuples(json_values, st.integers(0, 10**12), st.integers(0, 10**12)), max_size=4),
+        max_size=6,
+    )
+)
 def test_variation_parser_agrees_with_json(summaries: list[list[tuple[Any, int, int]]]) -> None:
     texts = [canonical_json([{"value": v, "before": b, "after": a} for v, b, a in s]) for s in summaries]
     arrow = pa.array(texts, type=pa.large_string())
@@ -342,8 +403,10 @@ def test_variation_parser_agrees_with_json(summaries: list[list[tuple[Any, int, 
     assert fast_ok.tolist() == [bool(s) for s in summaries]  # canonical text never needs json.loads
     elements = engine._parse_summaries(arrow)
     order = np.lexsort((np.arange(len(elements.owner)), elements.owner))
-    got = [(int(elements.owner[i]), int(elements.value[i]), int(elements.before[i]), int(elements.after[i]))
-           for i in order]
+    got = [
+        (int(elements.owner[i]), int(elements.value[i]), int(elements.before[i]), int(elements.after[i]))
+        for i in order
+    ]
     codes: dict[str, int] = {}
     value_of: dict[int, str] = {}
     want = []

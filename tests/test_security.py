@@ -50,8 +50,11 @@ CANARY = f"api-SECRET-canary-{CANARY_ID}"
 def leaks(text: str | bytes) -> list[str]:
     """Which recognisable forms of the token a text contains."""
     data = text if isinstance(text, bytes) else text.encode("utf-8", "replace")
-    return [form for form in (CANARY, quote(CANARY, safe=""), CANARY_ID, CANARY_ID.replace("-", ""))
-            if form.encode() in data]
+    return [
+        form
+        for form in (CANARY, quote(CANARY, safe=""), CANARY_ID, CANARY_ID.replace("-", ""))
+        if form.encode() in data
+    ]
 
 
 class Recorder:
@@ -75,9 +78,12 @@ class EchoServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802
-                body = json.dumps({"code": "unauthorized",
-                                   "message": f"Invalid token {self.headers.get('Authorization')} "
-                                              f"for {self.path}"}).encode()
+                body = json.dumps(
+                    {
+                        "code": "unauthorized",
+                        "message": f"Invalid token {self.headers.get('Authorization')} for {self.path}",
+                    }
+                ).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -90,7 +96,9 @@ class EchoServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        ).start()
 
     def stop(self) -> None:
         self._server.shutdown()
@@ -98,6 +106,7 @@ class EchoServer:
 
 
 # -- the token ----------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def account():
@@ -160,7 +169,10 @@ def test_the_token_appears_nowhere_but_the_authorization_header(account, browser
             assert out.returncode == (0 if name not in ("bad-project", "401") else 2), (name, out.stderr)
             outputs[f"cli {name} stdout"], outputs[f"cli {name} stderr"] = out.stdout, out.stderr
         assert len(results) == len(commands) + 1
-        assert "events added" in outputs["cli sync stdout"] and "rejected the API token" in outputs["cli 401 stderr"]
+        assert (
+            "events added" in outputs["cli sync stdout"]
+            and "rejected the API token" in outputs["cli 401 stderr"]
+        )
         outputs["streamlit log"] = app.log.read_text()
         assert frames and len(outputs["streamlit log"]) > 0
         for i, frame in enumerate(frames):
@@ -186,11 +198,20 @@ def test_error_messages_and_logs_never_carry_the_token_even_when_the_api_echoes_
     caplog.set_level(logging.DEBUG)
 
     def echo(request: httpx.Request, n: int) -> httpx.Response:
-        return httpx.Response(status, json={"code": "x", "message": f"bad token {request.headers['Authorization']}"},
-                              headers={"Retry-After": "0"})
+        return httpx.Response(
+            status,
+            json={"code": "x", "message": f"bad token {request.headers['Authorization']}"},
+            headers={"Retry-After": "0"},
+        )
 
-    client = LDClient(CANARY, "https://ld.test", transport=httpx.MockTransport(FakeAPI([], fault=echo)),
-                      sleep=Sleeps(), seed=1, retry=RetryPolicy(max_elapsed_s=2))
+    client = LDClient(
+        CANARY,
+        "https://ld.test",
+        transport=httpx.MockTransport(FakeAPI([], fault=echo)),
+        sleep=Sleeps(),
+        seed=1,
+        retry=RetryPolicy(max_elapsed_s=2),
+    )
     for call in (client.projects, lambda: client.flag_events("web", "production", ANCHOR - DAY, ANCHOR)):
         with pytest.raises(LDError) as info:
             call()
@@ -218,6 +239,7 @@ def test_settings_and_sources_never_show_the_token(tmp_path):
 
 # -- GET only ----------------------------------------------------------------------------------------------
 
+
 def run_async(coro):
     """asyncio.run on a thread of its own: the session's Playwright keeps an event loop on this one."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -239,7 +261,9 @@ PUBLIC_CALLS = {
 
 
 def test_every_public_client_method_sends_only_gets():
-    public = {name for name, _ in inspect.getmembers(LDClient, inspect.isfunction) if not name.startswith("_")}
+    public = {
+        name for name, _ in inspect.getmembers(LDClient, inspect.isfunction) if not name.startswith("_")
+    }
     assert public == set(PUBLIC_CALLS), "a public LDClient method is not covered here: add it to PUBLIC_CALLS"
     api = FakeAPI([make_event(i, ANCHOR - DAY + i) for i in range(30)])
     client = LDClient(TOKEN, "https://ld.test", transport=httpx.MockTransport(api), sleep=Sleeps())
@@ -285,10 +309,16 @@ def test_a_redirect_is_not_followed():
 
 # -- access control under AppTest ---------------------------------------------------------------------------
 
-OIDC = {"auth": {"redirect_uri": "https://flags.example.com/oauth2callback", "cookie_secret": "a long random string",
-                 "client_id": "abc", "client_secret": "s",
-                 "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration"},
-        "flag_health": {"allowed_domains": ["example.com"], "allowed_emails": ["contractor@partner.io"]}}
+OIDC = {
+    "auth": {
+        "redirect_uri": "https://flags.example.com/oauth2callback",
+        "cookie_secret": "a long random string",
+        "client_id": "abc",
+        "client_secret": "s",
+        "server_metadata_url": "https://accounts.example.com/.well-known/openid-configuration",
+    },
+    "flag_health": {"allowed_domains": ["example.com"], "allowed_emails": ["contractor@partner.io"]},
+}
 
 
 @pytest.fixture
@@ -350,6 +380,7 @@ def test_without_oidc_the_data_page_says_the_dashboard_is_open(fresh_streamlit):
 
 # -- configuration and code that must stay safe ---------------------------------------------------------------
 
+
 def test_streamlit_xsrf_protection_stays_on():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["enableXsrfProtection"] is True
@@ -360,19 +391,26 @@ def test_streamlit_xsrf_protection_stays_on():
         assert not re.search(r"enableXsrfProtection[\s=]+false|enableCORS[\s=]+false", text, re.I), path
 
 
-UNSAFE = re.compile(r"unsafe_allow_html\s*=\s*True|\bst\.html\s*\(|components\.(v1\.)?html\s*\(|"
-                    r"components\.(v1\.)?iframe\s*\(|\bhtml\s*\(\s*f?[\"']|unsafe_allow_javascript")
+UNSAFE = re.compile(
+    r"unsafe_allow_html\s*=\s*True|\bst\.html\s*\(|components\.(v1\.)?html\s*\(|"
+    r"components\.(v1\.)?iframe\s*\(|\bhtml\s*\(\s*f?[\"']|unsafe_allow_javascript"
+)
 
 
 def test_no_page_renders_unsafe_html():
     files = [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py"))]
     assert len(files) > 5
-    offenders = [f"{path.name}:{n}: {line.strip()}" for path in files
-                 for n, line in enumerate(path.read_text().splitlines(), 1) if UNSAFE.search(line)]
+    offenders = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in files
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if UNSAFE.search(line)
+    ]
     assert not offenders, offenders
-    assert UNSAFE.search('st.markdown(text, unsafe_allow_html=True)') and UNSAFE.search("st.html(x)")
-    assert UNSAFE.search("components.html(x)") and UNSAFE.search("import streamlit.components.v1 as c; "
-                                                                  "c.components.v1.html(x)")
+    assert UNSAFE.search("st.markdown(text, unsafe_allow_html=True)") and UNSAFE.search("st.html(x)")
+    assert UNSAFE.search("components.html(x)") and UNSAFE.search(
+        "import streamlit.components.v1 as c; c.components.v1.html(x)"
+    )
 
 
 # -- link parameters: every one of them, hostile or valid -------------------------------------------------------
@@ -382,11 +420,35 @@ TODAY = date(2026, 11, 26)
 ZONES = timezone_names()
 hostile_text = hs.one_of(
     hs.text(max_size=MAX_TEXT + 5),  # text cut at the limit must still round-trip
-    hs.sampled_from(["<img src=x onerror=alert(1)>", "`**x**`", "[a](javascript:alert(1))", "\u202e\u200b🚩é",
-                     "x" * 10_000, "2026-02-30", "2026-11-20", "9999d", "0d", "-1d", "30d", "only", "exclude",
-                     "large,,huge", "Europe/Berlin", "\n\r\t", "%00", "web", "production"]))
-any_params = hs.dictionaries(hs.one_of(hs.sampled_from(KNOWN_PARAMS), hs.text(max_size=20)),
-                             hs.one_of(hostile_text, hs.lists(hostile_text, max_size=3)), max_size=14)
+    hs.sampled_from(
+        [
+            "<img src=x onerror=alert(1)>",
+            "`**x**`",
+            "[a](javascript:alert(1))",
+            "\u202e\u200b🚩é",
+            "x" * 10_000,
+            "2026-02-30",
+            "2026-11-20",
+            "9999d",
+            "0d",
+            "-1d",
+            "30d",
+            "only",
+            "exclude",
+            "large,,huge",
+            "Europe/Berlin",
+            "\n\r\t",
+            "%00",
+            "web",
+            "production",
+        ]
+    ),
+)
+any_params = hs.dictionaries(
+    hs.one_of(hs.sampled_from(KNOWN_PARAMS), hs.text(max_size=20)),
+    hs.one_of(hostile_text, hs.lists(hostile_text, max_size=3)),
+    max_size=14,
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -395,7 +457,9 @@ def test_every_link_parameter_is_parsed_safely(params):
     parsed = parse_view(params, PROJECTS, today=TODAY)
     v = parsed.view
     assert v.project in PROJECTS and v.env in PROJECTS[v.project] and v.tz in ZONES
-    assert set(v.impact) <= set(IMPACT_CHOICES) and list(v.impact) == sorted(v.impact, key=IMPACT_CHOICES.index)
+    assert set(v.impact) <= set(IMPACT_CHOICES) and list(v.impact) == sorted(
+        v.impact, key=IMPACT_CHOICES.index
+    )
     assert len(v.query) <= MAX_TEXT and (v.flag is None or 0 < len(v.flag) <= MAX_TEXT)
     first, last = v.dates(TODAY)
     assert first <= last and (last - first).days < MAX_RANGE_DAYS
@@ -423,11 +487,19 @@ def views(draw):
     if not relative:
         end = TODAY - timedelta(days=draw(hs.integers(0, 3000)))
         start = end - timedelta(days=draw(hs.integers(0, MAX_RANGE_DAYS - 1)))
-    return View(project=project, env=draw(hs.sampled_from(PROJECTS[project])), range_days=range_days,
-                start=start, end=end, tz=draw(hs.sampled_from(ZONES)),
-                impact=tuple(s for s in IMPACT_CHOICES if s in draw(hs.sets(hs.sampled_from(IMPACT_CHOICES)))),
-                experiments_only=draw(hs.booleans()), include_global=draw(hs.booleans()),
-                query=draw(printable), flag=draw(printable) or None)
+    return View(
+        project=project,
+        env=draw(hs.sampled_from(PROJECTS[project])),
+        range_days=range_days,
+        start=start,
+        end=end,
+        tz=draw(hs.sampled_from(ZONES)),
+        impact=tuple(s for s in IMPACT_CHOICES if s in draw(hs.sets(hs.sampled_from(IMPACT_CHOICES)))),
+        experiments_only=draw(hs.booleans()),
+        include_global=draw(hs.booleans()),
+        query=draw(printable),
+        flag=draw(printable) or None,
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -439,28 +511,34 @@ def test_every_view_round_trips_through_a_real_link(view):
 
 
 def test_a_long_flag_cut_at_a_space_round_trips():
-    v = parse_view({"flag": "a" * (MAX_TEXT - 1) + " b", "q": "q" * (MAX_TEXT - 1) + " z"}, PROJECTS, today=TODAY).view
+    v = parse_view(
+        {"flag": "a" * (MAX_TEXT - 1) + " b", "q": "q" * (MAX_TEXT - 1) + " z"}, PROJECTS, today=TODAY
+    ).view
     link = urlencode(encode_view(v, today=TODAY))
     assert parse_view(parse_qs(link, keep_blank_values=True), PROJECTS, today=TODAY).view == v
 
 
 # -- command-line arguments ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args,needle", [
-    (["sync", "--days", str(MAX_RANGE_DAYS + 1)], "longer than 5 years"),
-    (["sync", "--days", "200000000000"], "longer than 5 years"),
-    (["sync", "--days", "0"], "must be positive"),
-    (["sync", "--project", "nope"], "unknown project"),
-    (["sync", "--project", PROJECT, "--env", "nope"], "unknown environment"),
-    (["metrics", "--project", "nope", "--env", ENV], "unknown project"),
-    (["metrics", "--project", PROJECT, "--env", "nope"], "unknown environment"),
-    (["metrics", "--project", PROJECT, "--env", ENV, "--from", "2020-01-01"], "longer than 5 years"),
-    (["events", "--project", PROJECT, "--env", ENV, "--from", "1999-06-01"], "before the year 2000"),
-    (["events", "--project", PROJECT, "--env", ENV, "--from", "2026-11-01T25:00"], "not a date"),
-    (["events", "--project", PROJECT, "--env", ENV, "--from", "99999999999999"], "is after today"),
-    (["events", "--project", "evil\x1b[2J\u202e" + "k" * 5000, "--env", ENV], "unknown project"),
-    (["events", "--project", PROJECT, "--env", ENV, "--to", "2026-11-26\nFAKE: line"], "not a date"),
-])
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["sync", "--days", str(MAX_RANGE_DAYS + 1)], "longer than 5 years"),
+        (["sync", "--days", "200000000000"], "longer than 5 years"),
+        (["sync", "--days", "0"], "must be positive"),
+        (["sync", "--project", "nope"], "unknown project"),
+        (["sync", "--project", PROJECT, "--env", "nope"], "unknown environment"),
+        (["metrics", "--project", "nope", "--env", ENV], "unknown project"),
+        (["metrics", "--project", PROJECT, "--env", "nope"], "unknown environment"),
+        (["metrics", "--project", PROJECT, "--env", ENV, "--from", "2020-01-01"], "longer than 5 years"),
+        (["events", "--project", PROJECT, "--env", ENV, "--from", "1999-06-01"], "before the year 2000"),
+        (["events", "--project", PROJECT, "--env", ENV, "--from", "2026-11-01T25:00"], "not a date"),
+        (["events", "--project", PROJECT, "--env", ENV, "--from", "99999999999999"], "is after today"),
+        (["events", "--project", "evil\x1b[2J\u202e" + "k" * 5000, "--env", ENV], "unknown project"),
+        (["events", "--project", PROJECT, "--env", ENV, "--to", "2026-11-26\nFAKE: line"], "not a date"),
+    ],
+)
 def test_bad_command_lines_are_one_clear_line(args, needle, capsys):
     code = cli.main(args)
     err = capsys.readouterr().err
@@ -471,8 +549,10 @@ def test_bad_command_lines_are_one_clear_line(args, needle, capsys):
 
 @pytest.mark.timeout(30)
 def test_sync_over_five_years_is_refused_before_any_request(tmp_path):
-    out = run_cli(["sync", "--days", "2000"], cli_env(tmp_path / "c", LD_API_TOKEN=TOKEN,
-                                                      LD_BASE_URL="http://127.0.0.1:9"))
+    out = run_cli(
+        ["sync", "--days", "2000"],
+        cli_env(tmp_path / "c", LD_API_TOKEN=TOKEN, LD_BASE_URL="http://127.0.0.1:9"),
+    )
     assert out.returncode == 2 and "longer than 5 years" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
 
@@ -546,8 +626,9 @@ def test_cli_events_writes_while_it_reads(big_store, monkeypatch):
 
     sink = Sink()
     day = lambda ms: datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()  # noqa: E731
-    code = cli.main(["events", "--project", PROJECT, "--env", ENV, "--from", day(lo), "--to", day(hi - DAY)],
-                    out=sink)
+    code = cli.main(
+        ["events", "--project", PROJECT, "--env", ENV, "--from", day(lo), "--to", day(hi - DAY)], out=sink
+    )
     assert code == 0
     assert sink.lines >= N_BIG
     assert sink.read_at_first_write is not None and sink.read_at_first_write <= 5000
@@ -555,12 +636,20 @@ def test_cli_events_writes_while_it_reads(big_store, monkeypatch):
 
 def peak_rss_mb(args: list[str], env: dict[str, str]) -> float:
     """The CLI's peak resident memory, measured by a parent that runs only it."""
-    probe = ("import resource, subprocess, sys\n"
-             "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)\n"
-             "assert p.returncode == 0, p.stderr\n"
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "ldclient", *args], cwd=ROOT,
-                         env=env, capture_output=True, text=True, timeout=120)
+    probe = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)\n"
+        "assert p.returncode == 0, p.stderr\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, sys.executable, "-m", "ldclient", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     return int(out.stdout.strip()) / 1024
 

@@ -65,8 +65,12 @@ class Backend:
         out = []
         for schema in self.schemas.values():
             with pg_support.admin(self.url) as conn:
-                tables = [r[0] for r in conn.execute(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))]
+                tables = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+                    )
+                ]
                 for table in tables:
                     out.append(table.encode())
                     for (row,) in conn.execute(f'SELECT t::text FROM "{schema}"."{table}" t'):
@@ -184,8 +188,10 @@ def test_failure_halfway_keeps_what_was_stored_and_records_no_false_coverage(sto
 def test_concurrent_refreshes_of_one_key_fetch_once(backend):
     api = FakeAPI(server_events(2000))
     stores = [backend.open("shared") for _ in range(4)]
-    threads = [threading.Thread(target=refresh, args=(client(api), s, KEY, T0, NOW), kwargs={"now": NOW})
-               for s in stores]
+    threads = [
+        threading.Thread(target=refresh, args=(client(api), s, KEY, T0, NOW), kwargs={"now": NOW})
+        for s in stores
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -235,6 +241,7 @@ def test_frame_has_compact_dtypes(store):
 
 
 # -- the contract in detail, for every backend ----------------------------------------------------------
+
 
 def test_write_page_deduplicates_counts_only_new_and_the_last_copy_wins(store):
     page = [make_event(i, T0 + i) for i in range(5)]
@@ -300,7 +307,7 @@ def test_iter_raw_pages_through_long_ranges_in_order(store):
     n = 6_000  # more than one batch of 5000, with ties on event_time across the batch boundary
     events = [make_event(i, T0 + i // 4) for i in range(n)]
     for lo in range(0, n, 1000):
-        store.write_page(KEY, events[lo:lo + 1000])
+        store.write_page(KEY, events[lo : lo + 1000])
     got = [e["id"] for e in store.iter_raw(KEY, T0, T0 + n)]
     assert got == [e["id"] for e in sorted(events, key=lambda e: (e["eventTime"], e["id"]))]
     assert [e["id"] for e in store.iter_raw(KEY, T0 + 10, T0 + 12)] == [e["id"] for e in events[40:48]]
@@ -377,6 +384,7 @@ def test_claim_excludes_other_stores_and_is_released_on_error(backend):
 
 # -- loading only some columns, and compaction -------------------------------------------------------------
 
+
 def test_load_frame_of_some_columns_matches_the_full_frame(store):
     pages = [[make_event(i, T0 + i * 1000) for i in range(k, k + 40)] for k in range(0, 120, 40)]
     for page in pages:  # several chunks: the first load compacts them, the second reads one
@@ -390,7 +398,10 @@ def test_load_frame_of_some_columns_matches_the_full_frame(store):
         for name in some.columns:
             assert some[name].tolist() == full[name].tolist(), name
             assert some[name].dtype == full[name].dtype, name
-        assert len(some) == 85 and some.loc[some["id"] == make_event(7, 0)["id"], "description"].item() == "rewritten"
+        assert (
+            len(some) == 85
+            and some.loc[some["id"] == make_event(7, 0)["id"], "description"].item() == "rewritten"
+        )
     empty = store.load_frame(StoreKey("x", "y", "z"), 0, 2**62, wanted)
     assert empty.empty and list(empty.columns) == list(some.columns)
     with pytest.raises(ValueError, match="not event columns: nope"):
@@ -423,16 +434,21 @@ def test_whole_page_chunks_of_earlier_versions_are_read_and_compacted_away(tmp_p
         conn.execute("UPDATE meta SET value = '3' WHERE name = 'schema_version'")
     store.close()
     store = SQLiteStore(tmp_path / "old.sqlite")  # upgraded in place, nothing moved aside or refetched
-    assert store.notice is None and store._read("SELECT value FROM meta WHERE name = 'schema_version'") == [("4",)]
+    assert store.notice is None and store._read("SELECT value FROM meta WHERE name = 'schema_version'") == [
+        ("4",)
+    ]
     assert [p.name for p in tmp_path.iterdir() if "corrupt" in p.name] == []
-    assert store.load_frame(KEY, T0, NOW, ("id",))["id"].tolist() == [make_event(i, 0)["id"] for i in range(10)]
+    assert store.load_frame(KEY, T0, NOW, ("id",))["id"].tolist() == [
+        make_event(i, 0)["id"] for i in range(10)
+    ]
     store.write_page(KEY, [make_event(i, T0 + i) for i in range(10, 15)])  # a page of the current kind
     assert len(store.load_frame(KEY, T0, NOW)) == 15  # compacted into one chunk of the current kind
     assert store._read("SELECT COUNT(*) FROM chunks") == [(0,)]
     names = [name for (name,) in store._read("SELECT name FROM chunk_columns ORDER BY rowid")]
     assert names == [*COLUMNS, "seq"]
     assert store.load_frame(KEY, T0, NOW, ("flag_key",))["flag_key"].tolist() == [
-        make_event(i, 0)["flagKey"] for i in range(15)]
+        make_event(i, 0)["flagKey"] for i in range(15)
+    ]
     store.close()
 
 
@@ -443,7 +459,9 @@ def test_an_unreadable_column_chunk_is_a_clear_store_error(tmp_path):
     store.write_page(KEY, [make_event(i, T0 + i) for i in range(3)])
     with store._tx() as conn:
         conn.execute("UPDATE chunk_columns SET data = zeroblob(64) WHERE name = 'flag_key'")
-    assert store.load_frame(KEY, T0, NOW, ("id",))["id"].tolist() == [make_event(i, 0)["id"] for i in range(3)]
+    assert store.load_frame(KEY, T0, NOW, ("id",))["id"].tolist() == [
+        make_event(i, 0)["id"] for i in range(3)
+    ]
     with pytest.raises(StoreError, match="unreadable chunk.*cache clear"):
         store.load_frame(KEY, T0, NOW)
     store.close()

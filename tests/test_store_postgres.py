@@ -92,14 +92,41 @@ def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30) ->
 
 # -- several processes ------------------------------------------------------------------------------------
 
+
 def spawn_worker(schema: str, base_url: str, *, wait: bool) -> subprocess.Popen:
     """``python -m tests.pg_support sync``: refreshes KEY into ``schema`` from ``base_url``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    args = [sys.executable, "-m", "tests.pg_support", "sync", "--schema", schema, "--base-url", base_url,
-            "--source", KEY.source, "--project", KEY.project, "--env", KEY.environment,
-            "--from-ms", str(T0), "--to-ms", str(NOW), "--now-ms", str(NOW)] + (["--wait"] if wait else [])
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    args = [
+        sys.executable,
+        "-m",
+        "tests.pg_support",
+        "sync",
+        "--schema",
+        schema,
+        "--base-url",
+        base_url,
+        "--source",
+        KEY.source,
+        "--project",
+        KEY.project,
+        "--env",
+        KEY.environment,
+        "--from-ms",
+        str(T0),
+        "--to-ms",
+        str(NOW),
+        "--now-ms",
+        str(NOW),
+    ] + (["--wait"] if wait else [])
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def await_ready(proc: subprocess.Popen) -> subprocess.Popen:
@@ -132,7 +159,9 @@ def test_three_processes_syncing_one_key_fetch_it_once(open_pg, schemas):
 
     schema = schemas()
     with pg_support.FakeHTTPServer(FakeAPI(list(events)), latency_s=0.05) as server:
-        workers = [await_ready(w) for w in [spawn_worker(schema, server.base_url, wait=True) for _ in range(3)]]
+        workers = [
+            await_ready(w) for w in [spawn_worker(schema, server.base_url, wait=True) for _ in range(3)]
+        ]
         for w in workers:  # all three are up, connected and waiting: let them go at once
             w.stdin.write("go\n")
             w.stdin.flush()
@@ -157,20 +186,29 @@ def test_killing_the_claim_holder_lets_another_process_finish(open_pg, schemas, 
     with pg_support.FakeHTTPServer(FakeAPI(list(events)), hold_after=6) as server:
         holder = start_worker(schema, server.base_url, wait=False)
         with pg_support.admin(pg_url, schema) as db:
+
             def progress() -> tuple[int, int]:
                 if db.execute("SELECT to_regclass('fh_coverage')").fetchone()[0] is None:
                     return 0, 0
-                return (db.execute("SELECT count(*) FROM fh_events").fetchone()[0],
-                        db.execute("SELECT count(*) FROM fh_coverage").fetchone()[0])
+                return (
+                    db.execute("SELECT count(*) FROM fh_events").fetchone()[0],
+                    db.execute("SELECT count(*) FROM fh_coverage").fetchone()[0],
+                )
 
             wait_for(lambda: server.received > 6 and all(progress()), "the holder has stored some pages")
             assert holder.poll() is None  # stuck mid-fetch, holding the claim
 
             taker = start_worker(schema, server.base_url, wait=False)
-            wait_for(lambda: db.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = "
-                "(SELECT oid FROM pg_database WHERE datname = current_database())").fetchone()[0] == 1,
-                "the second process waits for the claim")
+            wait_for(
+                lambda: (
+                    db.execute(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = "
+                        "(SELECT oid FROM pg_database WHERE datname = current_database())"
+                    ).fetchone()[0]
+                    == 1
+                ),
+                "the second process waits for the claim",
+            )
             holder.send_signal(signal.SIGKILL)
             holder.wait(10)
             partial = progress()[0]
@@ -190,6 +228,7 @@ def test_killing_the_claim_holder_lets_another_process_finish(open_pg, schemas, 
 
 
 # -- schema and migrations ----------------------------------------------------------------------------------
+
 
 def meta(pg_url: str, schema: str) -> dict[str, str]:
     with pg_support.admin(pg_url, schema) as db:
@@ -228,9 +267,20 @@ def test_replicas_starting_together_migrate_once(pg_url, schemas, open_pg):
     open_pg(schema).close()  # a restart finds the schema current and changes nothing
     assert meta(pg_url, schema) == rows
     with pg_support.admin(pg_url, schema) as db:
-        tables = {r[0] for r in db.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))}
-    assert tables == {"flag_health_meta", "fh_keys", "fh_events", "fh_coverage", "fh_refreshes", "fh_resources"}
+        tables = {
+            r[0]
+            for r in db.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+            )
+        }
+    assert tables == {
+        "flag_health_meta",
+        "fh_keys",
+        "fh_events",
+        "fh_coverage",
+        "fh_refreshes",
+        "fh_resources",
+    }
 
 
 @pytest.mark.postgres
@@ -277,11 +327,20 @@ def test_schema_from_the_url_search_path(pg_url, schemas):
 
 # -- the same answers as SQLite ------------------------------------------------------------------------------
 
+
 @pytest.mark.postgres
 def test_frames_and_raw_events_equal_sqlite(open_pg, tmp_path):
     events = server_events(1500)
-    for i, patch in enumerate([{"description": ""}, {"description": 'a, "b"\nc\\N'}, {"member": None},
-                               {"impact": None}, {"flagKey": "ünï-🚩"}, {"experiments": {"totalCount": 1}}]):
+    for i, patch in enumerate(
+        [
+            {"description": ""},
+            {"description": 'a, "b"\nc\\N'},
+            {"member": None},
+            {"impact": None},
+            {"flagKey": "ünï-🚩"},
+            {"experiments": {"totalCount": 1}},
+        ]
+    ):
         events[i * 7].update(patch)
     events[3].pop("environmentKey")
     pg, lite = open_pg(), SQLiteStore(tmp_path / "events.sqlite")
@@ -290,12 +349,15 @@ def test_frames_and_raw_events_equal_sqlite(open_pg, tmp_path):
         client = LDClient(TOKEN, "https://ld.test", transport=httpx.MockTransport(api))
         assert refresh(client, store, KEY, T0, NOW, now=NOW).ok
     pd.testing.assert_frame_equal(pg.load_frame(KEY, T0, NOW), lite.load_frame(KEY, T0, NOW))
-    pd.testing.assert_frame_equal(pg.load_frame(KEY, T0 + DAY, T0 + 9 * DAY),
-                                  lite.load_frame(KEY, T0 + DAY, T0 + 9 * DAY))
+    pd.testing.assert_frame_equal(
+        pg.load_frame(KEY, T0 + DAY, T0 + 9 * DAY), lite.load_frame(KEY, T0 + DAY, T0 + 9 * DAY)
+    )
     assert list(pg.iter_raw(KEY, T0, NOW)) == list(lite.iter_raw(KEY, T0, NOW))
     assert pg.covered(KEY) == lite.covered(KEY)
     strip = [(s.key, s.events, s.first_event_ms, s.last_event_ms, s.covered) for s in pg.summaries()]
-    assert strip == [(s.key, s.events, s.first_event_ms, s.last_event_ms, s.covered) for s in lite.summaries()]
+    assert strip == [
+        (s.key, s.events, s.first_event_ms, s.last_event_ms, s.covered) for s in lite.summaries()
+    ]
     lite.close()
 
 
@@ -310,6 +372,7 @@ def test_nul_characters_are_kept_in_raw_and_dropped_from_columns(open_pg):
 
 
 # -- errors ----------------------------------------------------------------------------------------------------
+
 
 def test_an_unreachable_database_is_a_clear_store_error():
     port = closed_port()
@@ -335,11 +398,14 @@ def test_the_cli_shows_the_store_error_not_a_traceback(monkeypatch, capsys):
     assert "Traceback" not in err and SECRET not in err
 
 
-@pytest.mark.parametrize("url", [
-    f"postgresql://flaghealth:{SECRET}@127.0.0.1:notaport/db",
-    f"postgresql://flaghealth:{SECRET}@127.0.0.1/db?sslmode=nonsense",
-    f"host=127.0.0.1 password='{SECRET}' nonsense",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://flaghealth:{SECRET}@127.0.0.1:notaport/db",
+        f"postgresql://flaghealth:{SECRET}@127.0.0.1/db?sslmode=nonsense",
+        f"host=127.0.0.1 password='{SECRET}' nonsense",
+    ],
+)
 def test_a_malformed_url_is_a_store_error_without_the_password(url):
     with pytest.raises(StoreError) as info:
         PostgresStore(url, connect_timeout_s=2)

@@ -7,5 +7,14 @@ records of projects and environments.
 from .client import FLAG_EVENTS_PATH, FetchStats, LDClient, RateGate, RetryPolicy, Window, split_windows
 from .models import Environment, Project
 
-__all__ = ["FLAG_EVENTS_PATH", "Environment", "FetchStats", "LDClient", "Project", "RateGate", "RetryPolicy",
-           "Window", "split_windows"]
+__all__ = [
+    "FLAG_EVENTS_PATH",
+    "Environment",
+    "FetchStats",
+    "LDClient",
+    "Project",
+    "RateGate",
+    "RetryPolicy",
+    "Window",
+    "split_windows",
+]

@@ -83,7 +83,7 @@ class RetryPolicy:
     max_delay_s: float = 15.0
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
-        return rng.uniform(0, min(self.max_delay_s, self.base_delay_s * 2 ** attempt))
+        return rng.uniform(0, min(self.max_delay_s, self.base_delay_s * 2**attempt))
 
 
 class RateGate:
@@ -119,8 +119,11 @@ class RateGate:
             cond.notify_all()
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        remaining = [int(v) for k in ("X-Ratelimit-Global-Remaining", "X-Ratelimit-Route-Remaining")
-                     if (v := headers.get(k)) is not None and v.strip().lstrip("-").isdigit()]
+        remaining = [
+            int(v)
+            for k in ("X-Ratelimit-Global-Remaining", "X-Ratelimit-Route-Remaining")
+            if (v := headers.get(k)) is not None and v.strip().lstrip("-").isdigit()
+        ]
         if remaining and min(remaining) <= 2 * self.limit:
             self.limit = max(1, self.limit // 2)
             self._successes = 0
@@ -165,7 +168,9 @@ class FetchResult:
     stats: FetchStats
 
 
-def split_windows(from_ms: int, to_ms: int, window_ms: int | None = None, max_windows: int = 16) -> list[Window]:
+def split_windows(
+    from_ms: int, to_ms: int, window_ms: int | None = None, max_windows: int = 16
+) -> list[Window]:
     """Equal windows, at least a day long, at most ``max_windows`` of them: enough to fetch in parallel,
     few enough that each window's partial last page costs little."""
     if to_ms <= from_ms:
@@ -179,7 +184,10 @@ def split_windows(from_ms: int, to_ms: int, window_ms: int | None = None, max_wi
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
-    400: BadRequestError, 401: AuthenticationError, 403: PermissionDeniedError, 404: NotFoundError,
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
     429: RateLimitedError,
 }
 
@@ -191,11 +199,15 @@ def _error_for(status: int, path: str, body: Any, beta: bool, secret: str = "") 
         server_msg = str(server_msg).replace(secret, "[token]")
     detail = f" (LaunchDarkly says: {str(server_msg)[:300]})" if server_msg else ""
     if status == 401:
-        msg = "LaunchDarkly rejected the API token: it is invalid or expired. Create a new access token " \
-              "with reader access and set LD_API_TOKEN."
+        msg = (
+            "LaunchDarkly rejected the API token: it is invalid or expired. Create a new access token "
+            "with reader access and set LD_API_TOKEN."
+        )
     elif status == 403 and beta:
-        msg = "This account or token lacks access to engineering insights (the beta flag-events API). " \
-              "Check the token's role and that engineering insights is enabled for the account."
+        msg = (
+            "This account or token lacks access to engineering insights (the beta flag-events API). "
+            "Check the token's role and that engineering insights is enabled for the account."
+        )
     elif status == 403:
         msg = f"The token may not read {path}. Give it a role that can read this project."
     elif status == 404:
@@ -269,13 +281,23 @@ class LDClient:
     def _client(self) -> httpx.AsyncClient:
         inner = self._transport or httpx.AsyncHTTPTransport(retries=0)
         return httpx.AsyncClient(
-            base_url=self.base_url, transport=ReadOnlyTransport(inner), timeout=self._timeout,
+            base_url=self.base_url,
+            transport=ReadOnlyTransport(inner),
+            timeout=self._timeout,
             headers={"Authorization": self._token.reveal(), "User-Agent": "flag-health/0.1"},
             follow_redirects=False,
         )
 
-    async def _get(self, http: httpx.AsyncClient, url: str, params: Mapping[str, Any] | None,
-                   *, beta: bool, gate: RateGate, stats: FetchStats) -> Any:
+    async def _get(
+        self,
+        http: httpx.AsyncClient,
+        url: str,
+        params: Mapping[str, Any] | None,
+        *,
+        beta: bool,
+        gate: RateGate,
+        stats: FetchStats,
+    ) -> Any:
         path = httpx.URL(url).path
         headers = {"LD-API-Version": "beta" if beta else API_VERSION}
         started, slept = time.monotonic(), 0.0  # slept counts injected (test) sleeps as time spent
@@ -290,7 +312,9 @@ class LDClient:
             except httpx.TimeoutException:
                 failure = APIConnectionError(f"LaunchDarkly did not answer {path} in {self._timeout:g} s")
             except httpx.TransportError as exc:
-                failure = APIConnectionError(f"connection to LaunchDarkly failed on {path}: {type(exc).__name__}")
+                failure = APIConnectionError(
+                    f"connection to LaunchDarkly failed on {path}: {type(exc).__name__}"
+                )
             else:
                 gate.observe(response.headers)
                 status = response.status_code
@@ -321,8 +345,9 @@ class LDClient:
             await self._sleep(delay)
             slept += delay
 
-    async def _collection(self, path: str, params: dict[str, Any] | None = None, *, page_size: int = 100,
-                          beta: bool = False) -> list[dict[str, Any]]:
+    async def _collection(
+        self, path: str, params: dict[str, Any] | None = None, *, page_size: int = 100, beta: bool = False
+    ) -> list[dict[str, Any]]:
         """Offset-paged collections (projects, flags): follow ``_links.next`` or advance ``offset``."""
         stats, gate = FetchStats(), RateGate(1, 1)
         items: list[dict[str, Any]] = []
@@ -355,7 +380,9 @@ class LDClient:
         try:
             target = httpx.URL(self.base_url).join(href)
         except httpx.InvalidURL:
-            raise PaginationError("a next link was not a valid URL; stopped (this listing is incomplete)") from None
+            raise PaginationError(
+                "a next link was not a valid URL; stopped (this listing is incomplete)"
+            ) from None
         base = httpx.URL(self.base_url)
         if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
             raise PaginationError("a next link pointed to another host; refusing to send the token there")
@@ -418,11 +445,19 @@ class LDClient:
         results are deduplicated by ``id``: LaunchDarkly does not document whether ``from``/``to``
         are inclusive, so a boundary event is neither lost nor doubled whichever they are."""
         windows = windows if windows is not None else split_windows(from_ms, to_ms)
-        base: dict[str, Any] = {"projectKey": project_key, "environmentKey": environment_key,
-                                "limit": PAGE_LIMIT, "global": "include" if include_global else "exclude"}
+        base: dict[str, Any] = {
+            "projectKey": project_key,
+            "environmentKey": environment_key,
+            "limit": PAGE_LIMIT,
+            "global": "include" if include_global else "exclude",
+        }
         if expand_experiments:
             base["expand"] = "experiments"
-        for name, value in (("query", query), ("impactSize", impact_size), ("applicationKey", application_key)):
+        for name, value in (
+            ("query", query),
+            ("impactSize", impact_size),
+            ("applicationKey", application_key),
+        ):
             if value:
                 base[name] = value
         if has_experiments is not None:
@@ -464,19 +499,33 @@ class LDClient:
                 if nxt is None:
                     after = body.get("after") if isinstance(body, Mapping) else None
                     if isinstance(after, str) and after and page:
-                        nxt = str(httpx.URL(self.base_url).join(FLAG_EVENTS_PATH).copy_merge_params(
-                            dict(base, **{"from": window.start - 1, "to": window.end, "after": after})))
+                        nxt = str(
+                            httpx.URL(self.base_url)
+                            .join(FLAG_EVENTS_PATH)
+                            .copy_merge_params(
+                                dict(base, **{"from": window.start - 1, "to": window.end, "after": after})
+                            )
+                        )
                 empty = empty + 1 if not progress else 0
                 if nxt is not None and nxt in hrefs:
-                    raise PaginationError("LaunchDarkly repeated the same next cursor; this window is "
-                                          "incomplete and was not recorded as fetched")
+                    raise PaginationError(
+                        "LaunchDarkly repeated the same next cursor; this window is "
+                        "incomplete and was not recorded as fetched"
+                    )
                 if nxt is not None and empty >= MAX_EMPTY_PAGES:
-                    raise PaginationError("LaunchDarkly sent empty pages (or pages of events already sent) that "
-                                          "still had next links; this window is incomplete and was not recorded "
-                                          "as fetched")
+                    raise PaginationError(
+                        "LaunchDarkly sent empty pages (or pages of events already sent) that "
+                        "still had next links; this window is incomplete and was not recorded "
+                        "as fetched"
+                    )
                 total = body.get("totalCount") if isinstance(body, Mapping) else None
-                if on_total is not None and not hrefs and isinstance(total, int) and not isinstance(total, bool) \
-                        and total >= 0:  # the first page of this window: how many its pages will send
+                if (
+                    on_total is not None
+                    and not hrefs
+                    and isinstance(total, int)
+                    and not isinstance(total, bool)
+                    and total >= 0
+                ):  # the first page of this window: how many its pages will send
                     on_total(window, total)
                 if on_page is not None:
                     on_page(window, good, nxt is None)
@@ -499,8 +548,9 @@ class LDClient:
         items = sorted(seen.values(), key=lambda i: (i["eventTime"], i["id"])) if collect else []
         return FetchResult(items=items, windows=windows, stats=stats)
 
-    def flag_events(self, project_key: str, environment_key: str, from_ms: int, to_ms: int,
-                    **kwargs: Any) -> FetchResult:
+    def flag_events(
+        self, project_key: str, environment_key: str, from_ms: int, to_ms: int, **kwargs: Any
+    ) -> FetchResult:
         return _run(self.aflag_events(project_key, environment_key, from_ms, to_ms, **kwargs))
 
 

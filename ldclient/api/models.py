@@ -33,9 +33,13 @@ class Environment:
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> Environment:
-        return cls(key=_req_str(item, "key"), name=_opt_str(item, "name") or item["key"],
-                   critical=bool(item.get("critical", False)), id=_opt_str(item, "_id"),
-                   color=_opt_str(item, "color"))
+        return cls(
+            key=_req_str(item, "key"),
+            name=_opt_str(item, "name") or item["key"],
+            critical=bool(item.get("critical", False)),
+            id=_opt_str(item, "_id"),
+            color=_opt_str(item, "color"),
+        )
 
 
 @dataclass(frozen=True)
@@ -51,5 +55,9 @@ class Project:
         if isinstance(envs, Mapping):  # expand=environments gives a collection
             envs = envs.get("items")
         parsed = tuple(Environment.from_api(e) for e in envs or () if isinstance(e, Mapping))
-        return cls(key=_req_str(item, "key"), name=_opt_str(item, "name") or item["key"],
-                   id=_opt_str(item, "_id"), environments=parsed)
+        return cls(
+            key=_req_str(item, "key"),
+            name=_opt_str(item, "name") or item["key"],
+            id=_opt_str(item, "_id"),
+            environments=parsed,
+        )

@@ -33,15 +33,32 @@ from .api import FLAG_EVENTS_PATH, DemoApi, DemoFaults, RequestStats
 from .catalog import EVENT_TYPES, default_now_ms, iso_ms
 from .generator import generate_account
 from .server import (
-           RunningServer,
-           add_cli_arguments,
-           faults_from_args,
-           serve,
-           serve_from_args,
-           start_server_in_thread,
+    RunningServer,
+    add_cli_arguments,
+    faults_from_args,
+    serve,
+    serve_from_args,
+    start_server_in_thread,
 )
 from .transport import DemoTransport
 
-__all__ = ["EVENT_TYPES", "FLAG_EVENTS_PATH", "DemoAccount", "DemoApi", "DemoFaults", "DemoTransport", "RequestStats",
-           "RunningServer", "add_cli_arguments", "default_now_ms", "faults_from_args", "generate_account",
-           "impact_size", "iso_ms", "make_events", "serve", "serve_from_args", "start_server_in_thread"]
+__all__ = [
+    "EVENT_TYPES",
+    "FLAG_EVENTS_PATH",
+    "DemoAccount",
+    "DemoApi",
+    "DemoFaults",
+    "DemoTransport",
+    "RequestStats",
+    "RunningServer",
+    "add_cli_arguments",
+    "default_now_ms",
+    "faults_from_args",
+    "generate_account",
+    "impact_size",
+    "iso_ms",
+    "make_events",
+    "serve",
+    "serve_from_args",
+    "start_server_in_thread",
+]

@@ -76,23 +76,37 @@ class DemoAccount:
             self.revision += 1
         return len(batch)
 
-    def make_events(self, count: int, project_key: str, env_key: str, start_ms: int, end_ms: int,
-                    seed: int = 0) -> list[dict[str, Any]]:
+    def make_events(
+        self, count: int, project_key: str, env_key: str, start_ms: int, end_ms: int, seed: int = 0
+    ) -> list[dict[str, Any]]:
         """Synthetic extra events for this account's project/env (not yet added: pass to add_events)."""
         env = self.environment(project_key, env_key)
         project = self.project(project_key)
         if env is None or project is None:
             raise KeyError(f"unknown environment {project_key}/{env_key}")
         keys = [f["key"] for f in self.flags.get(project_key, []) if not f["archived"]]
-        return make_events(count, project_key, env_key, start_ms, end_ms, seed, project_id=project["_id"],
-                           environment_id=env["_id"], flag_keys=keys or None)
+        return make_events(
+            count,
+            project_key,
+            env_key,
+            start_ms,
+            end_ms,
+            seed,
+            project_id=project["_id"],
+            environment_id=env["_id"],
+            flag_keys=keys or None,
+        )
 
     def to_json(self) -> str:
         """The whole account as JSON text, key order included: equal text means equal accounts."""
         doc = {
-            "seed": self.seed, "now_ms": self.now_ms, "projects": self.projects, "flags": self.flags,
+            "seed": self.seed,
+            "now_ms": self.now_ms,
+            "projects": self.projects,
+            "flags": self.flags,
             "statuses": {f"{p}/{e}": items for (p, e), items in self.statuses.items()},
-            "events": self.events, "members": self.members,
+            "events": self.events,
+            "members": self.members,
         }
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
@@ -109,9 +123,18 @@ class DemoAccount:
 # --- synthetic extra events --------------------------------------------------------------------------
 
 
-def make_events(count: int, project_key: str, env_key: str, start_ms: int, end_ms: int, seed: int = 0, *,
-                project_id: str | None = None, environment_id: str | None = None,
-                flag_keys: list[str] | None = None) -> list[dict[str, Any]]:
+def make_events(
+    count: int,
+    project_key: str,
+    env_key: str,
+    start_ms: int,
+    end_ms: int,
+    seed: int = 0,
+    *,
+    project_id: str | None = None,
+    environment_id: str | None = None,
+    flag_keys: list[str] | None = None,
+) -> list[dict[str, Any]]:
     """``count`` valid FlagEventReps in ``[start_ms, end_ms)`` for one project/env, cheaply (benchmarks
     ask for 50,000 at once). Boolean flags only; impact is consistent with the before/after counts."""
     if count < 0 or end_ms <= start_ms:
@@ -121,10 +144,12 @@ def make_events(count: int, project_key: str, env_key: str, start_ms: int, end_m
     project_id = project_id or _object_id(rng)
     environment_id = environment_id or _object_id(rng)
     people = [_member_rep(i, p) for i, p in enumerate(_PEOPLE)]
-    kinds = (("updateTargets", "Added {n} individual targets to 'true'", 0.0),
-             ("updateRules", "Updated rule {n} clauses", 0.08),
-             ("updateFallthrough", "Updated fallthrough to {p}% rollout", 0.4),
-             ("updateOn", "Turned flag off", 1.0))
+    kinds = (
+        ("updateTargets", "Added {n} individual targets to 'true'", 0.0),
+        ("updateRules", "Updated rule {n} clauses", 0.08),
+        ("updateFallthrough", "Updated fallthrough to {p}% rollout", 0.4),
+        ("updateOn", "Turned flag off", 1.0),
+    )
     out: list[dict[str, Any]] = []
     rand, bits = rng.random, rng.getrandbits
     span, n_keys, n_people = end_ms - start_ms, len(keys), len(people)
@@ -146,28 +171,46 @@ def make_events(count: int, project_key: str, env_key: str, start_ms: int, end_m
             after = (a_on, total_after - a_on)
         # two variations: the total variation distance is the change in the first one's share
         pct = round(100.0 * abs(before[0] * sum(after) - after[0] * total) / (total * sum(after)), 2)
-        out.append({
-            "id": _uuid(rng), "projectId": project_id, "projectKey": project_key,
-            "environmentId": environment_id,
-            "environmentKey": env_key, "flagKey": keys[int(rand() * n_keys)], "eventType": "flag-updated",
-            "eventTime": start_ms + int(rand() * span),
-            "description": text.format(n=1 + int(rand() * 9), p=int(p_after * 100)),
-            "auditLogEntryId": f"{bits(96):024x}", "member": people[int(rand() * n_people)],
-            "actions": [action],
-            "impact": {"size": impact_size(pct), "percentage": pct, "reason": "evaluations",
-                       "evaluationsSummary": {"variations": [
-                           {"value": True, "before": before[0], "after": after[0]},
-                           {"value": False, "before": before[1], "after": after[1]}]}},
-            "experiments": {"totalCount": 0, "items": []},
-        })
+        out.append(
+            {
+                "id": _uuid(rng),
+                "projectId": project_id,
+                "projectKey": project_key,
+                "environmentId": environment_id,
+                "environmentKey": env_key,
+                "flagKey": keys[int(rand() * n_keys)],
+                "eventType": "flag-updated",
+                "eventTime": start_ms + int(rand() * span),
+                "description": text.format(n=1 + int(rand() * 9), p=int(p_after * 100)),
+                "auditLogEntryId": f"{bits(96):024x}",
+                "member": people[int(rand() * n_people)],
+                "actions": [action],
+                "impact": {
+                    "size": impact_size(pct),
+                    "percentage": pct,
+                    "reason": "evaluations",
+                    "evaluationsSummary": {
+                        "variations": [
+                            {"value": True, "before": before[0], "after": after[0]},
+                            {"value": False, "before": before[1], "after": after[1]},
+                        ]
+                    },
+                },
+                "experiments": {"totalCount": 0, "items": []},
+            }
+        )
     out.sort(key=_event_order)
     return out
 
 
 def _member_rep(index: int, person: tuple[str, str, str, str, str]) -> dict[str, str]:
     first, last = person[0], person[1]
-    return {"id": f"{0x5E0000 + index:06x}{'a1b2c3d4e5f6a7b8c9'}", "email": _email(first, last),
-            "firstName": first, "lastName": last}
+    return {
+        "id": f"{0x5E0000 + index:06x}{'a1b2c3d4e5f6a7b8c9'}",
+        "email": _email(first, last),
+        "firstName": first,
+        "lastName": last,
+    }
 
 
 def _email(first: str, last: str) -> str:

@@ -52,23 +52,35 @@ RATE_WINDOW_MS = 10_000
 GLOBAL_RATE_LIMIT = 20_000
 ROUTE_RATE_LIMIT = 5_000
 _JSON = "application/json"
-_ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 429: "rate_limited", 500: "internal_server_error",
-                502: "bad_gateway", 503: "service_unavailable", 504: "gateway_timeout"}
+_ERROR_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "rate_limited",
+    500: "internal_server_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
 
-_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(pattern)) for name, pattern in (
-    ("root", r"^/api/v2/?$"),
-    ("projects", r"^/api/v2/projects/?$"),
-    ("project", r"^/api/v2/projects/([^/]+)$"),
-    ("environments", r"^/api/v2/projects/([^/]+)/environments/?$"),
-    ("environment", r"^/api/v2/projects/([^/]+)/environments/([^/]+)$"),
-    ("flags", r"^/api/v2/flags/([^/]+)/?$"),
-    ("flag", r"^/api/v2/flags/([^/]+)/([^/]+)$"),
-    ("flag-statuses", r"^/api/v2/flag-statuses/([^/]+)/([^/]+)/?$"),
-    ("flag-status", r"^/api/v2/flag-statuses/([^/]+)/([^/]+)/([^/]+)$"),
-    ("flag-events", r"^/api/v2/engineering-insights/flag-events/?$"),
-    ("members", r"^/api/v2/members/?$"),
-))
+_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern))
+    for name, pattern in (
+        ("root", r"^/api/v2/?$"),
+        ("projects", r"^/api/v2/projects/?$"),
+        ("project", r"^/api/v2/projects/([^/]+)$"),
+        ("environments", r"^/api/v2/projects/([^/]+)/environments/?$"),
+        ("environment", r"^/api/v2/projects/([^/]+)/environments/([^/]+)$"),
+        ("flags", r"^/api/v2/flags/([^/]+)/?$"),
+        ("flag", r"^/api/v2/flags/([^/]+)/([^/]+)$"),
+        ("flag-statuses", r"^/api/v2/flag-statuses/([^/]+)/([^/]+)/?$"),
+        ("flag-status", r"^/api/v2/flag-statuses/([^/]+)/([^/]+)/([^/]+)$"),
+        ("flag-events", r"^/api/v2/engineering-insights/flag-events/?$"),
+        ("members", r"^/api/v2/members/?$"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -128,8 +140,11 @@ class RequestStats:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"total": self._total, "routes": dict(sorted(self._routes.items())),
-                    "statuses": dict(sorted(self._statuses.items()))}
+            return {
+                "total": self._total,
+                "routes": dict(sorted(self._routes.items())),
+                "statuses": dict(sorted(self._statuses.items())),
+            }
 
     def reset(self) -> None:
         with self._lock:
@@ -192,8 +207,13 @@ class DemoApi:
     ``account.events`` directly). ``clock`` (Unix ms) only sets the default ``from``/``to`` of flag events.
     """
 
-    def __init__(self, account: DemoAccount | None = None, faults: DemoFaults | None = None, *,
-                 clock: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        account: DemoAccount | None = None,
+        faults: DemoFaults | None = None,
+        *,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
         self.account = account if account is not None else generate_account()
         self.stats = RequestStats()
         self.clock: Callable[[], int] = clock or now_ms
@@ -209,8 +229,10 @@ class DemoApi:
         self._views: OrderedDict[tuple[Any, ...], _View] = OrderedDict()
         self._projects = {p["key"]: p for p in self.account.projects}
         self._flags = {p: {f["key"]: f for f in flags} for p, flags in self.account.flags.items()}
-        self._statuses = {key: {s["_links"]["parent"]["href"].rsplit("/", 1)[-1]: s for s in items}
-                          for key, items in self.account.statuses.items()}
+        self._statuses = {
+            key: {s["_links"]["parent"]["href"].rsplit("/", 1)[-1]: s for s in items}
+            for key, items in self.account.statuses.items()
+        }
         self._build_index()
 
     # faults --------------------------------------------------------------------------------------------
@@ -243,9 +265,12 @@ class DemoApi:
             roll = self._fault_rng.random() if faults.error_rate > 0 else 1.0
             if faults.rate_limit_every and self._seq % faults.rate_limit_every == 0:
                 reset = int(time.time() * 1000) + int(faults.retry_after_s * 1000)
-                return 429, {"Retry-After": _seconds_text(faults.retry_after_s),
-                             "X-Ratelimit-Global-Remaining": "0", "X-Ratelimit-Route-Remaining": "0",
-                             "X-Ratelimit-Reset": str(reset)}
+                return 429, {
+                    "Retry-After": _seconds_text(faults.retry_after_s),
+                    "X-Ratelimit-Global-Remaining": "0",
+                    "X-Ratelimit-Route-Remaining": "0",
+                    "X-Ratelimit-Reset": str(reset),
+                }
             if roll < faults.error_rate:
                 return self._fault_rng.choice(faults.error_statuses), {}
         return None
@@ -261,9 +286,11 @@ class DemoApi:
             self._rate_global += 1
             self._rate_routes[route] += 1
             used_global, used_route = self._rate_global, self._rate_routes[route]
-        return {"X-Ratelimit-Global-Remaining": str(max(1, GLOBAL_RATE_LIMIT - used_global)),
-                "X-Ratelimit-Route-Remaining": str(max(1, ROUTE_RATE_LIMIT - used_route)),
-                "X-Ratelimit-Reset": str((window + 1) * RATE_WINDOW_MS)}
+        return {
+            "X-Ratelimit-Global-Remaining": str(max(1, GLOBAL_RATE_LIMIT - used_global)),
+            "X-Ratelimit-Route-Remaining": str(max(1, ROUTE_RATE_LIMIT - used_route)),
+            "X-Ratelimit-Reset": str((window + 1) * RATE_WINDOW_MS),
+        }
 
     # entry point ---------------------------------------------------------------------------------------
 
@@ -282,8 +309,11 @@ class DemoApi:
         if fault is not None:
             status, extra = fault
             headers.update(extra)
-            message = ("You've exceeded the API rate limit. Try again later." if status == 429
-                       else "The demo server injected this error (fault injection).")
+            message = (
+                "You've exceeded the API rate limit. Try again later."
+                if status == 429
+                else "The demo server injected this error (fault injection)."
+            )
             code = _ERROR_CODES.get(status, "server_error")
             return self._respond(status, {"code": code, "message": message}, headers)
         try:
@@ -312,15 +342,21 @@ class DemoApi:
         if route == "flag-events":
             return self._flag_events(request)
         if route == "root":
-            return {"_links": {"projects": _link("/api/v2/projects"), "members": _link("/api/v2/members"),
-                               "flagEvents": _link(FLAG_EVENTS_PATH), "self": _link("/api/v2")}}
+            return {
+                "_links": {
+                    "projects": _link("/api/v2/projects"),
+                    "members": _link("/api/v2/members"),
+                    "flagEvents": _link(FLAG_EVENTS_PATH),
+                    "self": _link("/api/v2"),
+                }
+            }
         if route == "projects":
             return self._projects_page(request)
         if route == "members":
             items = self.account.members
             limit = _int_param(params, "limit", 20, 1, COLLECTION_MAX_LIMIT)
             offset = _int_param(params, "offset", 0, 0, None)
-            return self._offset_page(request, items[offset:offset + limit], len(items), offset, limit)
+            return self._offset_page(request, items[offset : offset + limit], len(items), offset, limit)
         project = self._project(groups[0])
         if route == "project":
             return self._project_rep(project, "environments" in _csv(params.get("expand")))
@@ -328,7 +364,7 @@ class DemoApi:
             envs = project["environments"]
             limit = _int_param(params, "limit", 20, 1, COLLECTION_MAX_LIMIT)
             offset = _int_param(params, "offset", 0, 0, None)
-            return self._offset_page(request, envs[offset:offset + limit], len(envs), offset, limit)
+            return self._offset_page(request, envs[offset : offset + limit], len(envs), offset, limit)
         if route == "environment":
             return self._environment(project, groups[1])
         if route == "flags":
@@ -342,8 +378,10 @@ class DemoApi:
         env = self._environment(project, groups[1])
         statuses = self._statuses.get((project["key"], env["key"]), {})
         if route == "flag-statuses":
-            return {"_links": {"self": _link(f"/api/v2/flag-statuses/{project['key']}/{env['key']}")},
-                    "items": list(statuses.values())}
+            return {
+                "_links": {"self": _link(f"/api/v2/flag-statuses/{project['key']}/{env['key']}")},
+                "items": list(statuses.values()),
+            }
         status = statuses.get(groups[2])
         if status is None:
             raise _ApiError(404, f"Unknown flag '{groups[2]}' in project '{project['key']}'")
@@ -368,8 +406,11 @@ class DemoApi:
         if expand_envs:
             envs = project["environments"]
             href = f"/api/v2/projects/{project['key']}/environments"
-            rep["environments"] = {"_links": {"self": _link(href)}, "totalCount": len(envs),
-                                   "items": list(envs)}
+            rep["environments"] = {
+                "_links": {"self": _link(href)},
+                "totalCount": len(envs),
+                "items": list(envs),
+            }
         return rep
 
     def _projects_page(self, request: httpx.Request) -> dict[str, Any]:
@@ -388,11 +429,12 @@ class DemoApi:
             elif name == "keys":
                 wanted = set(value.split("|"))
                 projects = [p for p in projects if p["key"] in wanted]
-        page = [self._project_rep(p, expand_envs) for p in projects[offset:offset + limit]]
+        page = [self._project_rep(p, expand_envs) for p in projects[offset : offset + limit]]
         return self._offset_page(request, page, len(projects), offset, limit)
 
-    def _offset_page(self, request: httpx.Request, items: list[Any], total: int, offset: int,
-                     limit: int) -> dict[str, Any]:
+    def _offset_page(
+        self, request: httpx.Request, items: list[Any], total: int, offset: int, limit: int
+    ) -> dict[str, Any]:
         path = request.url.path
         base = [(k, v) for k, v in request.url.params.multi_items() if k not in ("offset", "limit")]
 
@@ -419,8 +461,10 @@ class DemoApi:
         configs = flag.get("environments") or {}
         selected = {k: v for k, v in configs.items() if envs is None or k in envs}
         if not summary:
-            selected = {k: {**v, "targets": [], "contextTargets": [], "rules": [], "prerequisites": []}
-                        for k, v in selected.items()}
+            selected = {
+                k: {**v, "targets": [], "contextTargets": [], "rules": [], "prerequisites": []}
+                for k, v in selected.items()
+            }
         rep["environments"] = selected
         return rep
 
@@ -457,7 +501,7 @@ class DemoApi:
             name, desc = field.lstrip("-"), field.startswith("-")
             if name in ("key", "name", "creationDate"):
                 flags = sorted(flags, key=itemgetter(name), reverse=desc)
-        page = [self._flag_rep(f, envs, summary) for f in flags[offset:offset + limit]]
+        page = [self._flag_rep(f, envs, summary) for f in flags[offset : offset + limit]]
         return self._offset_page(request, page, len(flags), offset, limit)
 
     # flag events ---------------------------------------------------------------------------------------
@@ -473,11 +517,13 @@ class DemoApi:
         self._base = {key: _View(items) for key, items in buckets.items()}
         self._views.clear()
 
-    def _bucket(self, events: Iterable[Mapping[str, Any]]
-                ) -> dict[tuple[str, str, bool], list[dict[str, Any]]]:
+    def _bucket(
+        self, events: Iterable[Mapping[str, Any]]
+    ) -> dict[tuple[str, str, bool], list[dict[str, Any]]]:
         """(project, env, with_global) -> events; a global event lands in every environment of its project."""
         buckets: dict[tuple[str, str, bool], list[dict[str, Any]]] = {
-            (p, e, g): [] for p, envs in self._env_keys.items() for e in envs for g in (True, False)}
+            (p, e, g): [] for p, envs in self._env_keys.items() for e in envs for g in (True, False)
+        }
         for event in events:
             project, env = event["projectKey"], event.get("environmentKey")
             if env is None:
@@ -496,7 +542,7 @@ class DemoApi:
             return
         with self._index_lock:
             with account._lock:
-                batches = account.added[self._applied:]
+                batches = account.added[self._applied :]
                 revision, applied = account.revision, len(account.added)
             if revision == self._revision:
                 return
@@ -509,8 +555,16 @@ class DemoApi:
             self._views = OrderedDict()
             self._applied, self._revision = applied, revision
 
-    def _view(self, project: str, env: str, with_global: bool, query: str | None, size: str | None,
-              has_experiments: bool | None, application: str | None) -> _View:
+    def _view(
+        self,
+        project: str,
+        env: str,
+        with_global: bool,
+        query: str | None,
+        size: str | None,
+        has_experiments: bool | None,
+        application: str | None,
+    ) -> _View:
         views = self._views  # before _base: _refresh swaps _base first, so this pair is never mixed up
         base = self._base[(project, env, with_global)]
         if not (query or size or has_experiments is not None or application):
@@ -526,8 +580,11 @@ class DemoApi:
         if size:
             items = [e for e in items if (e.get("impact") or {}).get("size") == size]
         if has_experiments is not None:
-            items = [e for e in items
-                     if (((e.get("experiments") or {}).get("totalCount") or 0) > 0) == has_experiments]
+            items = [
+                e
+                for e in items
+                if (((e.get("experiments") or {}).get("totalCount") or 0) > 0) == has_experiments
+            ]
         view = _View(items, presorted=True)
         with self._index_lock:
             if views is self._views:
@@ -566,8 +623,15 @@ class DemoApi:
         project = self._project(project_key)
         self._environment(project, env_key)
         self._refresh()
-        view = self._view(project_key, env_key, scope == "include", params.get("query") or None, size,
-                          has_experiments, params.get("applicationKey") or None)
+        view = self._view(
+            project_key,
+            env_key,
+            scope == "include",
+            params.get("query") or None,
+            size,
+            has_experiments,
+            params.get("applicationKey") or None,
+        )
 
         neg, ids = view.neg_times, view.ids
         lo, hi = bisect_left(neg, -to_ms), bisect_right(neg, -from_ms)
@@ -585,11 +649,14 @@ class DemoApi:
         expand = "experiments" in _csv(params.get("expand"))
         page = view.items[start:end]
         if expand:
-            items = [e if "experiments" in e else {**e, "experiments": {"totalCount": 0, "items": []}}
-                     for e in page]
+            items = [
+                e if "experiments" in e else {**e, "experiments": {"totalCount": 0, "items": []}}
+                for e in page
+            ]
         else:
-            items = [{k: v for k, v in e.items() if k != "experiments"} if "experiments" in e else e
-                     for e in page]
+            items = [
+                {k: v for k, v in e.items() if k != "experiments"} if "experiments" in e else e for e in page
+            ]
         base = [(k, v) for k, v in params.multi_items() if k not in ("after", "before", "from", "to")]
         base += [("from", str(from_ms)), ("to", str(to_ms))]
         links = {"self": _link(_raw_target(request))}

@@ -137,8 +137,9 @@ class _Builder:
         local = day * DAY_MS + self._work_tod()
         return max(t, local - clock.offset(local - off))
 
-    def later(self, f: _Flag, t: int, lo: int, hi: int, member: int | None = None,
-              off_hours: float = 0.05) -> int:
+    def later(
+        self, f: _Flag, t: int, lo: int, hi: int, member: int | None = None, off_hours: float = 0.05
+    ) -> int:
         zone = self.people[member if member is not None else f.maintainer][3]
         return self.snap(t + self.rng.randint(lo, hi), zone, off_hours)
 
@@ -161,8 +162,16 @@ class _Builder:
 
     # specs -----------------------------------------------------------------------------------------
 
-    def spec(self, f: _Flag, t: int, env: str | None, kind: str, arg: Any = None, member: int | None = None,
-             origin: str = "story") -> None:
+    def spec(
+        self,
+        f: _Flag,
+        t: int,
+        env: str | None,
+        kind: str,
+        arg: Any = None,
+        member: int | None = None,
+        origin: str = "story",
+    ) -> None:
         if member is None:
             member = f.maintainer if self.rng.random() < 0.6 else self.teammate(f)
         self.seq += 1
@@ -183,15 +192,25 @@ class _Builder:
         out = []
         for i, (first, last, team, zone, role) in enumerate(self.people):
             rep = self.member_reps[i]
-            out.append({
-                "_links": {"self": _link(f"/api/v2/members/{rep['id']}")},
-                "_id": rep["id"], "firstName": first, "lastName": last, "role": role, "email": rep["email"],
-                "_pendingInvite": False, "_verified": True, "customRoles": [], "mfa": "enabled",
-                "excludedDashboards": [], "_lastSeen": self.now - self.rng.randrange(3 * DAY_MS),
-                "creationDate": self.now - (400 + self.rng.randrange(900)) * DAY_MS,
-                "teams": [{"customRoleKeys": [], "key": team, "name": _TEAMS[team]}],
-                "timeZone": zone,
-            })
+            out.append(
+                {
+                    "_links": {"self": _link(f"/api/v2/members/{rep['id']}")},
+                    "_id": rep["id"],
+                    "firstName": first,
+                    "lastName": last,
+                    "role": role,
+                    "email": rep["email"],
+                    "_pendingInvite": False,
+                    "_verified": True,
+                    "customRoles": [],
+                    "mfa": "enabled",
+                    "excludedDashboards": [],
+                    "_lastSeen": self.now - self.rng.randrange(3 * DAY_MS),
+                    "creationDate": self.now - (400 + self.rng.randrange(900)) * DAY_MS,
+                    "teams": [{"customRoleKeys": [], "key": team, "name": _TEAMS[team]}],
+                    "timeZone": zone,
+                }
+            )
         return out
 
     def build_projects(self) -> None:
@@ -202,23 +221,45 @@ class _Builder:
                 name, color, critical, tags = _ENVIRONMENTS[env_key]
                 env_id = _object_id(rng)
                 base = f"/api/v2/projects/{spec['key']}/environments/{env_key}"
-                envs.append({
-                    "_links": {"self": _link(base), "analytics": _link(f"/analytics/{env_id}", "text/html")},
-                    "_id": env_id, "key": env_key, "name": name,
-                    "apiKey": f"sdk-demo-{rng.getrandbits(64):016x}",
-                    "mobileKey": f"mob-demo-{rng.getrandbits(64):016x}",
-                    "color": color, "defaultTtl": 0, "secureMode": False, "defaultTrackEvents": False,
-                    "requireComments": critical, "confirmChanges": critical, "tags": list(tags),
-                    "critical": critical,
-                })
-            self.projects.append({
-                "_links": {"self": _link(f"/api/v2/projects/{spec['key']}"),
-                           "environments": _link(f"/api/v2/projects/{spec['key']}/environments")},
-                "_id": _object_id(rng), "key": spec["key"], "includeInSnippetByDefault": False,
-                "defaultClientSideAvailability": {"usingMobileKey": spec["key"] == "mobile-app",
-                                                  "usingEnvironmentId": spec["key"] == "web-storefront"},
-                "name": spec["name"], "tags": list(spec["tags"]), "environments": envs,
-            })
+                envs.append(
+                    {
+                        "_links": {
+                            "self": _link(base),
+                            "analytics": _link(f"/analytics/{env_id}", "text/html"),
+                        },
+                        "_id": env_id,
+                        "key": env_key,
+                        "name": name,
+                        "apiKey": f"sdk-demo-{rng.getrandbits(64):016x}",
+                        "mobileKey": f"mob-demo-{rng.getrandbits(64):016x}",
+                        "color": color,
+                        "defaultTtl": 0,
+                        "secureMode": False,
+                        "defaultTrackEvents": False,
+                        "requireComments": critical,
+                        "confirmChanges": critical,
+                        "tags": list(tags),
+                        "critical": critical,
+                    }
+                )
+            self.projects.append(
+                {
+                    "_links": {
+                        "self": _link(f"/api/v2/projects/{spec['key']}"),
+                        "environments": _link(f"/api/v2/projects/{spec['key']}/environments"),
+                    },
+                    "_id": _object_id(rng),
+                    "key": spec["key"],
+                    "includeInSnippetByDefault": False,
+                    "defaultClientSideAvailability": {
+                        "usingMobileKey": spec["key"] == "mobile-app",
+                        "usingEnvironmentId": spec["key"] == "web-storefront",
+                    },
+                    "name": spec["name"],
+                    "tags": list(spec["tags"]),
+                    "environments": envs,
+                }
+            )
 
     def build_flags(self) -> None:
         rng = self.rng
@@ -241,8 +282,9 @@ class _Builder:
                 self.keys_by_project.setdefault(project["key"], []).append(key)
                 made += 1
 
-    def new_flag(self, spec: dict[str, Any], project: dict[str, Any], key: str, kind: str,
-                 fresh: bool) -> _Flag:
+    def new_flag(
+        self, spec: dict[str, Any], project: dict[str, Any], key: str, kind: str, fresh: bool
+    ) -> _Flag:
         rng = self.rng
         team = rng.choice(spec["teams"]) if kind != "ops" or rng.random() < 0.6 else "platform"
         maintainer = rng.choice(self.by_team[team])
@@ -272,8 +314,12 @@ class _Builder:
             values, names, off_var = [True, False], ["Enabled", "Disabled"], 1
         pop = min(25.0, max(0.03, rng.lognormvariate(0, 1.1)))
         scale = spec["traffic"]
-        traffic = {"production": int(18_000 * pop * scale), "prod-eu": int(7_000 * pop * scale),
-                   "staging": int(150 + 300 * pop ** 0.5), "test": int(20 + 40 * pop ** 0.3)}
+        traffic = {
+            "production": int(18_000 * pop * scale),
+            "prod-eu": int(7_000 * pop * scale),
+            "staging": int(150 + 300 * pop**0.5),
+            "test": int(20 + 40 * pop**0.3),
+        }
         tags = [kind if kind != "entitlement" else "entitlements", f"team-{team}"]
         if rng.random() < 0.35:
             tags.append(rng.choice(_EXTRA_TAGS))
@@ -285,10 +331,23 @@ class _Builder:
             "config": f"Remote configuration for {name.lower()}.",
             "entitlement": f"Who gets access to {name.lower()}.",
         }[kind]
-        return _Flag(project=project, key=key, name=name, archetype=kind, values=values, var_names=names,
-                     off_var=off_var, temporary=temporary, created=created, team=team, maintainer=maintainer,
-                     tags=sorted(set(tags)), description=description,
-                     traffic={e["key"]: traffic[e["key"]] for e in project["environments"]}, fresh=fresh)
+        return _Flag(
+            project=project,
+            key=key,
+            name=name,
+            archetype=kind,
+            values=values,
+            var_names=names,
+            off_var=off_var,
+            temporary=temporary,
+            created=created,
+            team=team,
+            maintainer=maintainer,
+            tags=sorted(set(tags)),
+            description=description,
+            traffic={e["key"]: traffic[e["key"]] for e in project["environments"]},
+            fresh=fresh,
+        )
 
     # stories ---------------------------------------------------------------------------------------
 
@@ -327,8 +386,13 @@ class _Builder:
             t = self.later(f, t, DAY_MS, 6 * DAY_MS)
             self.spec(f, t, "production", "on", {"dist": on_dist.get("production")})
             if "prod-eu" in f.traffic:
-                self.spec(f, self.later(f, t, 4 * HOUR_MS, 2 * DAY_MS), "prod-eu", "on",
-                          {"dist": on_dist.get("production")})
+                self.spec(
+                    f,
+                    self.later(f, t, 4 * HOUR_MS, 2 * DAY_MS),
+                    "prod-eu",
+                    "on",
+                    {"dist": on_dist.get("production")},
+                )
             if kind == "config" and rng.random() < 0.35:
                 self.migration(f, t)
             if rng.random() < 0.05:  # a permanent flag that outlived its purpose
@@ -394,15 +458,25 @@ class _Builder:
         rolled_back = False
         for i, share in enumerate(steps):
             if rng.random() < 0.5:  # rehearse in staging first
-                self.spec(f, self.later(f, t - rng.randint(3 * HOUR_MS, 3 * DAY_MS), 0, HOUR_MS), "staging",
-                          rng.choice(("targets", "rules")), origin="story")
+                self.spec(
+                    f,
+                    self.later(f, t - rng.randint(3 * HOUR_MS, 3 * DAY_MS), 0, HOUR_MS),
+                    "staging",
+                    rng.choice(("targets", "rules")),
+                    origin="story",
+                )
             dist = [share, round(1 - share, 3)]
             self.spec(f, t, "production", "on" if i == 0 else "dist", {"dist": dist})
             if share <= 0.12:
                 f.reserved.append((t, t + 25 * HOUR_MS, "production"))
             if "prod-eu" in f.traffic:
-                self.spec(f, self.later(f, t, 4 * HOUR_MS, 2 * DAY_MS), "prod-eu", "on" if i == 0 else "dist",
-                          {"dist": dist})
+                self.spec(
+                    f,
+                    self.later(f, t, 4 * HOUR_MS, 2 * DAY_MS),
+                    "prod-eu",
+                    "on" if i == 0 else "dist",
+                    {"dist": dist},
+                )
             if share >= 0.25 and not rolled_back and rng.random() < 0.16:
                 rolled_back = True
                 self.rollback(f, t, "production")
@@ -426,10 +500,16 @@ class _Builder:
         winner = rng.randrange(n)
         exp_key = f"{f.key.removeprefix('exp-')}-{'test' if 'test' not in f.key else 'experiment'}"
         if t < self.now:
-            f.experiments.append({
-                "key": exp_key.replace("--", "-"), "name": f"{f.name} experiment", "env": "production",
-                "iteration": _object_id(rng), "startedAt": t, "endedAt": ends if ends < self.now else None,
-            })
+            f.experiments.append(
+                {
+                    "key": exp_key.replace("--", "-"),
+                    "name": f"{f.name} experiment",
+                    "env": "production",
+                    "iteration": _object_id(rng),
+                    "startedAt": t,
+                    "endedAt": ends if ends < self.now else None,
+                }
+            )
         self.spec(f, t, "production", "on", {"dist": split, "note": "experiment"})
         final = [0.0] * n
         final[winner] = 1.0
@@ -505,8 +585,15 @@ class _Builder:
                 if self.blocked(f, t, None):
                     continue
                 g = rng.random()
-                gkind = ("tags" if g < 0.42 else "description" if g < 0.82 else "rename" if g < 0.93
-                         else "variations")
+                gkind = (
+                    "tags"
+                    if g < 0.42
+                    else "description"
+                    if g < 0.82
+                    else "rename"
+                    if g < 0.93
+                    else "variations"
+                )
                 if gkind == "variations" and f.boolean:
                     gkind = "tags"
                 self.spec(f, t, None, gkind, member=member, origin="churn")
@@ -537,8 +624,15 @@ class _Builder:
                 lo = max(start, t - 6 * DAY_MS)
                 tr = self.sample_time(lo, t - HOUR_MS, self.people[member][3]) if t - HOUR_MS > lo else None
                 if tr is not None and not self.blocked(f, tr, rehearsal):
-                    self.spec(f, tr, rehearsal, kind if kind != "offvar" else "targets", {"auto": False},
-                              member=member, origin="churn")
+                    self.spec(
+                        f,
+                        tr,
+                        rehearsal,
+                        kind if kind != "offvar" else "targets",
+                        {"auto": False},
+                        member=member,
+                        origin="churn",
+                    )
                     made += 1
 
     def pick_env(self, envs: list[str]) -> str:
@@ -552,7 +646,6 @@ class _Builder:
             if lo <= t <= hi and (where is None or where == env):
                 return True
         return False
-
 
 
 def generate_account(seed: int = 7, now_ms: int | None = None, events_target: int = 50_000) -> DemoAccount:
@@ -571,8 +664,9 @@ def generate_account(seed: int = 7, now_ms: int | None = None, events_target: in
         b.story(f, f.fresh)
     # a few incidents: kill switches (or releases) that flap in one environment
     for project in b.projects:
-        pool = [f for f in b.flags
-                if f.project is project and f.archetype == "ops" and f.created < b.window_start]
+        pool = [
+            f for f in b.flags if f.project is project and f.archetype == "ops" and f.created < b.window_start
+        ]
         for f in b.rng.sample(pool, min(len(pool), 2)):
             b.flapping(f, "production" if b.rng.random() < 0.7 else "staging")
     scripted = sum(1 for f in b.flags for s in f.specs if b.window_start <= s.time < now)
@@ -581,7 +675,8 @@ def generate_account(seed: int = 7, now_ms: int | None = None, events_target: in
     events: list[dict[str, Any]] = []
     flags: dict[str, list[dict[str, Any]]] = {p["key"]: [] for p in b.projects}
     statuses: dict[tuple[str, str], list[dict[str, Any]]] = {
-        (p["key"], e["key"]): [] for p in b.projects for e in p["environments"]}
+        (p["key"], e["key"]): [] for p in b.projects for e in p["environments"]
+    }
     replays = []
     for f in b.flags:
         replay = _Replay(b, f)
@@ -594,5 +689,12 @@ def generate_account(seed: int = 7, now_ms: int | None = None, events_target: in
         for env in b.envs(replay.f):
             statuses[(project, env)].append(replay.status_rep(env))
     events.sort(key=_event_order)
-    return DemoAccount(seed=seed, now_ms=now, projects=b.projects, flags=flags, statuses=statuses,
-                       events=events, members=members)
+    return DemoAccount(
+        seed=seed,
+        now_ms=now,
+        projects=b.projects,
+        flags=flags,
+        statuses=statuses,
+        events=events,
+        members=members,
+    )

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from .generator import _Builder, _Flag
 
 
-
 # --- replay: state machine that turns specs into FlagEventReps -----------------------------------------
 
 
@@ -55,14 +54,22 @@ class _Replay:
 
     def exp_rep(self, x: dict[str, Any]) -> dict[str, Any]:
         project = self.f.project["key"]
-        iteration: dict[str, Any] = {"id": x["iteration"], "status": "stopped" if x["endedAt"] else "running",
-                                     "startedAt": x["startedAt"]}
+        iteration: dict[str, Any] = {
+            "id": x["iteration"],
+            "status": "stopped" if x["endedAt"] else "running",
+            "startedAt": x["startedAt"],
+        }
         if x["endedAt"]:
             iteration["endedAt"] = x["endedAt"]
         iteration["_links"] = {}
-        return {"key": x["key"], "name": x["name"], "iteration": iteration,
-                "_links": {"self": _link(f"/api/v2/projects/{project}/environments/{x['env']}/experiments/"
-                                         f"{x['key']}")}}
+        return {
+            "key": x["key"],
+            "name": x["name"],
+            "iteration": iteration,
+            "_links": {
+                "self": _link(f"/api/v2/projects/{project}/environments/{x['env']}/experiments/{x['key']}")
+            },
+        }
 
     def eff(self, st: list[Any]) -> list[float]:
         if st[0]:
@@ -144,15 +151,22 @@ class _Replay:
             event_type, actions = "flag-updated", ["updateTags"]
         elif kind == "variations":
             i = rng.randrange(len(f.values))
-            event_type, actions, text = "flag-updated", ["updateFlagVariations"], \
-                f"Updated name and description of variation '{f.var_names[i]}'"
+            event_type, actions, text = (
+                "flag-updated",
+                ["updateFlagVariations"],
+                f"Updated name and description of variation '{f.var_names[i]}'",
+            )
         else:
             event_type, actions, text = "flag-updated", ["updateDescription"], "Updated flag description"
         self.version += 1
         self.last_any = t
         if t >= self.b.window_start:
-            impact = {"size": "none", "percentage": 0.0, "reason": "global",
-                      "evaluationsSummary": {"variations": []}}
+            impact = {
+                "size": "none",
+                "percentage": 0.0,
+                "reason": "global",
+                "evaluationsSummary": {"variations": []},
+            }
             self.emit(t, None, event_type, text, member, actions, impact, [])
 
     # per environment ---------------------------------------------------------------------------------
@@ -286,9 +300,15 @@ class _Replay:
             return
         total = self.traffic(env, t)
         impact = self.impact(total, before_eff, after_eff)
-        experiments = [rep for x, rep in zip(f.experiments, self.exp_reps, strict=True)
-                       if x["env"] == env and x["startedAt"] <= t <= (x["endedAt"] or self.b.now)
-                       ] if self.exp_reps else []
+        experiments = (
+            [
+                rep
+                for x, rep in zip(f.experiments, self.exp_reps, strict=True)
+                if x["env"] == env and x["startedAt"] <= t <= (x["endedAt"] or self.b.now)
+            ]
+            if self.exp_reps
+            else []
+        )
         self.emit(t, env, "flag-updated", text, member, actions, impact, experiments)
 
     def nudge(self, st: list[Any], amount: float) -> None:
@@ -312,8 +332,12 @@ class _Replay:
         values = self.f.values
         if traffic <= 0:
             rows = [{"value": v, "before": 0, "after": 0} for v in values]
-            return {"size": "none", "percentage": 0.0, "reason": "no-evaluations",
-                    "evaluationsSummary": {"variations": rows}}
+            return {
+                "size": "none",
+                "percentage": 0.0,
+                "reason": "no-evaluations",
+                "evaluationsSummary": {"variations": rows},
+            }
         rand = rng.random
         total_b = traffic * (0.85 + 0.3 * rand())
         b_counts = [int(total_b * p * (0.98 + 0.04 * rand()) + 0.5) if p > 0 else 0 for p in before]
@@ -329,16 +353,33 @@ class _Replay:
             sb, sa = sum(b_counts), sum(a_counts)
         moved = sum(abs(x * sa - y * sb) for x, y in zip(b_counts, a_counts, strict=True))
         pct = round(50.0 * moved / (sa * sb), 2)
-        rows = [{"value": v, "before": x, "after": y}
-                for v, x, y in zip(values, b_counts, a_counts, strict=True)]
-        return {"size": impact_size(pct), "percentage": pct, "reason": "evaluations",
-                "evaluationsSummary": {"variations": rows}}
+        rows = [
+            {"value": v, "before": x, "after": y} for v, x, y in zip(values, b_counts, a_counts, strict=True)
+        ]
+        return {
+            "size": impact_size(pct),
+            "percentage": pct,
+            "reason": "evaluations",
+            "evaluationsSummary": {"variations": rows},
+        }
 
-    def emit(self, t: int, env: str | None, event_type: str, text: str, member: int, actions: list[str],
-             impact: dict[str, Any], experiments: list[dict[str, Any]]) -> None:
+    def emit(
+        self,
+        t: int,
+        env: str | None,
+        event_type: str,
+        text: str,
+        member: int,
+        actions: list[str],
+        impact: dict[str, Any],
+        experiments: list[dict[str, Any]],
+    ) -> None:
         ids, f = self.b.ids, self.f
-        event: dict[str, Any] = {"id": _uuid(ids), "projectId": f.project["_id"],
-                                 "projectKey": f.project["key"]}
+        event: dict[str, Any] = {
+            "id": _uuid(ids),
+            "projectId": f.project["_id"],
+            "projectKey": f.project["key"],
+        }
         if env is not None:
             event["environmentId"] = self.env_ids[env]
             event["environmentKey"] = env
@@ -368,8 +409,12 @@ class _Replay:
             summary: dict[str, Any] = {}
             live = [i for i, p in enumerate(st[1]) if p > 0]
             for i in range(len(f.values)):
-                row: dict[str, Any] = {"rules": st[3] if i == 0 else 0, "nullRules": 0,
-                                       "targets": st[4] if i == 0 else 0, "contextTargets": 0}
+                row: dict[str, Any] = {
+                    "rules": st[3] if i == 0 else 0,
+                    "nullRules": 0,
+                    "targets": st[4] if i == 0 else 0,
+                    "contextTargets": 0,
+                }
                 if len(live) == 1 and live[0] == i:
                     row["isFallthrough"] = True
                 elif len(live) > 1 and st[1][i] > 0:
@@ -377,34 +422,67 @@ class _Replay:
                 if st[2] == i:
                     row["isOff"] = True
                 summary[str(i)] = row
-            fallthrough: dict[str, Any] = ({"variation": live[0]} if len(live) == 1 else {
-                "rollout": {"variations": [{"variation": i, "weight": int(round(p * 100_000))}
-                                           for i, p in enumerate(st[1])]}})
+            fallthrough: dict[str, Any] = (
+                {"variation": live[0]}
+                if len(live) == 1
+                else {
+                    "rollout": {
+                        "variations": [
+                            {"variation": i, "weight": int(round(p * 100_000))} for i, p in enumerate(st[1])
+                        ]
+                    }
+                }
+            )
             envs[env] = {
-                "on": st[0], "archived": archived, "salt": f"{self.rng.getrandbits(64):016x}",
-                "sel": f"{self.rng.getrandbits(128):032x}", "lastModified": st[7], "version": st[5],
-                "fallthrough": fallthrough, "offVariation": st[2],
+                "on": st[0],
+                "archived": archived,
+                "salt": f"{self.rng.getrandbits(64):016x}",
+                "sel": f"{self.rng.getrandbits(128):032x}",
+                "lastModified": st[7],
+                "version": st[5],
+                "fallthrough": fallthrough,
+                "offVariation": st[2],
                 "_site": _link(f"/{project}/{env}/features/{f.key}", "text/html"),
                 "_environmentName": env_name,
-                "trackEvents": False, "trackEventsFallthrough": False,
+                "trackEvents": False,
+                "trackEventsFallthrough": False,
                 "_summary": {"variations": summary, "prerequisites": 0},
             }
-        variations = [{"_id": _uuid(self.rng), "value": v, "name": name}
-                      for v, name in zip(f.values, f.var_names, strict=True)]
+        variations = [
+            {"_id": _uuid(self.rng), "value": v, "name": name}
+            for v, name in zip(f.values, f.var_names, strict=True)
+        ]
         rep: dict[str, Any] = {
-            "name": self.name, "kind": "boolean" if f.boolean else "multivariate",
+            "name": self.name,
+            "kind": "boolean" if f.boolean else "multivariate",
             "description": f.description,
-            "key": f.key, "_version": self.version, "creationDate": f.created, "includeInSnippet": False,
-            "clientSideAvailability": {"usingMobileKey": project == "mobile-app",
-                                       "usingEnvironmentId": project == "web-storefront"},
-            "variations": variations, "temporary": f.temporary, "tags": list(f.tags),
-            "_links": {"parent": _link(f"/api/v2/flags/{project}"),
-                       "self": _link(f"/api/v2/flags/{project}/{f.key}")},
+            "key": f.key,
+            "_version": self.version,
+            "creationDate": f.created,
+            "includeInSnippet": False,
+            "clientSideAvailability": {
+                "usingMobileKey": project == "mobile-app",
+                "usingEnvironmentId": project == "web-storefront",
+            },
+            "variations": variations,
+            "temporary": f.temporary,
+            "tags": list(f.tags),
+            "_links": {
+                "parent": _link(f"/api/v2/flags/{project}"),
+                "self": _link(f"/api/v2/flags/{project}/{f.key}"),
+            },
             "maintainerId": maint["id"],
-            "_maintainer": {"_links": {"self": _link(f"/api/v2/members/{maint['id']}")}, "_id": maint["id"],
-                            "firstName": maint["firstName"], "lastName": maint["lastName"],
-                            "role": b.people[f.maintainer][4], "email": maint["email"]},
-            "experiments": {"baselineIdx": 0, "items": []}, "customProperties": {}, "archived": archived,
+            "_maintainer": {
+                "_links": {"self": _link(f"/api/v2/members/{maint['id']}")},
+                "_id": maint["id"],
+                "firstName": maint["firstName"],
+                "lastName": maint["lastName"],
+                "role": b.people[f.maintainer][4],
+                "email": maint["email"],
+            },
+            "experiments": {"baselineIdx": 0, "items": []},
+            "customProperties": {},
+            "archived": archived,
             "deprecated": f.deprecated_at is not None and f.deprecated_at < b.now,
             "defaults": {"onVariation": 0, "offVariation": f.off_var},
             "environments": envs,
@@ -435,6 +513,8 @@ class _Replay:
         rep: dict[str, Any] = {"name": name, "lastRequested": last_requested}
         if last_requested is not None:
             rep["default"] = f.values[f.off_var]
-        rep["_links"] = {"parent": _link(f"/api/v2/flags/{project}/{f.key}"),
-                         "self": _link(f"/api/v2/flag-statuses/{project}/{env}/{f.key}")}
+        rep["_links"] = {
+            "parent": _link(f"/api/v2/flags/{project}/{f.key}"),
+            "self": _link(f"/api/v2/flag-statuses/{project}/{env}/{f.key}"),
+        }
         return rep

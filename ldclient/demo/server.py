@@ -100,29 +100,45 @@ class RunningServer:
         self.stop()
 
 
-def start_server_in_thread(account: DemoAccount | DemoApi | None = None, faults: DemoFaults | None = None,
-                           host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> RunningServer:
+def start_server_in_thread(
+    account: DemoAccount | DemoApi | None = None,
+    faults: DemoFaults | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    verbose: bool = False,
+) -> RunningServer:
     """A real HTTP server on ``host:port`` (0 picks a free port), serving until ``stop()``."""
     api = account if isinstance(account, DemoApi) else DemoApi(account, faults)
     if isinstance(account, DemoApi) and faults is not None:
         api.faults = faults
     server = _DemoHTTPServer((host, port), api, verbose)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="ld-demo-server", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="ld-demo-server", daemon=True
+    )
     thread.start()
     return RunningServer(server, thread)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, account: DemoAccount | None = None,
-          faults: DemoFaults | None = None, *, verbose: bool = False) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    account: DemoAccount | None = None,
+    faults: DemoFaults | None = None,
+    *,
+    verbose: bool = False,
+) -> None:
     """Serve the demo account until interrupted (``python -m ldclient demo-server``)."""
     api = DemoApi(account, faults)
     server = _DemoHTTPServer((host, port), api, verbose)
     bound_host, bound_port = server.server_address[:2]
     info = api.account.summary()
-    print(f"Demo LaunchDarkly API on http://{bound_host}:{bound_port} "
-          f"({info['projects']} projects, {info['flags']} flags, {info['events']} events); "
-          "any non-empty Authorization header is accepted. Ctrl+C stops it.", flush=True)
+    print(
+        f"Demo LaunchDarkly API on http://{bound_host}:{bound_port} "
+        f"({info['projects']} projects, {info['flags']} flags, {info['events']} events); "
+        "any non-empty Authorization header is accepted. Ctrl+C stops it.",
+        flush=True,
+    )
     try:
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
@@ -140,6 +156,7 @@ def _non_negative(kind: Callable[[str], Any]) -> Callable[[str], Any]:
         if value < 0:
             raise argparse.ArgumentTypeError("must not be negative")
         return value
+
     return parse
 
 
@@ -156,27 +173,52 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=_non_negative(int), default=8765, help="port (default 8765, 0 = any)")
     parser.add_argument("--seed", type=int, default=7, help="demo account seed (default 7)")
-    parser.add_argument("--events", type=_non_negative(int), default=50_000,
-                        help="about how many flag events to generate (default 50000)")
-    parser.add_argument("--latency-ms", type=_non_negative(float), default=0.0,
-                        help="added latency per request, in milliseconds")
-    parser.add_argument("--rate-limit-every", type=_non_negative(int), default=0, metavar="N",
-                        help="answer every Nth request with 429 (0 = never)")
-    parser.add_argument("--retry-after", type=_non_negative(float), default=1.0, metavar="S",
-                        help="Retry-After seconds on injected 429s (default 1)")
-    parser.add_argument("--error-rate", type=_probability, default=0.0, metavar="F",
-                        help="fraction of requests answered with a random 5xx (0..1)")
+    parser.add_argument(
+        "--events",
+        type=_non_negative(int),
+        default=50_000,
+        help="about how many flag events to generate (default 50000)",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=_non_negative(float),
+        default=0.0,
+        help="added latency per request, in milliseconds",
+    )
+    parser.add_argument(
+        "--rate-limit-every",
+        type=_non_negative(int),
+        default=0,
+        metavar="N",
+        help="answer every Nth request with 429 (0 = never)",
+    )
+    parser.add_argument(
+        "--retry-after",
+        type=_non_negative(float),
+        default=1.0,
+        metavar="S",
+        help="Retry-After seconds on injected 429s (default 1)",
+    )
+    parser.add_argument(
+        "--error-rate",
+        type=_probability,
+        default=0.0,
+        metavar="F",
+        help="fraction of requests answered with a random 5xx (0..1)",
+    )
     parser.add_argument("--fault-seed", type=int, default=0, help="seed for the injected errors")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser
 
 
 def faults_from_args(ns: argparse.Namespace) -> DemoFaults:
-    return DemoFaults(latency_s=getattr(ns, "latency_ms", 0.0) / 1000.0,
-                      rate_limit_every=getattr(ns, "rate_limit_every", 0),
-                      retry_after_s=getattr(ns, "retry_after", 1.0),
-                      error_rate=getattr(ns, "error_rate", 0.0),
-                      seed=getattr(ns, "fault_seed", 0))
+    return DemoFaults(
+        latency_s=getattr(ns, "latency_ms", 0.0) / 1000.0,
+        rate_limit_every=getattr(ns, "rate_limit_every", 0),
+        retry_after_s=getattr(ns, "retry_after", 1.0),
+        error_rate=getattr(ns, "error_rate", 0.0),
+        seed=getattr(ns, "fault_seed", 0),
+    )
 
 
 def serve_from_args(ns: argparse.Namespace) -> None:
@@ -186,8 +228,9 @@ def serve_from_args(ns: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = add_cli_arguments(argparse.ArgumentParser(description="Serve the Flag Health demo account "
-                                                                   "as LaunchDarkly's REST API."))
+    parser = add_cli_arguments(
+        argparse.ArgumentParser(description="Serve the Flag Health demo account as LaunchDarkly's REST API.")
+    )
     serve_from_args(parser.parse_args(argv))
     return 0
 

@@ -17,8 +17,9 @@ class DemoTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """In-process transport for ``httpx.Client`` and ``httpx.AsyncClient`` alike; latency sleeps the
     thread for sync clients and yields to the event loop for async ones."""
 
-    def __init__(self, account: DemoAccount | DemoApi | None = None,
-                 faults: DemoFaults | None = None) -> None:
+    def __init__(
+        self, account: DemoAccount | DemoApi | None = None, faults: DemoFaults | None = None
+    ) -> None:
         if isinstance(account, DemoApi):
             self.api = account
             if faults is not None:

@@ -60,14 +60,31 @@ from .engine import (
 from .records import Headline, HeadlineWithTrend
 
 __all__ = [
-    "Headline", "HeadlineWithTrend", "HEADLINE_KEYS", "IMPACT_KEYS", "IMPACT_SIZES", "FLAG_TABLE_COLUMNS", "HEALTH_WEIGHTS", "PENALTY_COLUMNS",
-    "METRIC_COLUMNS", "compute_metrics", "compute_with_trend", "per_flag_table", "flag_table_records", "health_penalties",
-    "rollback_pairs", "flapping_flags", "daily_impact_counts", "weekday_hour_counts", "daily_series",
+    "Headline",
+    "HeadlineWithTrend",
+    "HEADLINE_KEYS",
+    "IMPACT_KEYS",
+    "IMPACT_SIZES",
+    "FLAG_TABLE_COLUMNS",
+    "HEALTH_WEIGHTS",
+    "PENALTY_COLUMNS",
+    "METRIC_COLUMNS",
+    "compute_metrics",
+    "compute_with_trend",
+    "per_flag_table",
+    "flag_table_records",
+    "health_penalties",
+    "rollback_pairs",
+    "flapping_flags",
+    "daily_impact_counts",
+    "weekday_hour_counts",
+    "daily_series",
 ]
 
 # --------------------------------------------------------------------------------------------------
 # Headline metrics.
 # --------------------------------------------------------------------------------------------------
+
 
 def _top(codes: IntArray, labels: np.ndarray, name: str) -> list[dict[str, str | int]]:
     """The TOP_N most frequent labels (NA left out), ties by label ascending."""
@@ -88,7 +105,9 @@ def _headline(ev: _Events, from_ms: int, to_ms: int, tz: str, work: WorkingHours
     known = n - int(by_impact[_UNKNOWN])
     impactful = int(by_impact[_IMPACTFUL].sum())
     rollbacks = len(_rollbacks(ev)[0])
-    per_day = np.bincount(local // DAY_MS - first_day, minlength=n_days) if n_days else np.array([], dtype=int)
+    per_day = (
+        np.bincount(local // DAY_MS - first_day, minlength=n_days) if n_days else np.array([], dtype=int)
+    )
     exp_known = ~np.isnan(ev.exp)
     return {
         "events_total": n,
@@ -98,8 +117,11 @@ def _headline(ev: _Events, from_ms: int, to_ms: int, tz: str, work: WorkingHours
         "global_events": int(np.count_nonzero(ev.env < 0)),
         "experiment_events": int(np.count_nonzero(ev.exp[exp_known] > 0)) if exp_known.any() else None,
         "off_hours_events": int(np.count_nonzero(_off_hours(ev.time, work, tz, local))),
-        "events_by_day": dict(zip(_day_strings(np.arange(first_day, first_day + n_days)),
-                                  (int(c) for c in per_day), strict=True)),
+        "events_by_day": dict(
+            zip(
+                _day_strings(np.arange(first_day, first_day + n_days)), (int(c) for c in per_day), strict=True
+            )
+        ),
         "toggles": int(np.count_nonzero(ev.toggle)),
         "rollbacks": rollbacks,
         "rollback_rate": float(rollbacks / impactful) if impactful else 0.0,
@@ -109,8 +131,15 @@ def _headline(ev: _Events, from_ms: int, to_ms: int, tz: str, work: WorkingHours
     }
 
 
-def compute_metrics(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC",
-                    include_global: bool = True, *, work: WorkingHours | None = None) -> Headline:
+def compute_metrics(
+    events: pd.DataFrame,
+    from_ms: int,
+    to_ms: int,
+    tz: str = "UTC",
+    include_global: bool = True,
+    *,
+    work: WorkingHours | None = None,
+) -> Headline:
     """Headline numbers for ``[from_ms, to_ms)``: exactly ``HEADLINE_KEYS``, JSON-serialisable values.
 
     The frame may hold more than the window (it is filtered here) but should be one project and
@@ -121,8 +150,15 @@ def compute_metrics(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "U
     return _headline(_Events.of(events).window(from_ms, to_ms, include_global), from_ms, to_ms, tz, work)
 
 
-def compute_with_trend(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC",
-                       include_global: bool = True, *, work: WorkingHours | None = None) -> HeadlineWithTrend:
+def compute_with_trend(
+    events: pd.DataFrame,
+    from_ms: int,
+    to_ms: int,
+    tz: str = "UTC",
+    include_global: bool = True,
+    *,
+    work: WorkingHours | None = None,
+) -> HeadlineWithTrend:
     """``compute_metrics`` plus ``"previous"``: the same keys for ``[from - (to - from), from)``, for deltas."""
     _check_window(from_ms, to_ms)
     ev = _Events.of(events)
@@ -136,24 +172,31 @@ def compute_with_trend(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str =
 # Per-flag table and health score.
 # --------------------------------------------------------------------------------------------------
 
-def health_penalties(churn_per_week: Any, rollbacks: Any, flapping: Any, large_unguarded: Any,
-                     off_hours: Any) -> pd.DataFrame:
+
+def health_penalties(
+    churn_per_week: Any, rollbacks: Any, flapping: Any, large_unguarded: Any, off_hours: Any
+) -> pd.DataFrame:
     """Each component's penalty and ``health_score`` = 100 - their sum, for scalars or arrays.
 
     Every penalty is a capped, non-decreasing function of one count and the caps add up to 100, so
     the score stays in [0, 100] and more of any bad thing never raises it.
     """
     w = HEALTH_WEIGHTS
-    churn, rollback, flap, unguarded, off = np.broadcast_arrays(*(
-        np.atleast_1d(np.asarray(x, dtype=np.float64))
-        for x in (churn_per_week, rollbacks, flapping, large_unguarded, off_hours)))
-    out = pd.DataFrame({
-        "churn_penalty": w["churn"] * np.minimum(1.0, np.clip(churn, 0.0, None) / CHURN_FULL_PER_WEEK),
-        "rollback_penalty": np.minimum(w["rollbacks"], ROLLBACK_POINTS * rollback),
-        "flapping_penalty": np.where(flap > 0, w["flapping"], 0.0),
-        "unguarded_penalty": np.minimum(w["unguarded"], UNGUARDED_POINTS * unguarded),
-        "off_hours_penalty": np.minimum(w["off_hours"], OFF_HOURS_POINTS * off),
-    })
+    churn, rollback, flap, unguarded, off = np.broadcast_arrays(
+        *(
+            np.atleast_1d(np.asarray(x, dtype=np.float64))
+            for x in (churn_per_week, rollbacks, flapping, large_unguarded, off_hours)
+        )
+    )
+    out = pd.DataFrame(
+        {
+            "churn_penalty": w["churn"] * np.minimum(1.0, np.clip(churn, 0.0, None) / CHURN_FULL_PER_WEEK),
+            "rollback_penalty": np.minimum(w["rollbacks"], ROLLBACK_POINTS * rollback),
+            "flapping_penalty": np.where(flap > 0, w["flapping"], 0.0),
+            "unguarded_penalty": np.minimum(w["unguarded"], UNGUARDED_POINTS * unguarded),
+            "off_hours_penalty": np.minimum(w["off_hours"], OFF_HOURS_POINTS * off),
+        }
+    )
     out = out.round(2)
     out["health_score"] = np.clip(100.0 - out[list(PENALTY_COLUMNS)].sum(axis=1), 0.0, 100.0).round(1)
     return out
@@ -172,8 +215,15 @@ def _distinct_per_code(codes: IntArray, others: IntArray, n_codes: int, n_others
     return np.bincount(pairs // max(n_others, 1), minlength=n_codes)
 
 
-def per_flag_table(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC",
-                   include_global: bool = True, *, work: WorkingHours | None = None) -> pd.DataFrame:
+def per_flag_table(
+    events: pd.DataFrame,
+    from_ms: int,
+    to_ms: int,
+    tz: str = "UTC",
+    include_global: bool = True,
+    *,
+    work: WorkingHours | None = None,
+) -> pd.DataFrame:
     """One row per flag changed in the window, worst health first (then key); ``FLAG_TABLE_COLUMNS``.
 
     Rows hold the raw counts *and* each component's penalty so a reader can see why a score is low.
@@ -205,25 +255,35 @@ def per_flag_table(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UT
     window_weeks = (to_ms - from_ms) / WEEK_MS
     churn = events_n / window_weeks if window_weeks > 0 else np.zeros(n_flags)
     last_ms = last[present]
-    table = pd.DataFrame({
-        "flag_key": pd.array(ev.flags[present].astype(str), dtype="string"),
-        "events": events_n[present].astype(np.int64),
-        "toggles": count(ev.toggle)[present].astype(np.int64),
-        "rollbacks": rollbacks[present].astype(np.int64),
-        "large_impact": count(large)[present].astype(np.int64),
-        "large_unguarded": count(unguarded)[present].astype(np.int64),
-        "off_hours": count(_off_hours(ev.time, work, tz, local))[present].astype(np.int64),
-        "flapping": flapping[present],
-        "members": members[present].astype(np.int64),
-        "experiments": pd.array(np.where(experiments[present] < 0, None, experiments[present]), dtype="Int64"),
-        "last_change_ms": last_ms,
-        "last_change": pd.array([t.isoformat(timespec="seconds") for t in _local_stamps(last_ms, tz)],
-                                dtype="string"),
-        "days_since_change": (to_ms - last_ms) / DAY_MS,
-        "churn_per_week": churn[present].astype(np.float64),
-    })
-    penalties = health_penalties(table["churn_per_week"], table["rollbacks"], table["flapping"],
-                                 table["large_unguarded"], table["off_hours"])
+    table = pd.DataFrame(
+        {
+            "flag_key": pd.array(ev.flags[present].astype(str), dtype="string"),
+            "events": events_n[present].astype(np.int64),
+            "toggles": count(ev.toggle)[present].astype(np.int64),
+            "rollbacks": rollbacks[present].astype(np.int64),
+            "large_impact": count(large)[present].astype(np.int64),
+            "large_unguarded": count(unguarded)[present].astype(np.int64),
+            "off_hours": count(_off_hours(ev.time, work, tz, local))[present].astype(np.int64),
+            "flapping": flapping[present],
+            "members": members[present].astype(np.int64),
+            "experiments": pd.array(
+                np.where(experiments[present] < 0, None, experiments[present]), dtype="Int64"
+            ),
+            "last_change_ms": last_ms,
+            "last_change": pd.array(
+                [t.isoformat(timespec="seconds") for t in _local_stamps(last_ms, tz)], dtype="string"
+            ),
+            "days_since_change": (to_ms - last_ms) / DAY_MS,
+            "churn_per_week": churn[present].astype(np.float64),
+        }
+    )
+    penalties = health_penalties(
+        table["churn_per_week"],
+        table["rollbacks"],
+        table["flapping"],
+        table["large_unguarded"],
+        table["off_hours"],
+    )
     table = pd.concat([table, penalties], axis=1)[list(FLAG_TABLE_COLUMNS)]
     return table.sort_values(["health_score", "flag_key"], kind="stable").reset_index(drop=True)
 
@@ -245,15 +305,20 @@ def _plain(value: Any) -> Any:
 def flag_table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """The per-flag table as JSON-ready dicts: NA -> None, timestamps -> ISO 8601 with offset."""
     columns = list(df.columns)
-    return [{c: _plain(v) for c, v in zip(columns, row, strict=True)}
-            for row in df.itertuples(index=False, name=None)]
+    return [
+        {c: _plain(v) for c, v in zip(columns, row, strict=True)}
+        for row in df.itertuples(index=False, name=None)
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
 # Building blocks the pages use directly.
 # --------------------------------------------------------------------------------------------------
 
-def rollback_pairs(events: pd.DataFrame, from_ms: int | None = None, to_ms: int | None = None) -> pd.DataFrame:
+
+def rollback_pairs(
+    events: pd.DataFrame, from_ms: int | None = None, to_ms: int | None = None
+) -> pd.DataFrame:
     """Every rollback (A -> B) in the frame, or in ``[from_ms, to_ms)``, so pages can mark them.
 
     Columns: flag_key, environment_key, from_id, to_id, from_time, to_time (Unix ms), tvd.
@@ -264,16 +329,20 @@ def rollback_pairs(events: pd.DataFrame, from_ms: int | None = None, to_ms: int 
         hi = to_ms if to_ms is not None else np.iinfo(np.int64).max
         ev = ev.window(lo, hi, include_global=False)
     a, b, tvd = _rollbacks(ev)
-    out = pd.DataFrame({
-        "flag_key": pd.array(ev.flags[ev.flag[b]].astype(str), dtype="string"),
-        "environment_key": pd.array(ev.envs[ev.env[b]].astype(str), dtype="string"),
-        "from_id": pd.array(ev.ids(a).astype(str), dtype="string"),
-        "to_id": pd.array(ev.ids(b).astype(str), dtype="string"),
-        "from_time": ev.time[a].astype(np.int64),
-        "to_time": ev.time[b].astype(np.int64),
-        "tvd": tvd.astype(np.float64),
-    })
-    return out.sort_values(["flag_key", "environment_key", "to_time", "to_id"], kind="stable").reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "flag_key": pd.array(ev.flags[ev.flag[b]].astype(str), dtype="string"),
+            "environment_key": pd.array(ev.envs[ev.env[b]].astype(str), dtype="string"),
+            "from_id": pd.array(ev.ids(a).astype(str), dtype="string"),
+            "to_id": pd.array(ev.ids(b).astype(str), dtype="string"),
+            "from_time": ev.time[a].astype(np.int64),
+            "to_time": ev.time[b].astype(np.int64),
+            "tvd": tvd.astype(np.float64),
+        }
+    )
+    return out.sort_values(["flag_key", "environment_key", "to_time", "to_id"], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def flapping_flags(events: pd.DataFrame, from_ms: int | None = None, to_ms: int | None = None) -> list[str]:
@@ -286,8 +355,9 @@ def flapping_flags(events: pd.DataFrame, from_ms: int | None = None, to_ms: int 
     return _sorted_labels(ev.flags, _flapping_codes(ev))
 
 
-def daily_impact_counts(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC",
-                        include_global: bool = True) -> pd.DataFrame:
+def daily_impact_counts(
+    events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC", include_global: bool = True
+) -> pd.DataFrame:
     """Long frame ``date, impact_size, events``: every local day x every IMPACT_KEYS value, zero-filled."""
     _check_window(from_ms, to_ms)
     ev = _Events.of(events).window(from_ms, to_ms, include_global)
@@ -297,15 +367,22 @@ def daily_impact_counts(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str 
     cells = (local_day - first_day) * k + ev.impact
     counts = np.bincount(cells, minlength=n_days * k) if n_days else np.array([], dtype=np.int64)
     days = _day_strings(np.arange(first_day, first_day + n_days))
-    return pd.DataFrame({
-        "date": pd.array(np.repeat(np.asarray(days, dtype=object), k), dtype="string"),
-        "impact_size": pd.array(np.tile(np.asarray(IMPACT_KEYS, dtype=object), n_days), dtype="string"),
-        "events": counts.astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "date": pd.array(np.repeat(np.asarray(days, dtype=object), k), dtype="string"),
+            "impact_size": pd.array(np.tile(np.asarray(IMPACT_KEYS, dtype=object), n_days), dtype="string"),
+            "events": counts.astype(np.int64),
+        }
+    )
 
 
-def weekday_hour_counts(events: pd.DataFrame, tz: str = "UTC", from_ms: int | None = None,
-                        to_ms: int | None = None, include_global: bool = True) -> pd.DataFrame:
+def weekday_hour_counts(
+    events: pd.DataFrame,
+    tz: str = "UTC",
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+    include_global: bool = True,
+) -> pd.DataFrame:
     """Full 7 x 24 grid ``weekday`` (0 = Monday), ``hour`` (local), ``events``, for a when-do-we-ship heatmap."""
     ev = _Events.of(events)
     lo = from_ms if from_ms is not None else np.iinfo(np.int64).min
@@ -313,19 +390,39 @@ def weekday_hour_counts(events: pd.DataFrame, tz: str = "UTC", from_ms: int | No
     ev = ev.window(lo, hi, include_global)
     local = _local_ms(ev.time, tz)
     cells = _weekday(local // DAY_MS) * 24 + (local // HOUR_MS) % 24
-    return pd.DataFrame({
-        "weekday": np.repeat(np.arange(7, dtype=np.int64), 24),
-        "hour": np.tile(np.arange(24, dtype=np.int64), 7),
-        "events": np.bincount(cells, minlength=7 * 24).astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "weekday": np.repeat(np.arange(7, dtype=np.int64), 24),
+            "hour": np.tile(np.arange(24, dtype=np.int64), 7),
+            "events": np.bincount(cells, minlength=7 * 24).astype(np.int64),
+        }
+    )
 
 
-_SERIES_COLUMNS = ("period", "events", "flags_changed", "large", "large_share", "toggles", "off_hours",
-                   "global_events", "rollbacks", "rollback_rate")
+_SERIES_COLUMNS = (
+    "period",
+    "events",
+    "flags_changed",
+    "large",
+    "large_share",
+    "toggles",
+    "off_hours",
+    "global_events",
+    "rollbacks",
+    "rollback_rate",
+)
 
 
-def daily_series(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC", freq: str = "D",
-                 include_global: bool = True, *, work: WorkingHours | None = None) -> pd.DataFrame:
+def daily_series(
+    events: pd.DataFrame,
+    from_ms: int,
+    to_ms: int,
+    tz: str = "UTC",
+    freq: str = "D",
+    include_global: bool = True,
+    *,
+    work: WorkingHours | None = None,
+) -> pd.DataFrame:
     """Per local day (``freq="D"``) or ISO week (``"W"``, labelled by its Monday) KPI series for sparklines.
 
     Columns: period (``YYYY-MM-DD``), events, flags_changed, large, large_share, toggles, off_hours,
@@ -351,8 +448,9 @@ def daily_series(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC"
         return np.bincount(bucket if mask is None else bucket[mask], minlength=n).astype(np.int64)
 
     events_n = count()
-    by_impact = np.bincount(bucket * len(IMPACT_KEYS) + ev.impact,
-                            minlength=n * len(IMPACT_KEYS)).reshape(n, len(IMPACT_KEYS))
+    by_impact = np.bincount(bucket * len(IMPACT_KEYS) + ev.impact, minlength=n * len(IMPACT_KEYS)).reshape(
+        n, len(IMPACT_KEYS)
+    )
     known = events_n - by_impact[:, _UNKNOWN]
     impactful = by_impact[:, _IMPACTFUL].sum(axis=1)
     _, rb_b, _ = _rollbacks(ev)
@@ -360,15 +458,18 @@ def daily_series(events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC"
     with np.errstate(divide="ignore", invalid="ignore"):
         large_share = np.where(known > 0, by_impact[:, _LARGE] / np.maximum(known, 1), 0.0)
         rollback_rate = np.where(impactful > 0, rollbacks / np.maximum(impactful, 1), 0.0)
-    return pd.DataFrame({
-        "period": pd.array(_day_strings(start + np.arange(n, dtype=np.int64) * size), dtype="string"),
-        "events": events_n,
-        "flags_changed": _distinct_per_code(bucket, ev.flag, n, len(ev.flags)).astype(np.int64),
-        "large": by_impact[:, _LARGE],
-        "large_share": large_share.astype(np.float64),
-        "toggles": count(ev.toggle),
-        "off_hours": count(_off_hours(ev.time, work, tz, local)),
-        "global_events": count(ev.env < 0),
-        "rollbacks": rollbacks,
-        "rollback_rate": rollback_rate.astype(np.float64),
-    }, columns=list(_SERIES_COLUMNS))
+    return pd.DataFrame(
+        {
+            "period": pd.array(_day_strings(start + np.arange(n, dtype=np.int64) * size), dtype="string"),
+            "events": events_n,
+            "flags_changed": _distinct_per_code(bucket, ev.flag, n, len(ev.flags)).astype(np.int64),
+            "large": by_impact[:, _LARGE],
+            "large_share": large_share.astype(np.float64),
+            "toggles": count(ev.toggle),
+            "off_hours": count(_off_hours(ev.time, work, tz, local)),
+            "global_events": count(ev.env < 0),
+            "rollbacks": rollbacks,
+            "rollback_rate": rollback_rate.astype(np.float64),
+        },
+        columns=list(_SERIES_COLUMNS),
+    )

@@ -9,15 +9,35 @@ from ..vocabulary import DAY_MS, IMPACT_SIZES
 from ..working_hours import WorkingHours
 
 HEADLINE_KEYS = (
-    "events_total", "flags_changed", "events_by_impact", "large_impact_share", "global_events",
-    "experiment_events", "off_hours_events", "events_by_day", "toggles", "rollbacks", "rollback_rate",
-    "flapping_flags", "top_flags", "top_members",
+    "events_total",
+    "flags_changed",
+    "events_by_impact",
+    "large_impact_share",
+    "global_events",
+    "experiment_events",
+    "off_hours_events",
+    "events_by_day",
+    "toggles",
+    "rollbacks",
+    "rollback_rate",
+    "flapping_flags",
+    "top_flags",
+    "top_members",
 )
 IMPACT_KEYS = (*IMPACT_SIZES, "unknown")
 # The frame columns the metrics read. A process that only computes metrics loads just these: at a
 # million events that leaves out ~80 MB of descriptions, names and experiment keys.
-METRIC_COLUMNS = ("id", "environment_key", "flag_key", "event_time", "member_email", "actions",
-                  "impact_size", "variations", "experiments_count")
+METRIC_COLUMNS = (
+    "id",
+    "environment_key",
+    "flag_key",
+    "event_time",
+    "member_email",
+    "actions",
+    "impact_size",
+    "variations",
+    "experiments_count",
+)
 
 HOUR_MS = 3_600_000
 WEEK_MS = 7 * DAY_MS
@@ -34,18 +54,40 @@ TOP_N = 10
 
 # Health score: 100 minus five capped penalties whose caps add up to 100 (see docs/METRICS.md).
 HEALTH_WEIGHTS: dict[str, float] = {
-    "churn": 20.0, "rollbacks": 30.0, "flapping": 15.0, "unguarded": 25.0, "off_hours": 10.0,
+    "churn": 20.0,
+    "rollbacks": 30.0,
+    "flapping": 15.0,
+    "unguarded": 25.0,
+    "off_hours": 10.0,
 }
 CHURN_FULL_PER_WEEK = 10.0  # changes per week that cost the whole churn weight (linear below)
 ROLLBACK_POINTS = 15.0  # per rollback
 UNGUARDED_POINTS = 10.0  # per large unguarded change
 OFF_HOURS_POINTS = 2.5  # per off-hours change
-PENALTY_COLUMNS = ("churn_penalty", "rollback_penalty", "flapping_penalty", "unguarded_penalty",
-                   "off_hours_penalty")
+PENALTY_COLUMNS = (
+    "churn_penalty",
+    "rollback_penalty",
+    "flapping_penalty",
+    "unguarded_penalty",
+    "off_hours_penalty",
+)
 FLAG_TABLE_COLUMNS = (
-    "flag_key", "health_score", "events", "toggles", "rollbacks", "large_impact", "large_unguarded",
-    "off_hours", "flapping", "members", "experiments", "last_change_ms", "last_change",
-    "days_since_change", "churn_per_week", *PENALTY_COLUMNS,
+    "flag_key",
+    "health_score",
+    "events",
+    "toggles",
+    "rollbacks",
+    "large_impact",
+    "large_unguarded",
+    "off_hours",
+    "flapping",
+    "members",
+    "experiments",
+    "last_change_ms",
+    "last_change",
+    "days_since_change",
+    "churn_per_week",
+    *PENALTY_COLUMNS,
 )
 
 _UNKNOWN = IMPACT_KEYS.index("unknown")

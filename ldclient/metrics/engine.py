@@ -38,6 +38,7 @@ from .definitions import (
 # Column extraction: the frame becomes plain numpy arrays once, every metric works on those.
 # --------------------------------------------------------------------------------------------------
 
+
 def _codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes (-1 = NA, narrowest int dtype) and their labels; categoricals already are that."""
     if isinstance(series.dtype, pd.CategoricalDtype):
@@ -64,8 +65,9 @@ def _has_toggle(actions: str) -> bool:
 # ``id`` columns already checked to be duplicate-free. pyarrow arrays are immutable, so a column that
 # is still the same array object still holds the same ids; a weak reference keeps nothing alive.
 _UNIQUE_IDS: dict[int, weakref.ref[Any]] = {}
-_KEY_MIX = tuple(np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
-                                         0x27D4EB2F165667C5))
+_KEY_MIX = tuple(
+    np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5)
+)
 
 
 def _string_keys(texts: pa.ChunkedArray) -> npt.NDArray[np.uint64]:
@@ -76,12 +78,21 @@ def _string_keys(texts: pa.ChunkedArray) -> npt.NDArray[np.uint64]:
         chunk = chunk.cast(pa.large_string())
         for lo in range(0, len(chunk), _PARSE_CHUNK):
             part = chunk.slice(lo, _PARSE_CHUNK)
-            offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset:part.offset + len(part) + 1]
-            data = np.frombuffer(part.buffers()[2], dtype=np.uint8) if part.buffers()[2] else np.zeros(1, np.uint8)
+            offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[
+                part.offset : part.offset + len(part) + 1
+            ]
+            data = (
+                np.frombuffer(part.buffers()[2], dtype=np.uint8)
+                if part.buffers()[2]
+                else np.zeros(1, np.uint8)
+            )
             start, length = offsets[:-1], np.diff(offsets)
             key = length.astype(np.uint64) * _KEY_MIX[0]
-            for at, mix in ((start, _KEY_MIX[1]), (start + np.maximum(length - 8, 0) // 2, _KEY_MIX[2]),
-                            (start + np.maximum(length - 8, 0), _KEY_MIX[3])):
+            for at, mix in (
+                (start, _KEY_MIX[1]),
+                (start + np.maximum(length - 8, 0) // 2, _KEY_MIX[2]),
+                (start + np.maximum(length - 8, 0), _KEY_MIX[3]),
+            ):
                 word = np.zeros(len(part), dtype=np.uint64)
                 for k in range(8):  # bytes past the string's end count as 0, never as a neighbour's
                     byte = np.where(k < length, _at(data, at + k), 0).astype(np.uint64)
@@ -145,15 +156,30 @@ class _Events:
         env, envs = _key_codes(df["environment_key"])
         member, members = _key_codes(df["member_email"])
         impact_codes, impact_labels = _codes(df["impact_size"])
-        impact_lut = _label_lut(impact_labels, lambda s: IMPACT_KEYS.index(s) if s in IMPACT_SIZES else _UNKNOWN,
-                                np.int8, _UNKNOWN)
+        impact_lut = _label_lut(
+            impact_labels,
+            lambda s: IMPACT_KEYS.index(s) if s in IMPACT_SIZES else _UNKNOWN,
+            np.int8,
+            _UNKNOWN,
+        )
         action_codes, action_labels = _codes(df["actions"])
         toggle_lut = _label_lut(action_labels, _has_toggle, bool, False)
-        exp = pd.to_numeric(df["experiments_count"], errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan)
+        exp = pd.to_numeric(df["experiments_count"], errors="coerce").to_numpy(
+            dtype=np.float32, na_value=np.nan
+        )
         return cls(
-            df=df, pos=None, time=df["event_time"].to_numpy(dtype=np.int64),
-            flag=flag, flags=flags, env=env, envs=envs, impact=impact_lut[impact_codes],
-            toggle=toggle_lut[action_codes], member=member, members=members, exp=exp,
+            df=df,
+            pos=None,
+            time=df["event_time"].to_numpy(dtype=np.int64),
+            flag=flag,
+            flags=flags,
+            env=env,
+            envs=envs,
+            impact=impact_lut[impact_codes],
+            toggle=toggle_lut[action_codes],
+            member=member,
+            members=members,
+            exp=exp,
             has_var=df["variations"].notna().to_numpy(dtype=bool),
         )
 
@@ -165,9 +191,18 @@ class _Events:
             return self
         rows = np.flatnonzero(mask)
         return _Events(
-            df=self.df, pos=rows if self.pos is None else self.pos[rows], time=self.time[rows],
-            flag=self.flag[rows], flags=self.flags, env=self.env[rows], envs=self.envs, impact=self.impact[rows],
-            toggle=self.toggle[rows], member=self.member[rows], members=self.members, exp=self.exp[rows],
+            df=self.df,
+            pos=rows if self.pos is None else self.pos[rows],
+            time=self.time[rows],
+            flag=self.flag[rows],
+            flags=self.flags,
+            env=self.env[rows],
+            envs=self.envs,
+            impact=self.impact[rows],
+            toggle=self.toggle[rows],
+            member=self.member[rows],
+            members=self.members,
+            exp=self.exp[rows],
             has_var=self.has_var[rows],
         )
 
@@ -193,6 +228,7 @@ def _check_window(from_ms: int, to_ms: int) -> None:
 # --------------------------------------------------------------------------------------------------
 # Local time: wall-clock milliseconds in the chosen zone, then integer arithmetic for day/hour/weekday.
 # --------------------------------------------------------------------------------------------------
+
 
 def _local_ms(time_ms: IntArray, tz: str) -> IntArray:
     """Unix ms -> local wall-clock ms (DST-aware: the offset is the one in force at each instant)."""
@@ -232,8 +268,9 @@ def _day_range(from_ms: int, to_ms: int, tz: str, days: IntArray | None = None) 
     return first, last - first + 1
 
 
-def _off_hours(time_ms: IntArray, work: WorkingHours | None, tz: str = "UTC",
-               local_ms: IntArray | None = None) -> BoolArray:
+def _off_hours(
+    time_ms: IntArray, work: WorkingHours | None, tz: str = "UTC", local_ms: IntArray | None = None
+) -> BoolArray:
     """Off-hours in the team's working time: not on a working day, or outside ``[start, end)``, both in
     ``work.timezone``. ``local_ms`` (wall-clock ms in ``tz``) is reused when the zones are the same."""
     work = work or DEFAULT_WORKING_HOURS
@@ -280,7 +317,7 @@ def _find(data: np.ndarray, pattern: bytes, chunk: int = 1 << 22) -> IntArray:
     """Start positions of ``pattern`` in ``data``; scanned in chunks so the byte masks stay small."""
     found = []
     for lo in range(0, len(data), chunk):  # a loop over 4 MiB chunks, not events
-        first = np.flatnonzero(data[lo:lo + chunk] == pattern[0]) + lo
+        first = np.flatnonzero(data[lo : lo + chunk] == pattern[0]) + lo
         found.append(first[_matches(data, first + 1, pattern[1:])])
     return np.concatenate(found) if found else np.array([], dtype=np.int64)
 
@@ -337,12 +374,14 @@ def _structural_starts(data: np.ndarray, offsets: IntArray) -> tuple[IntArray, B
     quote = (char == ord('"')) & ~_escaped(data, pos)
     quotes = np.cumsum(quote, dtype=np.int64)
     in_string = (quotes - quote) % 2 == 1
-    step = (((char == ord("{")) | (char == ord("["))).astype(np.int64)
-            - ((char == ord("}")) | (char == ord("]")))) * ~in_string
+    step = (
+        ((char == ord("{")) | (char == ord("["))).astype(np.int64) - ((char == ord("}")) | (char == ord("]")))
+    ) * ~in_string
     depth = np.cumsum(step)
     at_bound = np.searchsorted(pos, offsets)  # first structural byte of each summary (and the end)
-    balanced = ((np.concatenate([[0], quotes])[at_bound] % 2 == 0)
-                & (np.concatenate([[0], depth])[at_bound] == 0))
+    balanced = (np.concatenate([[0], quotes])[at_bound] % 2 == 0) & (
+        np.concatenate([[0], depth])[at_bound] == 0
+    )
     candidates = pos[(char == ord("{")) & ~in_string & (depth - step == 1)]
     return candidates[_matches(data, candidates + 1, _ELEMENT_KEY[1:])], balanced[:-1] & balanced[1:]
 
@@ -373,13 +412,19 @@ def _read_elements(data: np.ndarray, offsets: IntArray, start: IntArray) -> _Rea
     first[1:] = last[:-1]
     value_end = np.where(last, offsets[owner + 1], np.append(start[1:], 0)) - 2  # the element's closing "}"
     head, tail = _at(data, value_start), _at(data, value_end - 1)
-    ok = ((after_len > 0) & (before_len > 0)
-          & _matches(data, before_key, _BEFORE_KEY) & _matches(data, value_key, _VALUE_KEY)
-          & (value_end > value_start) & (_at(data, value_end) == ord("}"))
-          & (_at(data, value_end + 1) == np.where(last, ord("]"), ord(",")))
-          & (~first | ((start == offsets[owner] + 1) & (_at(data, offsets[owner]) == ord("["))))
-          & ((head != ord('"')) | (tail == ord('"'))) & ((head != ord("{")) | (tail == ord("}")))
-          & ((head != ord("[")) | (tail == ord("]"))))
+    ok = (
+        (after_len > 0)
+        & (before_len > 0)
+        & _matches(data, before_key, _BEFORE_KEY)
+        & _matches(data, value_key, _VALUE_KEY)
+        & (value_end > value_start)
+        & (_at(data, value_end) == ord("}"))
+        & (_at(data, value_end + 1) == np.where(last, ord("]"), ord(",")))
+        & (~first | ((start == offsets[owner] + 1) & (_at(data, offsets[owner]) == ord("["))))
+        & ((head != ord('"')) | (tail == ord('"')))
+        & ((head != ord("{")) | (tail == ord("}")))
+        & ((head != ord("[")) | (tail == ord("]")))
+    )
     nested = (head == ord("{")) | (head == ord("["))
     return _Read(owner, ok, nested, value_start, value_end, before, after)
 
@@ -421,7 +466,9 @@ def _fast_elements(summaries: pa.Array) -> tuple[IntArray, pa.Array, IntArray, I
     nothing = (empty, pa.array([], pa.large_string()), empty, empty, np.zeros(n, dtype=bool))
     if not n:
         return nothing
-    offsets = np.frombuffer(summaries.buffers()[1], dtype=np.int64)[summaries.offset:summaries.offset + n + 1]
+    offsets = np.frombuffer(summaries.buffers()[1], dtype=np.int64)[
+        summaries.offset : summaries.offset + n + 1
+    ]
     lo, hi = int(offsets[0]), int(offsets[-1])
     if hi == lo:
         return nothing
@@ -443,8 +490,13 @@ def _fast_elements(summaries: pa.Array) -> tuple[IntArray, pa.Array, IntArray, I
         owner, values, before, after = _collect(sub_data, sub, sub_ok[sub.owner])
         parts.append((rows[owner], values, before, after))
         owner_ok[rows] = sub_ok
-    return (np.concatenate([p[0] for p in parts]), pa.chunked_array([p[1] for p in parts]).combine_chunks(),
-            np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts]), owner_ok)
+    return (
+        np.concatenate([p[0] for p in parts]),
+        pa.chunked_array([p[1] for p in parts]).combine_chunks(),
+        np.concatenate([p[2] for p in parts]),
+        np.concatenate([p[3] for p in parts]),
+        owner_ok,
+    )
 
 
 def _slow_elements(text: str | None) -> list[tuple[str, float, float]]:
@@ -461,9 +513,13 @@ def _slow_elements(text: str | None) -> list[tuple[str, float, float]]:
     for item in items:
         if isinstance(item, dict):
             before, after = item.get("before"), item.get("after")
-            out.append((canonical_json(item.get("value")),
-                        float(before) if isinstance(before, int | float) else 0.0,
-                        float(after) if isinstance(after, int | float) else 0.0))
+            out.append(
+                (
+                    canonical_json(item.get("value")),
+                    float(before) if isinstance(before, int | float) else 0.0,
+                    float(after) if isinstance(after, int | float) else 0.0,
+                )
+            )
     return out
 
 
@@ -489,8 +545,11 @@ def _parse_summaries(summaries: pa.Array) -> _Elements:
     fast_ok = np.concatenate(fast) if fast else np.zeros(0, dtype=bool)
     slow_idx = np.flatnonzero(~fast_ok & _np(summaries.is_valid()))
     if len(slow_idx):
-        rows = [(i, *element) for i, text in zip(slow_idx.tolist(), summaries.take(pa.array(slow_idx)).to_pylist(),
-                                                 strict=True) for element in _slow_elements(text)]
+        rows = [
+            (i, *element)
+            for i, text in zip(slow_idx.tolist(), summaries.take(pa.array(slow_idx)).to_pylist(), strict=True)
+            for element in _slow_elements(text)
+        ]
         owners.append(np.array([r[0] for r in rows], dtype=np.int64))
         texts.append(pa.array([r[1] for r in rows], type=pa.large_string()))
         befores.append(np.array([r[2] for r in rows], dtype=np.float64))
@@ -504,8 +563,9 @@ def _parse_summaries(summaries: pa.Array) -> _Elements:
     )
 
 
-def _expand(owner_of_pair: IntArray, starts: IntArray, lengths: IntArray,
-            sorted_elements: IntArray) -> tuple[IntArray, IntArray]:
+def _expand(
+    owner_of_pair: IntArray, starts: IntArray, lengths: IntArray, sorted_elements: IntArray
+) -> tuple[IntArray, IntArray]:
     """For each pair, the elements of its summary: (pair index, element index) per element."""
     lens = lengths[owner_of_pair]
     pair = np.repeat(np.arange(len(owner_of_pair), dtype=np.int64), lens)
@@ -514,8 +574,16 @@ def _expand(owner_of_pair: IntArray, starts: IntArray, lengths: IntArray,
     return pair, sorted_elements[np.repeat(starts[owner_of_pair], lens) + within]
 
 
-def _general_tvd(a: IntArray, b: IntArray, el: _Elements, p: FloatArray, q: FloatArray, starts: IntArray,
-                 lengths: IntArray, sorted_elements: IntArray) -> FloatArray:
+def _general_tvd(
+    a: IntArray,
+    b: IntArray,
+    el: _Elements,
+    p: FloatArray,
+    q: FloatArray,
+    starts: IntArray,
+    lengths: IntArray,
+    sorted_elements: IntArray,
+) -> FloatArray:
     """TVD for arbitrary summaries: one bucket per (pair, value), a value absent on one side counts 0."""
     pair_a, elem_a = _expand(a, starts, lengths, sorted_elements)
     pair_b, elem_b = _expand(b, starts, lengths, sorted_elements)
@@ -526,7 +594,9 @@ def _general_tvd(a: IntArray, b: IntArray, el: _Elements, p: FloatArray, q: Floa
     return 0.5 * np.bincount(unique_keys // n_values, weights=diff, minlength=len(a))
 
 
-def _pair_tvd(owner_a: IntArray, owner_b: IntArray, el: _Elements, n_owners: int) -> tuple[BoolArray, FloatArray]:
+def _pair_tvd(
+    owner_a: IntArray, owner_b: IntArray, el: _Elements, n_owners: int
+) -> tuple[BoolArray, FloatArray]:
     """TVD between summary ``owner_a``'s before- and ``owner_b``'s after-distribution, pairwise.
 
     Returns (defined, tvd); defined is False where a total is not positive (tvd is NaN there).
@@ -534,8 +604,11 @@ def _pair_tvd(owner_a: IntArray, owner_b: IntArray, el: _Elements, n_owners: int
     directly from per-summary arrays; the rest go through the general bucketed computation.
     """
     lengths = np.bincount(el.owner, minlength=n_owners)
-    sorted_elements = (np.arange(len(el.owner)) if np.all(el.owner[1:] >= el.owner[:-1])
-                       else np.argsort(el.owner, kind="stable"))
+    sorted_elements = (
+        np.arange(len(el.owner))
+        if np.all(el.owner[1:] >= el.owner[:-1])
+        else np.argsort(el.owner, kind="stable")
+    )
     starts = np.cumsum(lengths) - lengths
     before_total = np.bincount(el.owner, weights=el.before, minlength=n_owners)
     after_total = np.bincount(el.owner, weights=el.after, minlength=n_owners)
@@ -560,7 +633,9 @@ def _pair_tvd(owner_a: IntArray, owner_b: IntArray, el: _Elements, n_owners: int
     result = np.full(len(a), np.nan)
     result[one] = np.where(v0[a[one]] == v0[b[one]], 0.0, 1.0)
     result[same] = 0.5 * (np.abs(p0[a[same]] - q0[b[same]]) + np.abs(p1[a[same]] - q1[b[same]]))
-    result[swapped] = 0.5 * (np.abs(p0[a[swapped]] - q1[b[swapped]]) + np.abs(p1[a[swapped]] - q0[b[swapped]]))
+    result[swapped] = 0.5 * (
+        np.abs(p0[a[swapped]] - q1[b[swapped]]) + np.abs(p1[a[swapped]] - q0[b[swapped]])
+    )
     rest = ~(one | same | swapped)
     if rest.any():
         result[rest] = _general_tvd(a[rest], b[rest], el, p, q, starts, lengths, sorted_elements)
@@ -579,6 +654,7 @@ def _arrow_text(column: pd.Series) -> pa.ChunkedArray:
 # --------------------------------------------------------------------------------------------------
 # Rollbacks and flapping.
 # --------------------------------------------------------------------------------------------------
+
 
 def _group_time_order(group: IntArray, t: IntArray) -> IntArray:
     """Permutation sorting by (group, t). Frames usually come time-sorted (``events_to_frame`` sorts),
@@ -628,9 +704,14 @@ def _rollbacks(ev: _Events) -> tuple[IntArray, IntArray, FloatArray]:
         return empty, empty, empty.astype(np.float64)
     ordered = _sorted_by_flag_env_time_id(ev, rows)
     a, b = ordered[:-1], ordered[1:]
-    candidate = ((ev.flag[a] == ev.flag[b]) & (ev.env[a] == ev.env[b])
-                 & (ev.time[b] - ev.time[a] <= ROLLBACK_WINDOW_MS)
-                 & _IMPACTFUL[ev.impact[a]] & ev.has_var[a] & ev.has_var[b])
+    candidate = (
+        (ev.flag[a] == ev.flag[b])
+        & (ev.env[a] == ev.env[b])
+        & (ev.time[b] - ev.time[a] <= ROLLBACK_WINDOW_MS)
+        & _IMPACTFUL[ev.impact[a]]
+        & ev.has_var[a]
+        & ev.has_var[b]
+    )
     a, b = a[candidate], b[candidate]
     if not len(a):
         return empty, empty, empty.astype(np.float64)

@@ -34,5 +34,16 @@ def open_store(cache_dir: Path, store_url: str | None = None) -> EventStore:
     return SQLiteStore(Path(cache_dir) / "events.sqlite")
 
 
-__all__ = ["SCHEMA_VERSION", "EventStore", "KeySummary", "RefreshRecord", "SQLiteStore", "StoreKey",
-           "compact_chunks", "merge_ranges", "missing_ranges", "open_store", "wanted_columns"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "EventStore",
+    "KeySummary",
+    "RefreshRecord",
+    "SQLiteStore",
+    "StoreKey",
+    "compact_chunks",
+    "merge_ranges",
+    "missing_ranges",
+    "open_store",
+    "wanted_columns",
+]

@@ -123,19 +123,22 @@ class EventStore(ABC):
     def covered(self, key: StoreKey) -> list[tuple[int, int]]: ...
 
     @abstractmethod
-    def _store_page(self, key: StoreKey, rows: Mapping[str, tuple[dict[str, Any], str]],
-                    complete: tuple[int, int] | None) -> int:
+    def _store_page(
+        self, key: StoreKey, rows: Mapping[str, tuple[dict[str, Any], str]], complete: tuple[int, int] | None
+    ) -> int:
         """Write ``rows`` (id -> (flat, raw)) and, with ``complete``, the new coverage, in one transaction;
         return how many ids were new. ``merged_coverage`` computes what the coverage becomes."""
 
     @abstractmethod
-    def _raw_batch(self, key: StoreKey, after: tuple[int, str], to_ms: int,
-                   limit: int) -> list[tuple[int, str, Any]]:
+    def _raw_batch(
+        self, key: StoreKey, after: tuple[int, str], to_ms: int, limit: int
+    ) -> list[tuple[int, str, Any]]:
         """Up to ``limit`` (event_time, id, raw) rows after ``after`` in (event_time, id) order, before ``to_ms``."""
 
     @abstractmethod
-    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int,
-                   columns: Sequence[str] | None = None) -> pd.DataFrame: ...
+    def load_frame(
+        self, key: StoreKey, from_ms: int, to_ms: int, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame: ...
 
     @abstractmethod
     def record_refresh(self, key: StoreKey, record: RefreshRecord) -> None: ...
@@ -171,8 +174,9 @@ class EventStore(ABC):
 
     # -- what a store means, for every backend ----------------------------------------------------------
 
-    def write_page(self, key: StoreKey, items: Sequence[Mapping[str, Any]],
-                   complete: tuple[int, int] | None = None) -> int:
+    def write_page(
+        self, key: StoreKey, items: Sequence[Mapping[str, Any]], complete: tuple[int, int] | None = None
+    ) -> int:
         """Store one page; when ``complete`` is given, record that range covered in the same transaction.
         Returns how many of the page's ids the store did not hold yet."""
         if complete is not None and complete[1] <= complete[0]:
@@ -180,7 +184,9 @@ class EventStore(ABC):
         return self._store_page(key, latest_copies(items), complete)
 
     @staticmethod
-    def merged_coverage(current: Iterable[tuple[int, int]], complete: tuple[int, int]) -> list[tuple[int, int]]:
+    def merged_coverage(
+        current: Iterable[tuple[int, int]], complete: tuple[int, int]
+    ) -> list[tuple[int, int]]:
         """What the ranges touching ``complete`` become once it is recorded (they are replaced by these)."""
         return merge_ranges([*((int(s), int(e)) for s, e in current), complete])
 

@@ -92,17 +92,30 @@ _SELECT_COLUMNS = ", ".join(COLUMNS)
 _INSERT_EVENTS = f"""
 INSERT INTO fh_events (key_id, {_SELECT_COLUMNS}, raw)
 SELECT %s::bigint, {_SELECT_COLUMNS}, raw::json
-FROM unnest({", ".join(
-    f"%b::{'bigint' if c in _INT_COLUMNS else 'float8' if c in _FLOAT_COLUMNS else 'text'}[]" for c in COLUMNS
-)}, %b::text[]) AS page ({_SELECT_COLUMNS}, raw)
+FROM unnest({
+    ", ".join(
+        f"%b::{'bigint' if c in _INT_COLUMNS else 'float8' if c in _FLOAT_COLUMNS else 'text'}[]"
+        for c in COLUMNS
+    )
+}, %b::text[]) AS page ({_SELECT_COLUMNS}, raw)
 ON CONFLICT (key_id, id) DO UPDATE SET  -- the newest copy wins, as with SQLite's INSERT OR REPLACE
 {", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "id")}, raw = EXCLUDED.raw
 """
 
-_CSV_TYPES = {c: (pa.int64() if c in _INT_COLUMNS else pa.float64() if c in _FLOAT_COLUMNS
-                  else pa.dictionary(pa.int32(), pa.string()) if c in CATEGORY_COLUMNS else pa.string())
-              for c in COLUMNS}
+_CSV_TYPES = {
+    c: (
+        pa.int64()
+        if c in _INT_COLUMNS
+        else pa.float64()
+        if c in _FLOAT_COLUMNS
+        else pa.dictionary(pa.int32(), pa.string())
+        if c in CATEGORY_COLUMNS
+        else pa.string()
+    )
+    for c in COLUMNS
+}
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
 
 def _text(value: Any) -> Any:
     """PostgreSQL text cannot hold NUL (SQLite can): it is dropped from the flat columns, kept in ``raw``."""
@@ -129,7 +142,7 @@ class _CopyReader(io.RawIOBase):
                     break
                 self._pending = memoryview(data)
             n = min(len(out) - filled, len(self._pending))
-            out[filled:filled + n] = self._pending[:n]
+            out[filled : filled + n] = self._pending[:n]
             self._pending = self._pending[n:]
             filled += n
         return filled
@@ -144,8 +157,9 @@ class PostgresStore(EventStore):
     connections a process opens for queries; each claim opens one more, held while the claim lasts.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 5, connect_timeout_s: float = 5,
-                 schema: str | None = None) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 5, connect_timeout_s: float = 5, schema: str | None = None
+    ) -> None:
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             raise StoreError(f"invalid PostgreSQL schema name {schema!r}: use letters, digits and _")
         self.notice: str | None = None
@@ -153,7 +167,9 @@ class PostgresStore(EventStore):
         self._secrets = _secrets_of(url)
         params = self._parse(url)
         self._where = _where(params)
-        self.description = f"PostgreSQL at postgresql://{self._where}" + (f" (schema {schema})" if schema else "")
+        self.description = f"PostgreSQL at postgresql://{self._where}" + (
+            f" (schema {schema})" if schema else ""
+        )
         self._timeout = float(connect_timeout_s)
         extra: dict[str, Any] = {"connect_timeout": max(2, math.ceil(connect_timeout_s))}
         if "application_name" not in params:
@@ -165,8 +181,15 @@ class PostgresStore(EventStore):
         self._lock_space = self._migrate()
         wait = max(15.0, 3 * self._timeout)
         self._pool: ConnectionPool = ConnectionPool(
-            self._conninfo, min_size=1, max_size=max(1, pool_size), open=False, name="flag-health",
-            configure=self._configure, check=ConnectionPool.check_connection, timeout=wait)
+            self._conninfo,
+            min_size=1,
+            max_size=max(1, pool_size),
+            open=False,
+            name="flag-health",
+            configure=self._configure,
+            check=ConnectionPool.check_connection,
+            timeout=wait,
+        )
         self._pool.open(wait=False)
 
     # -- connections --------------------------------------------------------------------------------------
@@ -196,15 +219,18 @@ class PostgresStore(EventStore):
         try:
             return psycopg.connect(self._conninfo, **kwargs)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to the PostgreSQL event store at {self._where}: "
-                             f"{self._scrub(exc)}") from None
+            raise StoreError(
+                f"cannot connect to the PostgreSQL event store at {self._where}: {self._scrub(exc)}"
+            ) from None
 
     def _failure(self, exc: BaseException) -> StoreError:
         if isinstance(exc, PoolClosed):
             return StoreError(f"the PostgreSQL event store at {self._where} is closed")
         if isinstance(exc, PoolTimeout):
-            return StoreError(f"the PostgreSQL event store at {self._where} could not be reached in time: "
-                              "is the server running and reachable?")
+            return StoreError(
+                f"the PostgreSQL event store at {self._where} could not be reached in time: "
+                "is the server running and reachable?"
+            )
         return StoreError(f"the PostgreSQL event store at {self._where} failed: {self._scrub(exc)}")
 
     @contextlib.contextmanager
@@ -231,24 +257,33 @@ class PostgresStore(EventStore):
                 if self._version(conn) != SCHEMA_VERSION:
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
                     if self._schema is not None:
-                        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema)))
-                    conn.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (name TEXT PRIMARY KEY, "
-                                 "value TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+                        conn.execute(
+                            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self._schema))
+                        )
+                    conn.execute(
+                        f"CREATE TABLE IF NOT EXISTS {META_TABLE} (name TEXT PRIMARY KEY, "
+                        "value TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                    )
                     current = self._version(conn) or 0
                     if current > SCHEMA_VERSION:
                         raise StoreError(
                             f"the PostgreSQL event store at {self._where} has schema version {current}, newer "
-                            f"than this dashboard's {SCHEMA_VERSION}: upgrade the dashboard on this replica")
+                            f"than this dashboard's {SCHEMA_VERSION}: upgrade the dashboard on this replica"
+                        )
                     who = f"{socket.gethostname()} pid {os.getpid()}"
                     for version in range(current + 1, SCHEMA_VERSION + 1):
                         for statement in MIGRATIONS[version - 1]:
                             conn.execute(statement)
                         # a plain INSERT: were a migration ever applied twice, this would fail loudly
-                        conn.execute(f"INSERT INTO {META_TABLE} (name, value) VALUES (%s, %s)",
-                                     (f"migration:{version:04d}", f"applied by {who}"))
-                    conn.execute(f"INSERT INTO {META_TABLE} (name, value) VALUES ('schema_version', %s) "
-                                 "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-                                 (str(SCHEMA_VERSION),))
+                        conn.execute(
+                            f"INSERT INTO {META_TABLE} (name, value) VALUES (%s, %s)",
+                            (f"migration:{version:04d}", f"applied by {who}"),
+                        )
+                    conn.execute(
+                        f"INSERT INTO {META_TABLE} (name, value) VALUES ('schema_version', %s) "
+                        "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+                        (str(SCHEMA_VERSION),),
+                    )
                     conn.commit()
                 row = conn.execute("SELECT current_database(), current_schema()").fetchone()
                 conn.commit()
@@ -258,8 +293,10 @@ class PostgresStore(EventStore):
             conn.close()
         assert row is not None
         if row[1] is None:
-            raise StoreError(f"the PostgreSQL event store at {self._where} has no schema to use "
-                             "(search_path names none that exists)")
+            raise StoreError(
+                f"the PostgreSQL event store at {self._where} has no schema to use "
+                "(search_path names none that exists)"
+            )
         return f"{row[0]}/{row[1]}"
 
     @staticmethod
@@ -276,8 +313,11 @@ class PostgresStore(EventStore):
         find = "SELECT key_id FROM fh_keys WHERE source = %s AND project = %s AND environment = %s"
         row = conn.execute(find, params).fetchone()
         if row is None and create:
-            conn.execute("INSERT INTO fh_keys (source, project, environment) VALUES (%s, %s, %s) "
-                         "ON CONFLICT DO NOTHING", params)
+            conn.execute(
+                "INSERT INTO fh_keys (source, project, environment) VALUES (%s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                params,
+            )
             row = conn.execute(find, params).fetchone()
         return row[0] if row else None
 
@@ -293,12 +333,14 @@ class PostgresStore(EventStore):
             key_id = self._key_id(conn, key)
             if key_id is None:
                 return []
-            rows = conn.execute("SELECT start_ms, end_ms FROM fh_coverage WHERE key_id = %s ORDER BY start_ms",
-                                (key_id,)).fetchall()
+            rows = conn.execute(
+                "SELECT start_ms, end_ms FROM fh_coverage WHERE key_id = %s ORDER BY start_ms", (key_id,)
+            ).fetchall()
         return [(s, e) for s, e in rows]
 
-    def _store_page(self, key: StoreKey, rows: Mapping[str, tuple[dict[str, Any], str]],
-                    complete: tuple[int, int] | None) -> int:
+    def _store_page(
+        self, key: StoreKey, rows: Mapping[str, tuple[dict[str, Any], str]], complete: tuple[int, int] | None
+    ) -> int:
         with self._tx() as conn:
             key_id = self._key_id(conn, key, create=True)
             # one writer per key at a time, whoever calls: coverage merges must not interleave
@@ -306,8 +348,9 @@ class PostgresStore(EventStore):
             added = 0
             if rows:
                 ids = list(rows)
-                existing = conn.execute("SELECT count(*) FROM fh_events WHERE key_id = %s AND id = ANY(%s)",
-                                        (key_id, ids)).fetchone()
+                existing = conn.execute(
+                    "SELECT count(*) FROM fh_events WHERE key_id = %s AND id = ANY(%s)", (key_id, ids)
+                ).fetchone()
                 added = len(ids) - (existing[0] if existing else 0)
                 columns = [[_text(flat[c]) for flat, _ in rows.values()] for c in COLUMNS]
                 conn.execute(_INSERT_EVENTS, (key_id, *columns, [raw for _, raw in rows.values()]))
@@ -316,12 +359,15 @@ class PostgresStore(EventStore):
                 current = conn.execute(f"SELECT start_ms, end_ms {touching}", (key_id, *complete)).fetchall()
                 conn.execute(f"DELETE {touching}", (key_id, *complete))
                 with conn.cursor() as cur:
-                    cur.executemany("INSERT INTO fh_coverage (key_id, start_ms, end_ms) VALUES (%s, %s, %s)",
-                                    [(key_id, s, e) for s, e in self.merged_coverage(current, complete)])
+                    cur.executemany(
+                        "INSERT INTO fh_coverage (key_id, start_ms, end_ms) VALUES (%s, %s, %s)",
+                        [(key_id, s, e) for s, e in self.merged_coverage(current, complete)],
+                    )
         return added
 
-    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int,
-                   columns: Sequence[str] | None = None) -> pd.DataFrame:
+    def load_frame(
+        self, key: StoreKey, from_ms: int, to_ms: int, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """The events of ``[from_ms, to_ms)`` by time then id: the server streams CSV, pyarrow parses it.
         With ``columns``, only those (and ``event_time``) are sent."""
         names = wanted_columns(columns) or list(COLUMNS)
@@ -331,9 +377,13 @@ class PostgresStore(EventStore):
                 return frame_from_columns({}, names)
             query = sql.SQL(
                 "COPY (SELECT {columns} FROM fh_events WHERE key_id = {key_id} AND event_time >= {lo} "
-                "AND event_time < {hi} ORDER BY event_time, id) TO STDOUT (FORMAT csv)").format(
-                columns=sql.SQL(", ".join(names)), key_id=sql.Literal(key_id),
-                lo=sql.Literal(int(from_ms)), hi=sql.Literal(int(to_ms)))
+                "AND event_time < {hi} ORDER BY event_time, id) TO STDOUT (FORMAT csv)"
+            ).format(
+                columns=sql.SQL(", ".join(names)),
+                key_id=sql.Literal(key_id),
+                lo=sql.Literal(int(from_ms)),
+                hi=sql.Literal(int(to_ms)),
+            )
             with conn.cursor() as cur, cur.copy(query) as copy:
                 first = copy.read()
                 if not first:  # no rows (pyarrow refuses an empty CSV)
@@ -345,43 +395,63 @@ class PostgresStore(EventStore):
                         parse_options=pacsv.ParseOptions(newlines_in_values=True),
                         # CSV NULL is an unquoted empty field, "" is an empty string: keep them apart
                         convert_options=pacsv.ConvertOptions(
-                            column_types={c: _CSV_TYPES[c] for c in names}, strings_can_be_null=True, quoted_strings_can_be_null=False,
-                            null_values=[""]))
+                            column_types={c: _CSV_TYPES[c] for c in names},
+                            strings_can_be_null=True,
+                            quoted_strings_can_be_null=False,
+                            null_values=[""],
+                        ),
+                    )
                 except pa.ArrowException as exc:
-                    raise StoreError(f"the PostgreSQL event store at {self._where} sent events that could "
-                                     f"not be read: {exc}") from None
+                    raise StoreError(
+                        f"the PostgreSQL event store at {self._where} sent events that could "
+                        f"not be read: {exc}"
+                    ) from None
         return frame_from_arrow(table)
 
-    def _raw_batch(self, key: StoreKey, after: tuple[int, str], to_ms: int,
-                   limit: int) -> list[tuple[int, str, Any]]:
+    def _raw_batch(
+        self, key: StoreKey, after: tuple[int, str], to_ms: int, limit: int
+    ) -> list[tuple[int, str, Any]]:
         with self._tx() as conn:
             key_id = self._key_id(conn, key)
         if key_id is None:
             return []
-        return self._read("SELECT event_time, id, raw FROM fh_events WHERE key_id = %s AND event_time < %s "
-                          "AND (event_time, id) > (%s, %s) ORDER BY event_time, id LIMIT %s",
-                          (key_id, to_ms, after[0], after[1], limit))
+        return self._read(
+            "SELECT event_time, id, raw FROM fh_events WHERE key_id = %s AND event_time < %s "
+            "AND (event_time, id) > (%s, %s) ORDER BY event_time, id LIMIT %s",
+            (key_id, to_ms, after[0], after[1], limit),
+        )
 
     def record_refresh(self, key: StoreKey, record: RefreshRecord) -> None:
         with self._tx() as conn:
             key_id = self._key_id(conn, key, create=True)
-            conn.execute("INSERT INTO fh_refreshes (key_id, at_ms, outcome, requests, events_added, message) "
-                         "VALUES (%s, %s, %s, %s, %s, %s)",
-                         (key_id, record.at_ms, record.outcome, record.requests, record.events_added,
-                          _text(record.message[:1000])))
+            conn.execute(
+                "INSERT INTO fh_refreshes (key_id, at_ms, outcome, requests, events_added, message) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    key_id,
+                    record.at_ms,
+                    record.outcome,
+                    record.requests,
+                    record.events_added,
+                    _text(record.message[:1000]),
+                ),
+            )
 
     def last_refresh(self, key: StoreKey) -> RefreshRecord | None:
         rows = self._read(
             "SELECT r.at_ms, r.outcome, r.requests, r.events_added, r.message FROM fh_refreshes r "
             "JOIN fh_keys k USING (key_id) WHERE k.source = %s AND k.project = %s AND k.environment = %s "
-            "ORDER BY r.at_ms DESC, r.refresh_id DESC LIMIT 1", (key.source, key.project, key.environment))
+            "ORDER BY r.at_ms DESC, r.refresh_id DESC LIMIT 1",
+            (key.source, key.project, key.environment),
+        )
         return RefreshRecord(*rows[0]) if rows else None
 
     def last_good_refresh_ms(self, key: StoreKey) -> int | None:
         rows = self._read(
             "SELECT max(r.at_ms) FROM fh_refreshes r JOIN fh_keys k USING (key_id) WHERE k.source = %s "
             "AND k.project = %s AND k.environment = %s AND r.outcome = 'ok'",
-            (key.source, key.project, key.environment))
+            (key.source, key.project, key.environment),
+        )
         return rows[0][0] if rows else None
 
     def summaries(self) -> list[KeySummary]:
@@ -391,34 +461,57 @@ class PostgresStore(EventStore):
                 "SELECT k.key_id, k.source, k.project, k.environment, s.n, s.first, s.last FROM fh_keys k "
                 "CROSS JOIN LATERAL (SELECT count(*) AS n, min(event_time) AS first, max(event_time) AS last "
                 "FROM fh_events e WHERE e.key_id = k.key_id) s "
-                "ORDER BY k.source, k.project, k.environment").fetchall()
+                "ORDER BY k.source, k.project, k.environment"
+            ).fetchall()
             covered: dict[int, list[tuple[int, int]]] = {}
             for key_id, start, end in conn.execute(
-                    "SELECT key_id, start_ms, end_ms FROM fh_coverage ORDER BY key_id, start_ms"):
+                "SELECT key_id, start_ms, end_ms FROM fh_coverage ORDER BY key_id, start_ms"
+            ):
                 covered.setdefault(key_id, []).append((start, end))
-            last = {row[0]: RefreshRecord(*row[1:]) for row in conn.execute(
-                "SELECT DISTINCT ON (key_id) key_id, at_ms, outcome, requests, events_added, message "
-                "FROM fh_refreshes ORDER BY key_id, at_ms DESC, refresh_id DESC")}
-            good = dict(conn.execute(
-                "SELECT key_id, max(at_ms) FROM fh_refreshes WHERE outcome = 'ok' GROUP BY key_id").fetchall())
-        return [KeySummary(StoreKey(source, project, env), n, first, last_ms, covered.get(key_id, []),
-                           last.get(key_id), good.get(key_id))
-                for key_id, source, project, env, n, first, last_ms in keys]
+            last = {
+                row[0]: RefreshRecord(*row[1:])
+                for row in conn.execute(
+                    "SELECT DISTINCT ON (key_id) key_id, at_ms, outcome, requests, events_added, message "
+                    "FROM fh_refreshes ORDER BY key_id, at_ms DESC, refresh_id DESC"
+                )
+            }
+            good = dict(
+                conn.execute(
+                    "SELECT key_id, max(at_ms) FROM fh_refreshes WHERE outcome = 'ok' GROUP BY key_id"
+                ).fetchall()
+            )
+        return [
+            KeySummary(
+                StoreKey(source, project, env),
+                n,
+                first,
+                last_ms,
+                covered.get(key_id, []),
+                last.get(key_id),
+                good.get(key_id),
+            )
+            for key_id, source, project, env, n, first, last_ms in keys
+        ]
 
     def get_resource(self, source: str, kind: str, scope: str, max_age_s: float) -> Any | None:
         # ages come from the server's clock, so replicas whose clocks disagree still agree on expiry
-        rows = self._read("SELECT extract(epoch FROM clock_timestamp() - fetched_at)::float8, payload "
-                          "FROM fh_resources WHERE source = %s AND kind = %s AND scope = %s", (source, kind, scope))
+        rows = self._read(
+            "SELECT extract(epoch FROM clock_timestamp() - fetched_at)::float8, payload "
+            "FROM fh_resources WHERE source = %s AND kind = %s AND scope = %s",
+            (source, kind, scope),
+        )
         if not rows or rows[0][0] > max_age_s:
             return None
         return rows[0][1]
 
     def put_resource(self, source: str, kind: str, scope: str, payload: Any) -> None:
         with self._tx() as conn:
-            conn.execute("INSERT INTO fh_resources (source, kind, scope, fetched_at, payload) "
-                         "VALUES (%s, %s, %s, clock_timestamp(), %s::json) ON CONFLICT (source, kind, scope) "
-                         "DO UPDATE SET fetched_at = EXCLUDED.fetched_at, payload = EXCLUDED.payload",
-                         (source, kind, scope, json.dumps(payload, separators=(",", ":"))))
+            conn.execute(
+                "INSERT INTO fh_resources (source, kind, scope, fetched_at, payload) "
+                "VALUES (%s, %s, %s, clock_timestamp(), %s::json) ON CONFLICT (source, kind, scope) "
+                "DO UPDATE SET fetched_at = EXCLUDED.fetched_at, payload = EXCLUDED.payload",
+                (source, kind, scope, json.dumps(payload, separators=(",", ":"))),
+            )
 
     def _lock_name(self, key: StoreKey) -> str:
         return f"postgres:{self.lock_id(key)}"
@@ -435,13 +528,16 @@ class PostgresStore(EventStore):
         lock_id = self.lock_id(key)
         # Keepalives on both ends: a vanished client machine (not just a dead process) is noticed
         # within about a minute too, and its lock released.
-        conn = self._connect(autocommit=True, keepalives=1, keepalives_idle=30, keepalives_interval=10,
-                             keepalives_count=3)
+        conn = self._connect(
+            autocommit=True, keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3
+        )
         try:
             try:
-                conn.execute("SELECT set_config('tcp_keepalives_idle', '30', false), "
-                             "set_config('tcp_keepalives_interval', '10', false), "
-                             "set_config('tcp_keepalives_count', '3', false)")
+                conn.execute(
+                    "SELECT set_config('tcp_keepalives_idle', '30', false), "
+                    "set_config('tcp_keepalives_interval', '10', false), "
+                    "set_config('tcp_keepalives_count', '3', false)"
+                )
                 conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
             except psycopg.Error as exc:
                 raise self._failure(exc) from None

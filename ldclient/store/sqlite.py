@@ -58,8 +58,10 @@ CREATE TABLE IF NOT EXISTS resources (
     PRIMARY KEY (source, kind, scope));
 """
 
-_INSERT = (f"INSERT OR REPLACE INTO events (key_id, {', '.join(EVENT_COLUMNS)}, raw, seq) "
-           f"VALUES (?, {', '.join('?' for _ in EVENT_COLUMNS)}, ?, ?)")
+_INSERT = (
+    f"INSERT OR REPLACE INTO events (key_id, {', '.join(EVENT_COLUMNS)}, raw, seq) "
+    f"VALUES (?, {', '.join('?' for _ in EVENT_COLUMNS)}, ?, ?)"
+)
 
 SMALL_CHUNK_BYTES = 1 << 22  # a page's columns go in as bytes, in one statement; bigger ones stream
 
@@ -88,8 +90,9 @@ def _write_column(conn: sqlite3.Connection, key_id: int, seq: int, name: str, co
     table = _column_table(name, column)
     sizer = pa.MockOutputStream()
     _write_ipc(sizer, table)
-    rowid = conn.execute("INSERT INTO chunk_columns VALUES (?, ?, ?, zeroblob(?))",
-                         (key_id, seq, name, sizer.size())).lastrowid
+    rowid = conn.execute(
+        "INSERT INTO chunk_columns VALUES (?, ?, ?, zeroblob(?))", (key_id, seq, name, sizer.size())
+    ).lastrowid
     assert rowid is not None  # an INSERT always sets it
     with conn.blobopen("chunk_columns", "data", rowid) as blob:
         _write_ipc(pa.PythonFile(_BlobWriter(blob), mode="w"), table)
@@ -127,12 +130,15 @@ def compaction_order(keys: Any, distinct_ids: int | None = None) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    order = pc.sort_indices(keys, sort_keys=[("event_time", "ascending"), ("id", "ascending"),
-                                             ("seq", "ascending")])
+    order = pc.sort_indices(
+        keys, sort_keys=[("event_time", "ascending"), ("id", "ascending"), ("seq", "ascending")]
+    )
     if keys.num_rows > 1:
         ids, times = keys.column("id").take(order), keys.column("event_time").take(order)
-        repeated = pc.and_(pc.equal(ids.slice(0, len(ids) - 1), ids.slice(1)),
-                           pc.equal(times.slice(0, len(times) - 1), times.slice(1)))
+        repeated = pc.and_(
+            pc.equal(ids.slice(0, len(ids) - 1), ids.slice(1)),
+            pc.equal(times.slice(0, len(times) - 1), times.slice(1)),
+        )
         del ids, times
         if pc.any(repeated).as_py():
             order = order.filter(pa.concat_arrays([pc.invert(repeated).combine_chunks(), pa.array([True])]))
@@ -153,7 +159,9 @@ def compact_chunks(tables: list[Any], distinct_ids: int | None = None) -> Any:
 
     # chunks of earlier versions hold string columns where newer ones hold large_string
     schema = arrow_schema()
-    table = pa.concat_tables([t if t.schema == schema else t.cast(schema) for t in tables]).unify_dictionaries()
+    table = pa.concat_tables(
+        [t if t.schema == schema else t.cast(schema) for t in tables]
+    ).unify_dictionaries()
     return table.take(compaction_order(table.select(list(KEY_COLUMNS)), distinct_ids))
 
 
@@ -224,8 +232,10 @@ class SQLiteStore(EventStore):
             src = Path(str(self.path) + suffix)
             if src.exists():
                 src.replace(Path(str(aside) + suffix))
-        self.notice = (f"The event store at {self.path} could not be read ({exc}); it was moved to "
-                       f"{aside.name} and is being rebuilt from the API.")
+        self.notice = (
+            f"The event store at {self.path} could not be read ({exc}); it was moved to "
+            f"{aside.name} and is being rebuilt from the API."
+        )
         try:
             return self._open()
         except sqlite3.DatabaseError as again:
@@ -268,11 +278,16 @@ class SQLiteStore(EventStore):
         key_id = self._key_id(key)
         if key_id is None:
             return []
-        return [(s, e) for s, e in self._read(
-            "SELECT start_ms, end_ms FROM coverage WHERE key_id = ? ORDER BY start_ms", (key_id,))]
+        return [
+            (s, e)
+            for s, e in self._read(
+                "SELECT start_ms, end_ms FROM coverage WHERE key_id = ? ORDER BY start_ms", (key_id,)
+            )
+        ]
 
-    def _store_page(self, key: StoreKey, rows: Mapping[str, tuple[dict[str, Any], str]],
-                    complete: tuple[int, int] | None) -> int:
+    def _store_page(
+        self, key: StoreKey, rows: Mapping[str, tuple[dict[str, Any], str]], complete: tuple[int, int] | None
+    ) -> int:
         key_id = self._key_id(key, create=True)
         assert key_id is not None
         flat_rows = [(key_id, *(flat[c] for c in EVENT_COLUMNS), raw) for flat, raw in rows.values()]
@@ -280,27 +295,32 @@ class SQLiteStore(EventStore):
             ids = list(rows)
             existing = 0
             for chunk in range(0, len(ids), 500):
-                part = ids[chunk:chunk + 500]
+                part = ids[chunk : chunk + 500]
                 existing += conn.execute(
                     f"SELECT COUNT(*) FROM events WHERE key_id = ? AND id IN ({','.join('?' * len(part))})",
-                    (key_id, *part)).fetchone()[0]
+                    (key_id, *part),
+                ).fetchone()[0]
             seq = conn.execute("SELECT seq FROM keys WHERE key_id = ?", (key_id,)).fetchone()[0]
             conn.executemany(_INSERT, [(*row, seq + i + 1) for i, row in enumerate(flat_rows)])
             if flat_rows:
                 conn.execute("UPDATE keys SET seq = ? WHERE key_id = ?", (seq + len(flat_rows), key_id))
                 chunk = arrow_from_rows([r[1:-1] for r in flat_rows], seq_start=seq + 1).sort_by(
-                    [("event_time", "ascending"), ("id", "ascending")])  # a lone chunk is read as it is
+                    [("event_time", "ascending"), ("id", "ascending")]
+                )  # a lone chunk is read as it is
                 _write_chunk(conn, key_id, seq + len(flat_rows), chunk)
             if complete is not None:
                 touching = "FROM coverage WHERE key_id = ? AND end_ms >= ? AND start_ms <= ?"
                 current = conn.execute(f"SELECT start_ms, end_ms {touching}", (key_id, *complete)).fetchall()
                 conn.execute(f"DELETE {touching}", (key_id, *complete))
-                conn.executemany("INSERT INTO coverage VALUES (?, ?, ?)",
-                                 [(key_id, s, e) for s, e in self.merged_coverage(current, complete)])
+                conn.executemany(
+                    "INSERT INTO coverage VALUES (?, ?, ?)",
+                    [(key_id, s, e) for s, e in self.merged_coverage(current, complete)],
+                )
         return len(ids) - existing
 
-    def load_frame(self, key: StoreKey, from_ms: int, to_ms: int,
-                   columns: Sequence[str] | None = None) -> pd.DataFrame:
+    def load_frame(
+        self, key: StoreKey, from_ms: int, to_ms: int, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """The events of ``[from_ms, to_ms)`` by time then id; only ``columns`` (plus ``event_time``) if given.
 
         Reading a million rows through sqlite3 costs seconds of Python objects, so every page is also
@@ -330,11 +350,16 @@ class SQLiteStore(EventStore):
 
     def _chunk_list(self, key_id: int) -> tuple[list[tuple[int, int]], dict[int, dict[str, int]]]:
         """Whole chunks of earlier versions as (seq, rowid), and column chunks as seq -> name -> rowid."""
-        old = [(seq, rowid) for seq, rowid in self._read(
-            "SELECT seq, rowid FROM chunks WHERE key_id = ? ORDER BY seq", (key_id,))]
+        old = [
+            (seq, rowid)
+            for seq, rowid in self._read(
+                "SELECT seq, rowid FROM chunks WHERE key_id = ? ORDER BY seq", (key_id,)
+            )
+        ]
         parts: dict[int, dict[str, int]] = {}
         for seq, name, rowid in self._read(
-                "SELECT seq, name, rowid FROM chunk_columns WHERE key_id = ? ORDER BY seq", (key_id,)):
+            "SELECT seq, name, rowid FROM chunk_columns WHERE key_id = ? ORDER BY seq", (key_id,)
+        ):
             parts.setdefault(seq, {})[name] = rowid
         return old, parts
 
@@ -350,29 +375,41 @@ class SQLiteStore(EventStore):
         last_seq = max([seq for seq, _ in old] + list(parts))
         distinct_ids = self._read("SELECT COUNT(*) FROM events WHERE key_id = ?", (key_id,))[0][0]
         if old:  # chunks of earlier versions: upgraded once, in memory
-            table = compact_chunks([table for _, table in sorted(
-                [(seq, self._read_blob("chunks", rowid)) for seq, rowid in old]
-                + [(seq, self._read_columns(names, None)) for seq, names in parts.items()],
-                key=lambda pair: pair[0])], distinct_ids)
+            table = compact_chunks(
+                [
+                    table
+                    for _, table in sorted(
+                        [(seq, self._read_blob("chunks", rowid)) for seq, rowid in old]
+                        + [(seq, self._read_columns(names, None)) for seq, names in parts.items()],
+                        key=lambda pair: pair[0],
+                    )
+                ],
+                distinct_ids,
+            )
             conn.execute("DELETE FROM chunks WHERE key_id = ? AND seq <= ?", (key_id, last_seq))
             conn.execute("DELETE FROM chunk_columns WHERE key_id = ? AND seq <= ?", (key_id, last_seq))
             _write_chunk(conn, key_id, last_seq, table)
             return table if wanted is None else table.select(wanted)
         seqs = sorted(parts)
         # one contiguous array per column: a take across hundreds of chunks is ~20x slower
-        keys = pa.concat_tables([self._read_columns(parts[seq], list(KEY_COLUMNS)) for seq in seqs]).combine_chunks()
+        keys = pa.concat_tables(
+            [self._read_columns(parts[seq], list(KEY_COLUMNS)) for seq in seqs]
+        ).combine_chunks()
         order = compaction_order(keys, distinct_ids)
         del keys
         for field in arrow_schema():
             # concat_tables, not pa.chunked_array: the latter takes ~0.5 s for 200 chunks
             pieces = pa.concat_tables(
-                [self._read_blob("chunk_columns", self._rowid(parts[seq], field.name)) for seq in seqs])
+                [self._read_blob("chunk_columns", self._rowid(parts[seq], field.name)) for seq in seqs]
+            )
             combined = pieces.unify_dictionaries().column(0).combine_chunks()
             del pieces
             column = combined.take(order)
             del combined
-            conn.execute("DELETE FROM chunk_columns WHERE key_id = ? AND seq <= ? AND name = ?",
-                         (key_id, last_seq, field.name))
+            conn.execute(
+                "DELETE FROM chunk_columns WHERE key_id = ? AND seq <= ? AND name = ?",
+                (key_id, last_seq, field.name),
+            )
             _write_column(conn, key_id, last_seq, field.name, column)
             del column
         return self._read_columns(self._chunk_list(key_id)[1][last_seq], wanted)
@@ -380,8 +417,10 @@ class SQLiteStore(EventStore):
     @staticmethod
     def _rowid(rowids: Mapping[str, int], name: str) -> int:
         if name not in rowids:
-            raise StoreError(f"the event store lacks the stored column {name}: "
-                             "clear the cache (python -m ldclient cache clear) to rebuild it")
+            raise StoreError(
+                f"the event store lacks the stored column {name}: "
+                "clear the cache (python -m ldclient cache clear) to rebuild it"
+            )
         return rowids[name]
 
     def _read_columns(self, rowids: Mapping[str, int], names: Sequence[str] | None) -> Any:
@@ -404,68 +443,105 @@ class SQLiteStore(EventStore):
                     buffer = pa.allocate_buffer(size)
                     view = memoryview(buffer).cast("B")
                     for offset in range(0, size, 1 << 20):
-                        view[offset:offset + (1 << 20)] = blob.read(1 << 20)
+                        view[offset : offset + (1 << 20)] = blob.read(1 << 20)
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"the event store failed: {exc}") from exc
         try:
             reader = pa.ipc.open_file if buffer[:6].to_pybytes() == b"ARROW1" else pa.ipc.open_stream
             return reader(buffer).read_all()
         except pa.ArrowException as exc:
-            raise StoreError(f"the event store holds an unreadable chunk ({exc}): clear the cache "
-                             "(python -m ldclient cache clear) to rebuild it") from exc
+            raise StoreError(
+                f"the event store holds an unreadable chunk ({exc}): clear the cache "
+                "(python -m ldclient cache clear) to rebuild it"
+            ) from exc
 
-    def _raw_batch(self, key: StoreKey, after: tuple[int, str], to_ms: int,
-                   limit: int) -> list[tuple[int, str, Any]]:
+    def _raw_batch(
+        self, key: StoreKey, after: tuple[int, str], to_ms: int, limit: int
+    ) -> list[tuple[int, str, Any]]:
         key_id = self._key_id(key)
         if key_id is None:
             return []
         # the lower bound on event_time lets the index start at the cursor: each batch costs the same
-        return self._read("SELECT event_time, id, raw FROM events WHERE key_id = ? AND event_time >= ? AND "
-                          "event_time < ? AND (event_time > ? OR id > ?) ORDER BY event_time, id LIMIT ?",
-                          (key_id, after[0], to_ms, after[0], after[1], limit))
+        return self._read(
+            "SELECT event_time, id, raw FROM events WHERE key_id = ? AND event_time >= ? AND "
+            "event_time < ? AND (event_time > ? OR id > ?) ORDER BY event_time, id LIMIT ?",
+            (key_id, after[0], to_ms, after[0], after[1], limit),
+        )
 
     def record_refresh(self, key: StoreKey, record: RefreshRecord) -> None:
         key_id = self._key_id(key, create=True)
         with self._tx() as conn:
-            conn.execute("INSERT INTO refreshes VALUES (?, ?, ?, ?, ?, ?)",
-                         (key_id, record.at_ms, record.outcome, record.requests, record.events_added,
-                          record.message[:1000]))
+            conn.execute(
+                "INSERT INTO refreshes VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    key_id,
+                    record.at_ms,
+                    record.outcome,
+                    record.requests,
+                    record.events_added,
+                    record.message[:1000],
+                ),
+            )
 
     def last_refresh(self, key: StoreKey) -> RefreshRecord | None:
         key_id = self._key_id(key)
-        rows = [] if key_id is None else self._read(
-            "SELECT at_ms, outcome, requests, events_added, message FROM refreshes WHERE key_id = ? "
-            "ORDER BY at_ms DESC LIMIT 1", (key_id,))
+        rows = (
+            []
+            if key_id is None
+            else self._read(
+                "SELECT at_ms, outcome, requests, events_added, message FROM refreshes WHERE key_id = ? "
+                "ORDER BY at_ms DESC LIMIT 1",
+                (key_id,),
+            )
+        )
         return RefreshRecord(*rows[0]) if rows else None
 
     def last_good_refresh_ms(self, key: StoreKey) -> int | None:
         key_id = self._key_id(key)
-        rows = [] if key_id is None else self._read(
-            "SELECT MAX(at_ms) FROM refreshes WHERE key_id = ? AND outcome = 'ok'", (key_id,))
+        rows = (
+            []
+            if key_id is None
+            else self._read("SELECT MAX(at_ms) FROM refreshes WHERE key_id = ? AND outcome = 'ok'", (key_id,))
+        )
         return rows[0][0] if rows else None
 
     def summaries(self) -> list[KeySummary]:
         out = []
         for key_id, source, project, env in self._read(
-                "SELECT key_id, source, project, environment FROM keys ORDER BY source, project, environment"):
+            "SELECT key_id, source, project, environment FROM keys ORDER BY source, project, environment"
+        ):
             count, first, last = self._read(
-                "SELECT COUNT(*), MIN(event_time), MAX(event_time) FROM events WHERE key_id = ?", (key_id,))[0]
+                "SELECT COUNT(*), MIN(event_time), MAX(event_time) FROM events WHERE key_id = ?", (key_id,)
+            )[0]
             key = StoreKey(source, project, env)
-            out.append(KeySummary(key, count, first, last, self.covered(key), self.last_refresh(key),
-                                  self.last_good_refresh_ms(key)))
+            out.append(
+                KeySummary(
+                    key,
+                    count,
+                    first,
+                    last,
+                    self.covered(key),
+                    self.last_refresh(key),
+                    self.last_good_refresh_ms(key),
+                )
+            )
         return out
 
     def get_resource(self, source: str, kind: str, scope: str, max_age_s: float) -> Any | None:
-        rows = self._read("SELECT fetched_at, payload FROM resources WHERE source = ? AND kind = ? AND scope = ?",
-                          (source, kind, scope))
+        rows = self._read(
+            "SELECT fetched_at, payload FROM resources WHERE source = ? AND kind = ? AND scope = ?",
+            (source, kind, scope),
+        )
         if not rows or time.time() - rows[0][0] > max_age_s:
             return None
         return json.loads(rows[0][1])
 
     def put_resource(self, source: str, kind: str, scope: str, payload: Any) -> None:
         with self._tx() as conn:
-            conn.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?)",
-                         (source, kind, scope, time.time(), json.dumps(payload, separators=(",", ":"))))
+            conn.execute(
+                "INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?)",
+                (source, kind, scope, time.time(), json.dumps(payload, separators=(",", ":"))),
+            )
 
     def _lock_name(self, key: StoreKey) -> str:
         return f"{self.path}:{key.digest()}"
