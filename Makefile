@@ -26,8 +26,11 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
+# Lint, format and types: ruff over the tree, mypy (strict) over ldclient/ and dashboard/.
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest
@@ -40,4 +43,4 @@ demo-server: install
 	$(BIN)/python -m ldclient demo-server
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts

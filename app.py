@@ -33,6 +33,7 @@ pages = {
         st.Page("app_pages/flag_events.py", title="Flag events", icon=":material/list_alt:"),
         st.Page("app_pages/flag_health.py", title="Flag health", icon=":material/health_and_safety:"),
         st.Page("app_pages/flag_detail.py", title="Flag detail", icon=":material/flag:"),
+        st.Page("app_pages/changes.py", title="Changes", icon=":material/history:"),
     ],
     "Lifecycle": [
         st.Page("app_pages/cleanup.py", title="Cleanup", icon=":material/cleaning_services:"),

@@ -68,5 +68,4 @@ st.download_button(
     mime="text/csv",
     icon=":material/download:",
 )
-if picked and picked.selection.rows:
-    view_state.select_flag(str(shown.iloc[picked.selection.rows[0]]["flag_key"]))
+widgets.open_selected_flag(picked, shown["flag_key"].tolist())

@@ -119,5 +119,4 @@ if len(changes):
                 "what": st.column_config.TextColumn("What", width="large"),
             },
         )
-        if pick and pick.selection.rows:
-            view_state.select_flag(str(shown.iloc[pick.selection.rows[0]]["flag"]))
+        widgets.open_selected_flag(pick, shown["flag"].tolist())

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import loaders, startup, view_state
+from dashboard import loaders, startup, view_state, widgets
 from ldclient.export import events_csv
 from ldclient.report import events_table
 
@@ -67,6 +67,4 @@ st.download_button(
     mime="text/csv",
     icon=":material/download:",
 )
-rows = picked.selection.rows if picked else []
-if rows:
-    view_state.select_flag(str(table.iloc[rows[0]]["flag"]))
+widgets.open_selected_flag(picked, table["flag"].tolist())

@@ -69,8 +69,7 @@ picked = st.dataframe(
         },
     },
 )
-if picked and picked.selection.rows:
-    view_state.select_flag(str(shown.iloc[picked.selection.rows[0]]["flag_key"]))
+widgets.open_selected_flag(picked, shown["flag_key"].tolist())
 
 frame = loaders.events_frame(view)
 left, right = st.columns(2)
@@ -95,8 +94,7 @@ with right:
             key="flap_table",
             column_config={"flag": st.column_config.TextColumn("Flag")},
         )
-        if pick and pick.selection.rows:
-            view_state.select_flag(flapping[pick.selection.rows[0]])
+        widgets.open_selected_flag(pick, flapping)
     else:
         st.caption("No flag was toggled three times within a week in this view.")
 # Rollbacks below, full width: five columns
@@ -127,7 +125,6 @@ if len(pairs):
             "hours": st.column_config.NumberColumn("Hours later", format="%.1f"),
         },
     )
-    if pick and pick.selection.rows:
-        view_state.select_flag(str(shown_pairs.iloc[pick.selection.rows[0]]["flag"]))
+    widgets.open_selected_flag(pick, shown_pairs["flag"].tolist())
 else:
     st.caption("No change in this view was undone within 24 hours.")

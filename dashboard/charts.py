@@ -6,6 +6,7 @@ Every text from the API reaches the charts as data (never as markup), and Vega r
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -128,7 +129,7 @@ def period_tooltips(grid: pd.DataFrame) -> list[alt.Tooltip]:
     ]
 
 
-def partial_opacity() -> alt.OpacityValue:
+def partial_opacity() -> Any:  # an Altair condition, usable as an opacity encoding
     return alt.when("datum.partial").then(alt.value(PARTIAL_OPACITY)).otherwise(alt.value(1.0))
 
 
@@ -327,7 +328,7 @@ def counts_over_time(
         if len(data)
         else grid.assign(**{y: 0, **({color: ""} if color else {})}).iloc[:0]
     )
-    enc = {
+    enc: dict[str, Any] = {
         "x": period_x(grid),
         "y": alt.Y(f"{y}:Q", stack="zero", title=title),
         "opacity": partial_opacity(),

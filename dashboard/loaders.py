@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from ldclient import applications as app_filter
 from ldclient import clock, lifecycle, metrics
 from ldclient.frame import filter_frame
 from ldclient.links import (
@@ -18,6 +19,7 @@ from ldclient.links import (
 )
 from ldclient.store import StoreKey
 from ldclient.sync import now_ms, plan_refresh
+from ldclient.vocabulary import DAY_MS
 from ldclient.working_hours import WorkingHours
 
 from .startup import get_source
@@ -25,9 +27,11 @@ from .startup import get_source
 STALE_AFTER_MS = 5 * 60_000  # the UI refreshes a key at most this often unless asked
 
 
-@st.cache_data(ttl=600, show_spinner=False)
 def project_map() -> dict[str, list[str]]:
-    """Project key -> environment keys, production-like first (they are what people look at)."""
+    """Project key -> environment keys, production-like first (they are what people look at).
+
+    Not in ``st.cache_data``: the projects are a store-cached resource (fetched when their TTL runs out,
+    single flight), and a cached function must never fetch."""
     out = {}
     for p in get_source().projects():
         envs = sorted(p.environments, key=lambda e: (not e.critical, e.key != "production", e.key))
@@ -35,12 +39,10 @@ def project_map() -> dict[str, list[str]]:
     return out
 
 
-@st.cache_data(ttl=600, show_spinner=False)
 def project_names() -> dict[str, str]:
     return {p.key: p.name for p in get_source().projects()}
 
 
-@st.cache_data(ttl=600, show_spinner=False)
 def environments_info(project: str) -> list[dict[str, Any]]:
     return [
         {"key": e.key, "name": e.name, "critical": e.critical} for e in get_source().environments(project)
@@ -75,7 +77,7 @@ def ensure_fresh(view: View, from_ms: int, to_ms: int, *, force: bool = False) -
     if not plan:
         return
     bar = None
-    if sum(e - s for s, e in plan) > 2 * 86_400_000:
+    if sum(e - s for s, e in plan) > 2 * DAY_MS:
         bar = st.progress(0.0, text="Fetching flag events from LaunchDarkly…")
 
     def progress(
@@ -116,12 +118,19 @@ def compared_end(from_ms: int, to_ms: int, as_of_ms: int | None) -> int:
 
 
 def events_frame(view: View, *, with_previous: bool = False, filtered: bool = True) -> pd.DataFrame:
-    """The view's events (and the previous window's, for trends), served from the store."""
+    """The view's events (and the previous window's, for trends): fetched if missing, then from the store."""
+    from_ms, to_ms = window(view)
+    ensure_fresh(view, from_ms - (to_ms - from_ms) if with_previous else from_ms, to_ms)
+    return _stored_events(view, with_previous=with_previous, filtered=filtered)
+
+
+def _stored_events(view: View, *, with_previous: bool = False, filtered: bool = True) -> pd.DataFrame:
+    """The view's events as the store holds them now: what the cached readers use (they never fetch)."""
     from_ms, to_ms = window(view)
     start = from_ms - (to_ms - from_ms) if with_previous else from_ms
-    ensure_fresh(view, start, to_ms)
     key = _key(view)
     frame = _frame(key.source, key.project, key.environment, start, to_ms, _version(key))
+    frame = app_filter.filter_events(frame, app_keys(view.project, view.apps))
     if not filtered:
         return frame
     return filter_frame(
@@ -133,6 +142,15 @@ def events_frame(view: View, *, with_previous: bool = False, filtered: bool = Tr
     )
 
 
+def app_keys(project: str, apps: tuple[str, ...]) -> frozenset[str] | None:
+    """The flags of ``project`` the chosen applications evaluate (None: no application chosen), from the stored
+    applications (the sidebar fetched them): the events and flags already stored are filtered, never refetched
+    per application."""
+    if not apps:
+        return None
+    return app_filter.flag_keys(get_source().stored_applications(), apps, project)
+
+
 def working_hours(view: View) -> WorkingHours:
     """The team's working hours for the view's project: off-hours are judged there, never in ``view.tz``."""
     return get_source().settings.working_hours_for(view.project)
@@ -140,7 +158,7 @@ def working_hours(view: View) -> WorkingHours:
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=32)
 def _overview(source_id: str, view: View, version: int) -> dict[str, Any]:
-    frame = events_frame(view, with_previous=True)
+    frame = _stored_events(view, with_previous=True)
     from_ms, to_ms = window(view)
     work = working_hours(view)
     # Like with like: the range counts up to the time the data is as of, and the previous period is that much
@@ -166,7 +184,7 @@ def overview_data(view: View) -> dict[str, Any]:
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=32)
 def _flag_table(source_id: str, view: View, version: int) -> pd.DataFrame:
-    frame = events_frame(view)
+    frame = _stored_events(view)
     from_ms, to_ms = window(view)
     return metrics.per_flag_table(
         frame, from_ms, to_ms, view.tz, view.include_global, work=working_hours(view)
@@ -179,99 +197,147 @@ def flag_table(view: View) -> pd.DataFrame:
     return _flag_table(get_source().source_id, replace(view, flag=None), _version(_key(view)))
 
 
-def flags_and_statuses(project: str, env: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _resource_envs(project: str, env: str | None) -> list[str]:
+    return [env] if env else [e["key"] for e in environments_info(project)]
+
+
+def ensure_resources(project: str, env: str | None) -> int:
+    """Fetch the project's flags and the statuses of ``env`` (or of every environment) where their TTL ran
+    out, before any cached reader runs; returns the version those readers are keyed by (the TTL period)."""
     source = get_source()
-    flags = lifecycle.flags_to_frame(source.flags(project))
-    envs = [env] if env else [e["key"] for e in environments_info(project)]
+    source.flags(project)
+    for e in _resource_envs(project, env):
+        source.statuses(project, e)
+    return int(now_ms() // 1000 // max(1, source.settings.flags_ttl_s))
+
+
+def flags_and_statuses(
+    project: str, env: str | None, apps: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stored flags and statuses (``ensure_resources`` fetched them): a read, never a fetch. With ``apps``,
+    only the flags those applications evaluate."""
+    source = get_source()
+    keys = app_keys(project, apps)
+    flags = lifecycle.flags_to_frame(app_filter.filter_flags(source.stored_resource("flags", project), keys))
+    envs = _resource_envs(project, env)
     statuses = (
         pd.concat(
-            [lifecycle.statuses_to_frame(source.statuses(project, e), e) for e in envs], ignore_index=True
+            [
+                lifecycle.statuses_to_frame(source.stored_resource("flag-statuses", f"{project}/{e}"), e)
+                for e in envs
+            ],
+            ignore_index=True,
         )
         if envs
         else lifecycle.statuses_to_frame([], "")
     )
-    return flags, statuses
+    return flags, app_filter.filter_statuses(statuses, keys)
 
 
-def project_events(view: View, from_ms: int, to_ms: int) -> pd.DataFrame:
-    """Every environment's events of the project (lifecycle and promotion need them all)."""
-    frames = []
+def ensure_project_events(view: View, from_ms: int, to_ms: int) -> int:
+    """Fetch what the store lacks of every environment of the project; the version of all of them."""
+    versions = []
     for env in project_map().get(view.project, []):
         v = replace(view, env=env)
         ensure_fresh(v, from_ms, to_ms)
-        key = _key(v)
+        versions.append(_version(_key(v)))
+    return max(versions, default=0)
+
+
+def project_events(view: View, from_ms: int, to_ms: int) -> pd.DataFrame:
+    """Every environment's stored events of the project (lifecycle and promotion need them all)."""
+    frames = []
+    for env in project_map().get(view.project, []):
+        key = _key(replace(view, env=env))
         frames.append(_frame(key.source, key.project, key.environment, from_ms, to_ms, _version(key)))
     frames = [f for f in frames if len(f)]
     if not frames:
         return get_source().store.load_frame(_key(view), 0, 0)
     out = pd.concat(frames, ignore_index=True)
-    return out.drop_duplicates("id") if "id" in out else out
+    out = out.drop_duplicates("id") if "id" in out else out
+    return app_filter.filter_events(out, app_keys(view.project, view.apps))
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=32)
-def _lifecycle(source_id: str, view: View, version: int) -> dict[str, Any]:
-    flags, statuses = flags_and_statuses(view.project, view.env)
+def _lifecycle(source_id: str, view: View, version: tuple[int, int]) -> dict[str, Any]:
+    flags, statuses = flags_and_statuses(view.project, view.env, view.apps)
     now = now_ms()
-    events = project_events(view, now - 30 * 86_400_000, now + 1)
+    events = project_events(view, now - 30 * DAY_MS, now + 1)
     return lifecycle.lifecycle_metrics(flags, statuses, events, view.env, production_envs(view.project), now)
 
 
 def lifecycle_summary(view: View) -> dict[str, Any]:
     """LaunchDarkly's own flag-health view (stale share, statuses) plus promotion hygiene."""
+    now = now_ms()
+    version = (ensure_project_events(view, now - 30 * DAY_MS, now + 1), ensure_resources(view.project, view.env))
     return _lifecycle(
-        get_source().source_id,
-        replace(view, flag=None, impact=(), query="", experiments_only=False),
-        _version(_key(view)),
+        get_source().source_id, replace(view, flag=None, impact=(), query="", experiments_only=False), version
     )
 
 
 @st.cache_data(ttl=600, show_spinner=False)
-def _flag_keys(source_id: str, project: str) -> frozenset[str]:
-    return frozenset(str(f.get("key")) for f in get_source().flags(project) if f.get("key"))
+def _flag_keys(source_id: str, project: str, version: int) -> frozenset[str]:
+    flags = get_source().stored_resource("flags", project)
+    return frozenset(str(f.get("key")) for f in flags if f.get("key"))
 
 
 def flag_keys(project: str) -> set[str]:
-    return set(_flag_keys(get_source().source_id, project))
+    source = get_source()
+    source.flags(project)  # fetched here if its TTL ran out, not inside the cached reader
+    return set(_flag_keys(source.source_id, project, ensure_resources(project, None)))
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=16)
-def _stale(source_id: str, project: str, env: str, version: int) -> pd.DataFrame:
-    flags, statuses = flags_and_statuses(project, env)
+def _stale(
+    source_id: str, project: str, env: str, version: tuple[int, int], apps: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    flags, statuses = flags_and_statuses(project, env, apps)
     now = now_ms()
-    events = project_events(View(project, env), now - 30 * 86_400_000, now + 1)
+    events = project_events(View(project, env, apps=apps), now - 30 * DAY_MS, now + 1)
     return lifecycle.stale_flags_table(flags, statuses, events, env, now)
 
 
 def stale_table(view: View) -> pd.DataFrame:
-    return _stale(get_source().source_id, view.project, view.env, _version(_key(view)))
+    now = now_ms()
+    version = (ensure_project_events(view, now - 30 * DAY_MS, now + 1), ensure_resources(view.project, view.env))
+    return _stale(get_source().source_id, view.project, view.env, version, view.apps)
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=16)
-def _matrix(source_id: str, project: str, version: int) -> pd.DataFrame:
-    flags, statuses = flags_and_statuses(project, None)
+def _matrix(
+    source_id: str, project: str, version: tuple[int, int], apps: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    flags, statuses = flags_and_statuses(project, None, apps)
     now = now_ms()
-    events = project_events(View(project, project_map()[project][0]), now - 90 * 86_400_000, now + 1)
+    events = project_events(View(project, project_map()[project][0], apps=apps), now - 90 * DAY_MS, now + 1)
     return lifecycle.status_matrix(flags, statuses, events)
 
 
 def status_matrix(view: View) -> pd.DataFrame:
-    return _matrix(get_source().source_id, view.project, _version(_key(view)))
+    now = now_ms()
+    first = View(view.project, project_map()[view.project][0])
+    version = (ensure_project_events(first, now - 90 * DAY_MS, now + 1), ensure_resources(view.project, None))
+    return _matrix(get_source().source_id, view.project, version, view.apps)
 
 
 def production_changes(view: View, from_ms: int, to_ms: int) -> pd.DataFrame:
-    events = project_events(view, from_ms - 14 * 86_400_000, to_ms)
+    ensure_project_events(view, from_ms - 14 * DAY_MS, to_ms)
+    events = project_events(view, from_ms - 14 * DAY_MS, to_ms)
     changes = lifecycle.production_changes(events, production_envs(view.project), view.env)
     return changes[(changes["event_time"] >= from_ms) & (changes["event_time"] < to_ms)]
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=8)
-def _project_rows(source_id: str, from_ms: int, to_ms: int, tz: str, version: int) -> pd.DataFrame:
+def _project_rows(
+    source_id: str, from_ms: int, to_ms: int, tz: str, version: int, apps: tuple[str, ...] = ()
+) -> pd.DataFrame:
     from ldclient.report import project_rows as build
 
-    return build(get_source(), from_ms, to_ms, tz)
+    return build(get_source(), from_ms, to_ms, tz, apps=apps)  # projects() reads the copy fetched just before
 
 
 def project_rows(view: View, from_ms: int, to_ms: int) -> pd.DataFrame:
     source = get_source()
+    source.projects()  # fetched here if their TTL ran out, not inside the cached reader
     version = max((s.last_refresh.at_ms for s in source.store.summaries() if s.last_refresh), default=0)
-    return _project_rows(source.source_id, from_ms, to_ms, view.tz, version)
+    return _project_rows(source.source_id, from_ms, to_ms, view.tz, version, view.apps)

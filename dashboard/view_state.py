@@ -8,8 +8,10 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from ldclient.applications import Application
+from ldclient.errors import LDError
 from ldclient.links import (
-    IMPACT_CHOICES,
+    DEFAULT_HALF_WINDOW_MS,
     MAX_TEXT,
     MIN_DATE,
     RANGE_CHOICES,
@@ -19,6 +21,7 @@ from ldclient.links import (
     parse_view,
 )
 from ldclient.timeutil import timezone_names, zone_or_error
+from ldclient.vocabulary import IMPACT_SIZES as IMPACT_CHOICES
 
 from .loaders import project_map, project_names, today
 from .startup import get_source
@@ -49,6 +52,8 @@ def _apply_to_widgets(view: View) -> None:
     ss["w_global"] = view.include_global
     ss["w_q"] = view.query
     ss["flag"] = view.flag
+    ss["w_apps"] = list(view.apps)
+    ss["at"], ss["half_window"] = view.at, view.half_window_ms
 
 
 def _query_dict() -> dict[str, str]:
@@ -63,6 +68,7 @@ def sidebar_view() -> View:
         st.warning("This LaunchDarkly account has no projects the token can read.")
         st.stop()
     default_tz = get_source().settings.timezone
+    applications = _applications()
     params = _query_dict()
     url_key = urlencode(sorted(params.items()))
     link_opened = bool(params and ss.get("_written_url") != url_key or "w_project" not in ss)
@@ -70,7 +76,12 @@ def sidebar_view() -> View:
         # A link was opened (or edited by hand): it decides the view, one warning per bad parameter.
         fallback = ss.get("view")
         parsed = parse_view(
-            params, projects, today=today, default_tz=default_tz, fallback=fallback if not params else None
+            params,
+            projects,
+            today=today,
+            default_tz=default_tz,
+            fallback=fallback if not params else None,
+            applications=[a.key for a in applications],
         )
         ss["link_warnings"] = parsed.warnings
         _apply_to_widgets(parsed.view)
@@ -83,14 +94,16 @@ def sidebar_view() -> View:
             "Project",
             list(projects),
             key="w_project",
-            format_func=labels.get,
+            format_func=lambda key: labels.get(key, key),
             help="Projects by name; the caption below gives the key that links use.",
         )
+        assert project is not None  # the list is not empty (checked above) and the box has no empty choice
         st.caption(f"Key: `{safe_code(project)}`")
         envs = projects[project]
         if ss.get("w_env") not in envs:
             ss["w_env"] = envs[0] if envs else ""
         env = st.selectbox("Environment", envs, key="w_env")
+        apps = _application_picker(applications)
         view_tz = _valid_zone(ss.get("w_tz"), default_tz)
         extra = ss.get("_extra_range")
         presets = sorted({*RANGE_CHOICES, *([extra] if extra else [])})
@@ -154,6 +167,9 @@ def sidebar_view() -> View:
         include_global=include_global,
         query=query.strip(),
         flag=ss.get("flag"),
+        apps=tuple(apps),
+        at=ss.get("at"),
+        half_window_ms=ss.get("half_window") or DEFAULT_HALF_WINDOW_MS,
     )
     if previous is not None and previous.project != view.project:
         view = replace(view, flag=None)  # a flag belongs to one project
@@ -165,6 +181,39 @@ def sidebar_view() -> View:
     ss["view"] = view
     write_link(view)
     return view
+
+
+def _applications() -> list[Application]:
+    """The account's applications (store-cached, fetched when their TTL ran out); none when the token may not
+    read them, with the reason kept for the sidebar."""
+    try:
+        found = get_source().applications()
+    except LDError as exc:
+        st.session_state["_apps_error"] = str(exc)
+        return []
+    st.session_state["_apps_error"] = None
+    return found
+
+
+def _application_picker(applications: list[Application]) -> list[str]:
+    """The ``app`` filter: several applications allowed, the union of the flags they evaluate."""
+    ss = st.session_state
+    known = [a.key for a in applications]
+    ss["w_apps"] = [a for a in ss.get("w_apps") or [] if a in known]
+    if not applications:
+        if ss.get("_apps_error"):
+            st.caption("Applications could not be read, so there is no application filter.")
+        return []
+    names = {a.key: a.name for a in applications}
+    picked = st.multiselect(
+        "Applications",
+        known,
+        key="w_apps",
+        format_func=lambda k: names.get(k) or k,
+        placeholder="All applications",
+        help="Only the flags these applications evaluate (and their events), on every page.",
+    )
+    return [a for a in known if a in picked]
 
 
 def _fallback_dates(view: View | None, tz: str) -> tuple[date, date]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -15,6 +16,7 @@ from ldclient.timeutil import format_ms
 from .loaders import _key, ensure_fresh, window
 from .startup import get_source
 from .text import plain
+from .view_state import select_flag
 
 
 def data_status(view: View) -> None:
@@ -47,8 +49,9 @@ def refresh_control(view: View) -> None:
         help="Fetch new flag events from LaunchDarkly now (only what the store lacks).",
     ):
         from_ms, to_ms = window(view)
+        # the refresh records a new version of the key: the cached readers miss, every other session's
+        # cache stays (no st.cache_data.clear())
         ensure_fresh(view, from_ms - (to_ms - from_ms), to_ms, force=True)
-        st.cache_data.clear()
         report = st.session_state.get("last_report")
         if report is not None and not report.ok:
             st.toast(f"Refresh failed: {plain(report.error)}", icon=":material/cloud_off:")
@@ -65,3 +68,11 @@ def format_times(values: Any, tz: str) -> list[str]:
     ms = pd.to_numeric(pd.Series(values).astype("Float64"), errors="coerce")
     local = pd.to_datetime(ms, unit="ms", utc=True).dt.tz_convert(tz).dt.strftime("%Y-%m-%d %H:%M")
     return local.astype(object).where(local.notna(), "—").tolist()
+
+
+def open_selected_flag(picked: Any, flag_keys: Sequence[Any]) -> None:
+    """A row picked in a table (``on_select="rerun"``, one row) opens that flag's detail page, every filter
+    kept. ``flag_keys`` are the shown rows' flag keys, in the order shown."""
+    rows = picked.selection.rows if picked else []
+    if rows:
+        select_flag(str(flag_keys[rows[0]]))

@@ -38,14 +38,14 @@ def auth_config(secrets: Mapping[str, Any], environ: Mapping[str, str] | None = 
     """OIDC is on when Streamlit's ``[auth]`` secrets name a provider; the allow-list lives under
     ``[flag_health]`` (``allowed_domains``, ``allowed_emails``) or in ``LD_ALLOWED_DOMAINS``/``LD_ALLOWED_EMAILS``."""
     env = environ or {}
-    auth = secrets.get("auth") if isinstance(secrets.get("auth"), Mapping) else None
+    auth = _v if isinstance(_v := secrets.get("auth"), Mapping) else None
     oidc = bool(
         auth
         and (
             auth.get("client_id") or any(isinstance(v, Mapping) and v.get("client_id") for v in auth.values())
         )
     )
-    section = secrets.get("flag_health") if isinstance(secrets.get("flag_health"), Mapping) else {}
+    section = _v if isinstance(_v := secrets.get("flag_health"), Mapping) else {}
     return AuthConfig(
         oidc=oidc,
         allowed_domains=_list(section.get("allowed_domains", env.get("LD_ALLOWED_DOMAINS", ""))),

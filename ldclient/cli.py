@@ -167,6 +167,26 @@ def _check_env(source: DataSource, project: str, env: str) -> None:
         raise CLIError(f"unknown environment {env!r} in {project}; known: {', '.join(envs)}")
 
 
+def _application_keys(source: DataSource, project: str, wanted: list[str] | None) -> frozenset[str] | None:
+    """The flags of ``project`` the ``--application`` keys evaluate (None: no --application), as the
+    dashboard's application filter; an unknown key is an error naming the known ones."""
+    if not wanted:
+        return None
+    from .applications import flag_keys, unknown_keys
+
+    apps = source.applications()
+    keys = [k.strip() for arg in wanted for k in arg.split(",") if k.strip()]
+    bad = unknown_keys(keys, apps)
+    if bad:
+        known = ", ".join(a.key for a in apps) or "none"
+        raise CLIError(f"unknown application {bad[0][:60]!r}; known: {known}")
+    return flag_keys(apps, keys, project)
+
+
+def _application_list(wanted: list[str] | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(k.strip() for arg in wanted or () for k in arg.split(",") if k.strip()))
+
+
 def cmd_projects(args: argparse.Namespace, out: IO[str]) -> int:
     projects = _source(args).projects()
     if args.format == "json":
@@ -207,6 +227,7 @@ def _fetch_events(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     try:
         source = _source(args, store=store)
         _check_env(source, args.project, args.env)
+        flag_keys = _application_keys(source, args.project, args.application)
         progress = Progress("fetching flag events")
         try:
             report = source.refresh(args.project, args.env, from_ms, to_ms, progress=progress)
@@ -217,7 +238,7 @@ def _fetch_events(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
                 raise report.error
             print(f"warning: {report.error} (showing stored events)", file=sys.stderr)
         for item in source.store.iter_raw(source.key(args.project, args.env), from_ms, to_ms):
-            if _matches(item, args):
+            if _matches(item, args) and (flag_keys is None or item.get("flagKey") in flag_keys):
                 if not args.expand_experiments:
                     item.pop("experiments", None)
                 yield item
@@ -262,6 +283,7 @@ def cmd_metrics(args: argparse.Namespace, out: IO[str]) -> int:
     from_ms, to_ms = _range(args)
     source = _source(args)
     _check_env(source, args.project, args.env)
+    _application_keys(source, args.project, args.application)  # an unknown key fails before any fetch
     report = metrics_report(
         source,
         args.project,
@@ -271,6 +293,7 @@ def cmd_metrics(args: argparse.Namespace, out: IO[str]) -> int:
         tz=args.tz,
         include_global=args.global_ == "include",
         expand_experiments=args.expand_experiments,
+        apps=_application_list(args.application),
     )
     if args.format == "json":
         json.dump(report, out, indent=2, ensure_ascii=False, default=str)
@@ -279,6 +302,65 @@ def cmd_metrics(args: argparse.Namespace, out: IO[str]) -> int:
         from .metrics_text import render
 
         out.write(render(report))
+    return 0
+
+
+def cmd_changes(args: argparse.Namespace, out: IO[str]) -> int:
+    """Every flag event within ``--window`` either side of ``--at``, across projects: ``changes.changes_around``."""
+    from .changes import changes_around, changes_csv, format_offset
+    from .links import MAX_HALF_WINDOW_MS, format_duration, format_moment, parse_duration, parse_moment
+
+    try:
+        zone_or_error(args.tz)
+        at = now_ms() if args.at.strip().lower() == "now" else parse_moment(args.at, args.tz)
+        half = parse_duration(args.window)
+    except ValueError as exc:
+        raise CLIError(str(exc).replace("`", "")) from None
+    if half > MAX_HALF_WINDOW_MS:
+        raise CLIError(f"--window {args.window.strip()[:20]} is longer than 24 hours either side")
+    source = _source(args)
+    apps = _application_list(args.application)
+    if apps:
+        from .applications import unknown_keys
+
+        bad = unknown_keys(apps, source.applications())
+        if bad:
+            raise CLIError(f"unknown application {bad[0][:60]!r}")
+    result = changes_around(source, at, half, projects=args.project or None, apps=apps, tz=args.tz)
+    for warning in result.warnings:
+        print(f"warning: {warning.replace('`', '')}", file=sys.stderr)
+    if args.format == "json":
+        doc = {
+            "at": format_moment(result.at),
+            "window": format_duration(half),
+            "from": format_moment(result.start),
+            "to": format_moment(result.end),
+            "changes": result.records(),
+            "warnings": result.warnings,
+        }
+        json.dump(doc, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif args.format == "csv":
+        out.write(changes_csv(result).decode(ENCODING))  # no byte-order mark on stdout (see events)
+    else:
+        out.write(
+            f"{len(result.rows):,} change{'s' if len(result.rows) != 1 else ''} within ±{format_duration(half)} "
+            f"of {format_ms(at, args.tz, '%Y-%m-%d %H:%M:%S')} {args.tz}, production-like environments first\n"
+        )
+        header = (
+            f"{'TIME':<19} {'OFFSET':>13}  {'PROJECT / ENVIRONMENT':<32} {'FLAG':<36} {'IMPACT':<7} MEMBER"
+        )
+        out.write(header + "\n")
+        for c in result.rows:
+            where = f"{c.project} / {c.environment or '(global)'}" + (" *" if c.critical else "")
+            out.write(
+                f"{format_ms(c.event_time, args.tz, '%Y-%m-%d %H:%M:%S'):<19} "
+                f"{format_offset(c.offset_ms(at)):>13}  {where:<32} {c.flag_key:<36} "
+                f"{c.impact_size or 'unknown':<7} {c.member or '—'}\n"
+                f"{'':<35}{c.description or ''}" + (f"  [{c.split}]" if c.split else "") + "\n"
+            )
+        if result.rows:
+            out.write("* production-like (critical) environment\n")
     return 0
 
 
@@ -342,6 +424,12 @@ def cmd_cache(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace, out: IO[str]) -> int:
+    from .digest.run import main as digest_main
+
+    return digest_main(args, out, _source(args))
+
+
 def cmd_demo_server(args: argparse.Namespace, out: IO[str]) -> int:
     from .demo import serve_from_args
 
@@ -362,6 +450,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--from", dest="from_", help="ISO date/datetime (UTC unless an offset) or Unix ms")
         p.add_argument("--to", help="ISO date/datetime or Unix ms; a date includes that whole day")
         p.add_argument("--expand-experiments", action="store_true")
+        p.add_argument(
+            "--application",
+            action="append",
+            metavar="KEY",
+            help="only the flags this application evaluates (repeat, or KEY,KEY, for several: the union)",
+        )
 
     p = sub.add_parser("projects", help="projects with their environments")
     p.add_argument("--format", choices=("json", "table"), default="table")
@@ -391,6 +485,25 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_metrics)
 
+    p = sub.add_parser("changes", help="every flag event around a moment, across projects and environments")
+    p.add_argument("--at", required=True, help="ISO time (in --tz unless it has an offset), Unix ms, or now")
+    p.add_argument(
+        "--window", default="2h", help="half-width either side of --at: 30m, 2h, 1h30m (at most 24h)"
+    )
+    p.add_argument("--project", action="append", help="only this project (repeat for several)")
+    p.add_argument(
+        "--application",
+        action="append",
+        metavar="KEY",
+        help="only the flags this application evaluates (repeat, or KEY,KEY, for several)",
+    )
+    p.add_argument(
+        "--tz", default="UTC", help="timezone of an --at without an offset, and of the table's times"
+    )
+    p.add_argument("--format", choices=("json", "csv", "table"), default="table")
+    common(p)
+    p.set_defaults(func=cmd_changes)
+
     p = sub.add_parser("sync", help="warm the store for one or all projects and environments")
     p.add_argument("--project")
     p.add_argument("--env")
@@ -401,6 +514,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cache", help="what the store holds, or clear it")
     p.add_argument("action", choices=("info", "clear"))
     p.set_defaults(func=cmd_cache)
+
+    p = sub.add_parser("digest", help="send what is new (stale flags, rollbacks, …) to each destination once")
+    p.add_argument("--format", choices=("text", "json", "markdown"), help="default: markdown with --dry-run, else text")
+    p.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
+    p.add_argument("--since", help="replay items since this ISO date/datetime (UTC) or Unix ms; records nothing")
+    p.add_argument("--project", help="only this project")
+    common(p)
+    p.set_defaults(func=cmd_digest)
 
     from .demo import add_cli_arguments
 

@@ -53,11 +53,9 @@ def _text(value: Any) -> str | None:
 
 def flatten_event(item: Mapping[str, Any]) -> dict[str, Any]:
     """One FlagEventRep as a flat row of the frame's columns; missing optional parts become None."""
-    member = item.get("member") if isinstance(item.get("member"), Mapping) else None
-    impact = item.get("impact") if isinstance(item.get("impact"), Mapping) else {}
-    summary = (
-        impact.get("evaluationsSummary") if isinstance(impact.get("evaluationsSummary"), Mapping) else None
-    )
+    member = _v if isinstance(_v := item.get("member"), Mapping) else None
+    impact = _v if isinstance(_v := item.get("impact"), Mapping) else {}
+    summary = _v if isinstance(_v := impact.get("evaluationsSummary"), Mapping) else None
     variations = None
     if summary is not None and isinstance(summary.get("variations"), list):
         variations = canonical_json(
@@ -71,7 +69,7 @@ def flatten_event(item: Mapping[str, Any]) -> dict[str, Any]:
                 if isinstance(v, Mapping)
             ]
         )
-    experiments = item.get("experiments") if isinstance(item.get("experiments"), Mapping) else None
+    experiments = _v if isinstance(_v := item.get("experiments"), Mapping) else None
     exp_count = None
     exp_keys = None
     if experiments is not None:

@@ -9,14 +9,32 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from .timeutil import MAX_RANGE_DAYS, day_start_ms, zone_or_error
+from .timeutil import MAX_RANGE_DAYS, MIN_MS, day_start_ms, zone_or_error
+from .vocabulary import DAY_MS, HOUR_MS, MINUTE_MS
 from .vocabulary import IMPACT_SIZES as IMPACT_CHOICES
 
 RANGE_CHOICES = (7, 30, 90, 180)  # the sidebar's presets; a link may say any N days from 1 to MAX_RANGE_DAYS
 DEFAULT_RANGE_DAYS = 30
-KNOWN_PARAMS = ("project", "env", "from", "to", "range", "tz", "impact", "experiments", "global", "q", "flag")
+KNOWN_PARAMS = (
+    "project",
+    "env",
+    "from",
+    "to",
+    "range",
+    "tz",
+    "impact",
+    "experiments",
+    "global",
+    "q",
+    "flag",
+    "app",
+    "at",
+    "window",
+)
+DEFAULT_HALF_WINDOW_MS = 2 * HOUR_MS  # Changes: the events within 2 hours either side of `at`
+MAX_HALF_WINDOW_MS = DAY_MS
 MAX_TEXT = 200  # the sidebar's text box takes no more; a longer `q` or `flag` is cut, with a warning
 MIN_DATE = date(2000, 1, 1)  # timeutil.MIN_MS: LaunchDarkly has no events before that
 MAX_NAMED = 5  # unknown parameters named in the warning; the rest are counted
@@ -37,6 +55,9 @@ class View:
     include_global: bool = True
     query: str = ""
     flag: str | None = None
+    apps: tuple[str, ...] = ()  # application keys: only the flags they evaluate (the union); () is all
+    at: int | None = None  # Changes: the moment (Unix ms); None means now
+    half_window_ms: int = DEFAULT_HALF_WINDOW_MS  # Changes: [at - w, at + w]
 
     def dates(self, today: date) -> tuple[date, date]:
         """First and last local day shown (inclusive)."""
@@ -72,6 +93,59 @@ def _clean(text: str, limit: int = 40) -> str:
     return text.replace("`", "'")
 
 
+def parse_moment(text: str, tz: str = "UTC") -> int:
+    """An ISO datetime (in ``tz`` when it has no offset; ``Z`` is UTC), a bare date (its local midnight) or
+    Unix ms, to Unix ms, exactly. Raises ValueError with the words to show; "now" is the caller's to handle."""
+    value = text.strip()
+    if re.fullmatch(r"[0-9]{11,14}", value):
+        ms = int(value)
+    else:
+        try:
+            if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+                day = date.fromisoformat(value)
+                return max(MIN_MS, day_start_ms(day, tz)) if day.year >= 2000 else _too_old(value)
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=zone_or_error(tz))
+            delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+        except (ValueError, OverflowError):
+            raise ValueError(
+                f"`{_clean(value)}` is not a time (use an ISO time such as 2026-11-30T14:05:00Z, or now)"
+            ) from None
+        ms = (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+    return ms if ms >= MIN_MS else _too_old(value)
+
+
+def _too_old(value: str) -> int:
+    raise ValueError(f"`{_clean(value)}` is before 2000-01-01, when LaunchDarkly has no events")
+
+
+def format_moment(ms: int) -> str:
+    """Unix ms as the link writes it: ``2026-11-30T14:05:00Z`` (milliseconds only when there are some)."""
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return text + (f".{ms % 1000:03d}" if ms % 1000 else "") + "Z"
+
+
+def parse_duration(text: str) -> int:
+    """``2h``, ``90m``, ``1h30m``, ``1d`` to ms. Raises ValueError for anything else or zero."""
+    value = text.strip().lower()
+    match = re.fullmatch(r"(?:([0-9]{1,4})d)?\s*(?:([0-9]{1,5})h)?\s*(?:([0-9]{1,6})m(?:in)?)?", value)
+    if not value or match is None:
+        raise ValueError(f"`{_clean(text)}` is not a duration (use minutes or hours, for example 30m or 2h)")
+    days, hours, minutes = (int(g) if g else 0 for g in match.groups())
+    ms = days * DAY_MS + hours * HOUR_MS + minutes * MINUTE_MS
+    if ms <= 0:
+        raise ValueError(f"`{_clean(text)}` is not a duration above zero (for example 30m or 2h)")
+    return ms
+
+
+def format_duration(ms: int) -> str:
+    """The link's ``window``: ``2h``, ``90m``, ``1h30m`` (whole minutes)."""
+    hours, minutes = divmod(ms // MINUTE_MS, 60)
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes or not hours else "")
+
+
 def clamp_dates(first: date, last: date, today: date) -> tuple[date, date]:
     """``first``..``last`` moved inside ``MIN_DATE``..``today`` (``first <= last`` stays true)."""
     low, high = min(MIN_DATE, today), today
@@ -85,11 +159,12 @@ def parse_view(
     today: date | Callable[[str], date],
     default_tz: str = "UTC",
     fallback: View | None = None,
+    applications: Sequence[str] | None = None,
 ) -> Parsed:
     """Turn query parameters into a View. ``projects`` maps each project key to its environment keys
     (first is preferred: pass production first). ``today`` is a date, or a function of the view's timezone
     giving today there (a link's dates are judged in its own timezone). Never raises; every problem becomes
-    a warning."""
+    a warning. ``applications`` are the account's application keys (None: ``app`` is taken unchecked)."""
     warnings: list[str] = []
     base = fallback
 
@@ -228,6 +303,58 @@ def parse_view(
     query = text("q") if "q" in params else (base.query if base else "")
     flag = (text("flag") or None) if "flag" in params else (base.flag if base else None)
 
+    apps: tuple[str, ...] = base.apps if base else ()
+    raw_apps = _one(params, "app")
+    if raw_apps is not None:
+        wanted_apps = list(dict.fromkeys(a.strip() for a in raw_apps.split(",") if a.strip()))
+        known_apps = None if applications is None else set(applications)
+        bad_apps = [a for a in wanted_apps if known_apps is not None and a not in known_apps]
+        if bad_apps:
+            named = ", ".join(f"`{_clean(a)}`" for a in bad_apps[:MAX_NAMED])
+            more = len(bad_apps) - MAX_NAMED
+            warnings.append(
+                f"Unknown application{'s' if len(bad_apps) > 1 else ''} {named}"
+                + (f" and {more} more" if more > 0 else "")
+                + " in the link; "
+                + (
+                    "showing the others."
+                    if len(bad_apps) < len(wanted_apps)
+                    else "showing every application."
+                )
+            )
+        apps = tuple(a[:MAX_TEXT] for a in wanted_apps if a not in bad_apps)
+
+    at: int | None = base.at if base else None
+    raw_at = _one(params, "at")
+    if raw_at is not None:
+        if raw_at == "" or raw_at.lower() == "now":
+            at = None
+        else:
+            try:
+                at = parse_moment(raw_at, tz)
+            except ValueError as exc:
+                warnings.append(f"Bad `at` in the link: {exc}; showing the changes around now.")
+                at = None
+            if at is not None and at >= day_start_ms(day + timedelta(days=1), tz):
+                warnings.append(
+                    f"`at` ({_clean(raw_at)}) is in the future (today is {day} in `{tz}`); "
+                    "showing the changes around now."
+                )
+                at = None
+    half_window = base.half_window_ms if base else DEFAULT_HALF_WINDOW_MS
+    raw_window = _one(params, "window")
+    if raw_window:
+        try:
+            half_window = parse_duration(raw_window)
+        except ValueError as exc:
+            warnings.append(f"Bad `window` in the link: {exc}; showing ±2h.")
+            half_window = DEFAULT_HALF_WINDOW_MS
+        if half_window > MAX_HALF_WINDOW_MS:
+            warnings.append(
+                f"The window `{_clean(raw_window)}` is longer than 24 hours either side; showing ±24h."
+            )
+            half_window = MAX_HALF_WINDOW_MS
+
     unknown = [k for k in params if k not in KNOWN_PARAMS]  # in the link's order
     if unknown:
         named = ", ".join(f"`{_clean(k, 24)}`" for k in unknown[:MAX_NAMED])
@@ -248,6 +375,9 @@ def parse_view(
         include_global=include_global,
         query=query,
         flag=flag,
+        apps=apps,
+        at=at,
+        half_window_ms=half_window,
     )
     return Parsed(view, warnings)
 
@@ -272,4 +402,10 @@ def encode_view(view: View, *, today: date, absolute: bool = False, with_flag: b
         out["q"] = view.query
     if with_flag and view.flag:
         out["flag"] = view.flag
+    if view.apps:
+        out["app"] = ",".join(view.apps)
+    if view.at is not None:
+        out["at"] = format_moment(view.at)
+    if view.at is not None or view.half_window_ms != DEFAULT_HALF_WINDOW_MS:
+        out["window"] = format_duration(view.half_window_ms)
     return out

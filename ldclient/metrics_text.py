@@ -114,11 +114,11 @@ def change(now: Any, before: Any, key: str) -> str:
         or not isinstance(before, numbers.Real)
     ):
         return ""
-    diff = now - before
+    diff = float(now) - float(before)
     if is_percent(key):
         text = f"{abs(diff) * 100:.1f}"
         return "0.0 pts" if text == "0.0" else f"{'+' if diff > 0 else '−'}{text} pts"
-    if isinstance(diff, numbers.Integral):
+    if isinstance(now, numbers.Integral) and isinstance(before, numbers.Integral):
         return "0" if diff == 0 else f"{'+' if diff > 0 else '−'}{abs(int(diff)):,}"
     text = f"{abs(diff):,.1f}"
     return "0.0" if text == "0.0" else f"{'+' if diff > 0 else '−'}{text}"
@@ -192,7 +192,7 @@ def records(
 def render(report: Mapping[str, Any]) -> str:
     """The whole report as text, ending in a newline."""
     tz = str(report.get("timezone") or "UTC")
-    previous = report.get("previous") if isinstance(report.get("previous"), Mapping) else {}
+    previous = _v if isinstance(_v := report.get("previous"), Mapping) else {}
     out = [f"Flag health: {report.get('project')} / {report.get('environment')}"]
     if isinstance(report.get("from"), int) and isinstance(report.get("to"), int):
         out.append(f"Window: {window_text(report['from'], report['to'], tz)}")

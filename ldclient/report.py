@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from . import clock, lifecycle, metrics
+from .applications import filter_events, filter_flags, filter_statuses
+from .applications import flag_keys as app_flag_keys
 from .frame import filter_frame
 from .source import DataSource
 from .sync import now_ms
@@ -28,8 +30,11 @@ def metrics_report(
     tz: str = "UTC",
     include_global: bool = True,
     expand_experiments: bool = False,
+    apps: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Everything ``python -m ldclient metrics`` prints: the definitions of METRICS.md and LIFECYCLE.md."""
+    """Everything ``python -m ldclient metrics`` prints: the definitions of METRICS.md and LIFECYCLE.md.
+    With ``apps``, only the flags those applications evaluate, as the dashboard's application filter."""
+    keys = app_flag_keys(source.applications(), apps, project) if apps else None
     prev_from = from_ms - (to_ms - from_ms)
     for e in [env, *[x.key for x in source.environments(project) if x.key != env]]:
         report = source.refresh(project, e, prev_from, to_ms)
@@ -38,7 +43,7 @@ def metrics_report(
     frame = source.store.load_frame(source.key(project, env), prev_from, to_ms, metrics.METRIC_COLUMNS)
     if not expand_experiments:
         frame = frame.assign(experiments_count=pd.array([pd.NA] * len(frame), dtype="Int64"))
-    frame = filter_frame(frame, include_global=include_global)
+    frame = filter_events(filter_frame(frame, include_global=include_global), keys)
     work = source.settings.working_hours_for(project)  # off-hours are judged here; ``tz`` is for display
     out: dict[str, Any] = {
         "project": project,
@@ -48,15 +53,22 @@ def metrics_report(
         "timezone": tz,
         "working_hours": work.as_dict(),
     }
+    if apps:
+        out["applications"] = list(apps)
     out.update(metrics.compute_with_trend(frame, from_ms, to_ms, tz, include_global, work=work))
     now = now_ms()
-    envs = [{"key": e.key, "critical": e.critical} for e in source.environments(project)]
+    environments = source.environments(project)
+    envs = [{"key": e.key, "critical": e.critical} for e in environments]
     everything = pd.concat(
-        [source.store.load_frame(source.key(project, e["key"]), now - 30 * DAY_MS, now + 1) for e in envs],
+        [
+            source.store.load_frame(source.key(project, e.key), now - 30 * DAY_MS, now + 1)
+            for e in environments
+        ],
         ignore_index=True,
     ).drop_duplicates("id")
-    flags = lifecycle.flags_to_frame(source.flags(project))
-    statuses = lifecycle.statuses_to_frame(source.statuses(project, env), env)
+    everything = filter_events(everything, keys)
+    flags = lifecycle.flags_to_frame(filter_flags(source.flags(project), keys))
+    statuses = filter_statuses(lifecycle.statuses_to_frame(source.statuses(project, env), env), keys)
     out.update(
         lifecycle.lifecycle_metrics(flags, statuses, everything, env, lifecycle.production_like(envs), now)
     )
@@ -166,13 +178,19 @@ def timeline_rows(events: pd.DataFrame, tz: str) -> pd.DataFrame:
     )
 
 
-def project_rows(source: DataSource, from_ms: int, to_ms: int, tz: str) -> pd.DataFrame:
-    """One row per project and environment: headline numbers, their change, and a weekly trend."""
+def project_rows(
+    source: DataSource, from_ms: int, to_ms: int, tz: str, *, apps: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """One row per project and environment: headline numbers, their change, and a weekly trend. With
+    ``apps``, only the events of the flags those applications evaluate."""
     rows = []
+    known = source.stored_applications() if apps else []
     for project in source.projects():
+        keys = app_flag_keys(known, apps, project.key) if apps else None
         for env in project.environments:
             key = source.key(project.key, env.key)
             frame = source.store.load_frame(key, from_ms - (to_ms - from_ms), to_ms, metrics.METRIC_COLUMNS)
+            frame = filter_events(frame, keys)
             whole_days_end = min(to_ms, day_start_ms(clock.today(tz), tz))  # today so far is no whole day
             work = source.settings.working_hours_for(project.key)
             # like with like: the range up to the time the data is as of, against as much time before it

@@ -113,9 +113,10 @@ class Settings:
             pick("LD_WORK_HOURS") or DEFAULT_HOURS,
             pick("LD_WORK_DAYS") or DEFAULT_DAYS,
         )
-        overrides = env.get("LD_PROJECT_WORK_HOURS")
-        if overrides is None and isinstance(sec.get("LD_PROJECT_WORK_HOURS"), Mapping):
-            overrides = sec["LD_PROJECT_WORK_HOURS"]  # a [LD_PROJECT_WORK_HOURS] table in secrets.toml
+        overrides: str | Mapping[str, object] | None = env.get("LD_PROJECT_WORK_HOURS")
+        table = sec.get("LD_PROJECT_WORK_HOURS")
+        if overrides is None and isinstance(table, Mapping):
+            overrides = table  # a [LD_PROJECT_WORK_HOURS] table in secrets.toml
         elif overrides is None:
             overrides = pick("LD_PROJECT_WORK_HOURS")
         return cls(

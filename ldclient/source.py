@@ -16,6 +16,7 @@ import pandas as pd
 
 from .api.client import LDClient
 from .api.models import Environment, Project
+from .applications import Application, parse_applications
 from .errors import LDError
 from .settings import Settings
 from .store import EventStore, StoreKey, open_store
@@ -95,6 +96,12 @@ class DataSource:
         self.store.put_resource(self.source_id, kind, scope, fresh)
         return fresh
 
+    def stored_resource(self, kind: str, scope: str) -> list[dict[str, Any]]:
+        """What the store holds of a resource, however old, without fetching: for readers that must not
+        touch the network (the dashboard's cached functions run after the fetch)."""
+        cached = self.store.get_resource(self.source_id, kind, scope, float("inf"))
+        return list(cached) if isinstance(cached, list) else []
+
     def projects(self) -> list[Project]:
         raw = self._resource(
             "projects",
@@ -113,6 +120,16 @@ class DataSource:
     def flags(self, project: str) -> list[dict[str, Any]]:
         return self._resource("flags", project, lambda: self.client.flags(project), self.settings.flags_ttl_s)
 
+    def applications(self) -> list[Application]:
+        """The account's applications with the flags each evaluates, store-cached like the flags."""
+        raw = self._resource("applications", "*", self.client.applications, self.settings.flags_ttl_s)
+        return parse_applications(raw if isinstance(raw, list) else [])
+
+    def stored_applications(self) -> list[Application]:
+        """What the store holds of the applications, without fetching (for readers that must not fetch)."""
+        cached = self.store.get_resource(self.source_id, "applications", "*", float("inf"))
+        return parse_applications(cached if isinstance(cached, list) else [])
+
     def statuses(self, project: str, env: str) -> list[dict[str, Any]]:
         return self._resource(
             "flag-statuses",
@@ -120,6 +137,28 @@ class DataSource:
             lambda: self.client.flag_statuses(project, env),
             self.settings.flags_ttl_s,
         )
+
+    def flag_configs(self, project: str, env: str) -> list[dict[str, Any]]:
+        """The flags with ``env``'s full targeting (``summary=0&env=``), for lifecycle stages and values to keep."""
+        return self._resource(
+            "flag-configs",
+            f"{project}/{env}",
+            lambda: self.client.flag_configs(project, env),
+            self.settings.flags_ttl_s,
+        )
+
+    def code_refs(self, project: str) -> dict[str, Any]:
+        """``StatisticCollectionRep`` of the project's code references."""
+        body = self._resource(
+            "code-refs", project, lambda: self.client.code_ref_statistics(project), self.settings.flags_ttl_s
+        )
+        return body if isinstance(body, dict) else {}
+
+    def members(self) -> list[dict[str, Any]]:
+        return self._resource("members", "*", self.client.members, self.settings.flags_ttl_s)
+
+    def teams(self) -> list[dict[str, Any]]:
+        return self._resource("teams", "*", self.client.teams, self.settings.flags_ttl_s)
 
     def refresh(
         self,

@@ -4,7 +4,16 @@
 records of projects and environments.
 """
 
-from .client import FLAG_EVENTS_PATH, FetchStats, LDClient, RateGate, RetryPolicy, Window, split_windows
+from .client import (
+    FLAG_EVENTS_PATH,
+    FetchStats,
+    LDClient,
+    RateGate,
+    RetryPolicy,
+    SharedRateGate,
+    Window,
+    split_windows,
+)
 from .models import Environment, Project
 
 __all__ = [
@@ -15,6 +24,7 @@ __all__ = [
     "Project",
     "RateGate",
     "RetryPolicy",
+    "SharedRateGate",
     "Window",
     "split_windows",
 ]

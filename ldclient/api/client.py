@@ -11,6 +11,7 @@ import concurrent.futures
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ log = logging.getLogger("ldclient")
 
 API_VERSION = "20240415"
 FLAG_EVENTS_PATH = "/api/v2/engineering-insights/flag-events"
+APPLICATIONS_PATH = "/api/v2/applications"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 PAGE_LIMIT = 100
 MAX_EMPTY_PAGES = 3
@@ -137,6 +139,37 @@ class RateGate:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
         self.limit = max(1, self.limit // 2)
         self._successes = 0
+
+
+class SharedRateGate(RateGate):
+    """One RateGate for several threads at once (each running its own event loop), so that fetching many
+    (project, environment) keys side by side stays within one concurrency budget and a 429 slows them all."""
+
+    def __init__(self, initial: int = 2, maximum: int = 8) -> None:
+        super().__init__(initial, maximum)
+        self._lock = threading.Lock()
+
+    async def acquire(self, sleep: Callable[[float], Awaitable[None]]) -> None:
+        while True:
+            with self._lock:
+                if self.active < self.limit:
+                    self.active += 1
+                    break
+            await asyncio.sleep(0.002)  # another thread's loop frees the slot: nothing here to await
+        if (delay := self.paused_until - time.monotonic()) > 0:
+            await sleep(delay)
+
+    async def release(self) -> None:
+        with self._lock:
+            self.active -= 1
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        with self._lock:
+            super().observe(headers)
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            super().pause(seconds)
 
 
 @dataclass(frozen=True)
@@ -272,6 +305,15 @@ class LDClient:
         self._max = max_concurrency
         self._sleep = sleep
         self._rng = random.Random(seed)
+        self.shared_gate: RateGate | None = None  # set: every flag-events fetch goes through it
+
+    def with_shared_gate(self, gate: RateGate) -> LDClient:
+        """This client (same token, transport and policies) with every flag-events fetch sharing ``gate``."""
+        import copy
+
+        twin = copy.copy(self)
+        twin.shared_gate = gate
+        return twin
 
     def __repr__(self) -> str:
         return f"LDClient(base_url={self.base_url!r})"
@@ -351,7 +393,7 @@ class LDClient:
         """Offset-paged collections (projects, flags): follow ``_links.next`` or advance ``offset``."""
         stats, gate = FetchStats(), RateGate(1, 1)
         items: list[dict[str, Any]] = []
-        query = dict(params or {}, limit=page_size, offset=0)
+        query: dict[str, Any] | None = dict(params or {}, limit=page_size, offset=0)
         async with self._client() as http:
             url: str = path
             seen: set[str] = set()
@@ -408,6 +450,37 @@ class LDClient:
     async def aflag_statuses(self, project_key: str, env: str) -> list[dict[str, Any]]:
         return await self._collection(f"/api/v2/flag-statuses/{_seg(project_key)}/{_seg(env)}")
 
+    async def aapplications(self) -> list[dict[str, Any]]:
+        """The account's applications (``GET /api/v2/applications``, beta) with the flags each evaluates
+        (``expand=flags``), every page: ``offset`` advances until ``totalCount`` items have arrived."""
+        stats, gate = FetchStats(), RateGate(1, 1)
+        items: list[dict[str, Any]] = []
+        offset = 0
+        async with self._client() as http:
+            while True:
+                params = {"expand": "flags", "limit": PAGE_LIMIT, "offset": offset}
+                try:
+                    body = await self._get(http, APPLICATIONS_PATH, params, beta=True, gate=gate, stats=stats)
+                except PermissionDeniedError as exc:
+                    raise PermissionDeniedError(
+                        f"The token may not read the account's applications ({APPLICATIONS_PATH}, beta). "
+                        "Give it a role that can read applications.",
+                        status=403,
+                        code=exc.code,
+                        path=APPLICATIONS_PATH,
+                    ) from None
+                page = body.get("items") if isinstance(body, Mapping) else None
+                if not isinstance(page, list):
+                    raise MalformedResponseError(f"{APPLICATIONS_PATH} answered without an items list")
+                items.extend(i for i in page if isinstance(i, dict))
+                total = body.get("totalCount")
+                if not page or not isinstance(total, int) or offset + len(page) >= total:
+                    return items
+                offset += len(page)
+
+    def applications(self) -> list[dict[str, Any]]:
+        return _run(self.aapplications())
+
     def projects(self) -> list[Project]:
         return _run(self.aprojects())
 
@@ -419,6 +492,42 @@ class LDClient:
 
     def flag_statuses(self, project_key: str, env: str) -> list[dict[str, Any]]:
         return _run(self.aflag_statuses(project_key, env))
+
+    # -- cleanup: full targeting, code references, members, teams ----------------------------------------
+
+    async def aflag_configs(self, project_key: str, env: str) -> list[dict[str, Any]]:
+        """The flags with ``env``'s full configuration (prerequisites, targets, rules): LaunchDarkly includes
+        them only with ``summary=0`` together with ``env``."""
+        params = {"summary": "0", "env": env}
+        return await self._collection(f"/api/v2/flags/{_seg(project_key)}", params, page_size=100)
+
+    async def acode_ref_statistics(self, project_key: str) -> dict[str, Any]:
+        """``GET /api/v2/code-refs/statistics/{projectKey}``: per flag key, the repositories that reference it
+        on their default branch (``StatisticCollectionRep``; not paged)."""
+        path = f"/api/v2/code-refs/statistics/{_seg(project_key)}"
+        async with self._client() as http:
+            body = await self._get(http, path, None, beta=False, gate=RateGate(1, 1), stats=FetchStats())
+        if not isinstance(body, Mapping) or not isinstance(body.get("flags"), Mapping):
+            raise MalformedResponseError(f"{path} answered without a flags map")
+        return dict(body)
+
+    async def amembers(self) -> list[dict[str, Any]]:
+        return await self._collection("/api/v2/members", page_size=1000)
+
+    async def ateams(self) -> list[dict[str, Any]]:
+        return await self._collection("/api/v2/teams", page_size=100)
+
+    def flag_configs(self, project_key: str, env: str) -> list[dict[str, Any]]:
+        return _run(self.aflag_configs(project_key, env))
+
+    def code_ref_statistics(self, project_key: str) -> dict[str, Any]:
+        return _run(self.acode_ref_statistics(project_key))
+
+    def members(self) -> list[dict[str, Any]]:
+        return _run(self.amembers())
+
+    def teams(self) -> list[dict[str, Any]]:
+        return _run(self.ateams())
 
     # -- flag events ----------------------------------------------------------------------------------
 
@@ -463,7 +572,7 @@ class LDClient:
         if has_experiments is not None:
             base["hasExperiments"] = "true" if has_experiments else "false"
         stats = stats if stats is not None else FetchStats()
-        gate = RateGate(self._initial, self._max)
+        gate = self.shared_gate or RateGate(self._initial, self._max)
         seen: dict[str, dict[str, Any]] = {}
 
         async def one(http: httpx.AsyncClient, window: Window) -> None:

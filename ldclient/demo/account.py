@@ -8,10 +8,13 @@ import threading
 from bisect import insort
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..vocabulary import impact_size
 from .catalog import _PEOPLE, EMAIL_DOMAIN, _ascii, _event_order, _object_id, _uuid
+
+if TYPE_CHECKING:
+    from .cleanup import CleanupData
 
 # --- the account -------------------------------------------------------------------------------------
 
@@ -31,6 +34,31 @@ class DemoAccount:
     added: list[list[dict[str, Any]]] = field(default_factory=list, repr=False, compare=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     _ids: set[str] | None = field(default=None, repr=False, compare=False)
+    _applications: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    _cleanup: CleanupData | None = field(default=None, repr=False, compare=False)
+
+    def applications(self) -> list[dict[str, Any]]:
+        """The account's applications (``ApplicationRep`` with ``expand=flags``), derived from the flags with a
+        random generator of their own: they change nothing else of the account (``to_json`` leaves them out)."""
+        with self._lock:
+            if self._applications is None:
+                from .applications import build_applications
+
+                self._applications = build_applications(self.seed, self.now_ms, self.flags)
+            return self._applications
+
+    def cleanup(self) -> CleanupData:
+        """Teams, owners, full targeting and code references (a ``demo.cleanup.CleanupData``), derived from
+        the generated account with a random generator of their own: ``flags`` here is what the flags routes
+        serve; the generated ``self.flags``, events and statuses are unchanged (``to_json`` leaves it out)."""
+        with self._lock:
+            if self._cleanup is None:
+                from .cleanup import build_cleanup
+
+                self._cleanup = build_cleanup(
+                    self.seed, self.now_ms, self.projects, self.flags, self.statuses, self.members
+                )
+            return self._cleanup
 
     def project(self, key: str) -> dict[str, Any] | None:
         return next((p for p in self.projects if p["key"] == key), None)

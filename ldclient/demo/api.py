@@ -12,10 +12,21 @@ Contract choices where LaunchDarkly's documentation is silent:
 * ``after``/``before`` are opaque keyset cursors (an item's ``eventTime`` and ``id``): ``after`` gives the
   items older than the cursor, ``before`` the ``limit`` items just newer than it, both newest first.
   Events added while paging never shift or repeat items. Both at once is a 400.
-* ``query`` is a case-insensitive substring match on ``flagKey``; a non-empty ``applicationKey`` matches
-  nothing, since no demo event is associated with an application.
+* ``query`` is a case-insensitive substring match on ``flagKey``; ``applicationKey`` (a comma-separated list)
+  keeps the events of the flags those applications evaluate (the union; an unknown key matches nothing).
+* applications (``GET /api/v2/applications``, beta: ``LD-API-Version: beta``): ``limit`` defaults to 10 (at
+  most 100), ``offset`` pages, ``sort`` takes ``name`` and ``creationDate`` (``-`` for descending),
+  ``expand=flags`` adds each application's ``flags`` collection (left out otherwise, as LaunchDarkly
+  documents); ``filter`` is ignored.
 * flags: archived flags are excluded unless ``filter=archived:true`` (which lists only archived ones);
-  ``env`` restricts each flag's ``environments``; without it all environments are returned.
+  ``env`` restricts each flag's ``environments``; without it all environments are returned. Each
+  configuration leaves out ``prerequisites``, ``targets``, ``contextTargets`` and ``rules`` unless
+  ``summary=0`` comes with ``env`` (LaunchDarkly's documented rule); a single flag always has them.
+* code references (``GET /api/v2/code-refs/statistics/{projectKey}``): every flag with references on a
+  repository's default branch; ``flagKey`` keeps that flag alone (an unknown key gives an empty map).
+* teams (``GET /api/v2/teams``): ``limit`` defaults to 20 (at most 100), ``offset`` pages, ``filter`` takes
+  ``query`` (key or name, any case) and ``nomembers``; ``members``, ``maintainers``, ``roles``, ``projects``
+  and ``roleAttributes`` appear only when named in ``expand``.
 * unknown query parameters and unknown ``filter`` fields are ignored.
 """
 
@@ -41,6 +52,8 @@ import httpx
 from ..clock import now_ms
 from ..vocabulary import DAY_MS, IMPACT_SIZES
 from .account import DemoAccount
+from .applications import evaluated_flags
+from .cleanup import EXPAND_ONLY_TEAM_FIELDS
 from .generator import generate_account
 
 FLAG_EVENTS_PATH = "/api/v2/engineering-insights/flag-events"
@@ -48,10 +61,15 @@ EVENTS_DEFAULT_LIMIT = 20
 EVENTS_MAX_LIMIT = 100
 FLAGS_MAX_LIMIT = 100
 COLLECTION_MAX_LIMIT = 1000
+APPLICATIONS_DEFAULT_LIMIT = 10  # LaunchDarkly's documented default
+APPLICATIONS_MAX_LIMIT = 100
 RATE_WINDOW_MS = 10_000
 GLOBAL_RATE_LIMIT = 20_000
 ROUTE_RATE_LIMIT = 5_000
 _JSON = "application/json"
+_FULL_CONFIG = ("prerequisites", "targets", "contextTargets", "rules")
+TEAMS_DEFAULT_LIMIT = 20  # LaunchDarkly's documented default
+TEAMS_MAX_LIMIT = 100
 _ERROR_CODES = {
     400: "invalid_request",
     401: "unauthorized",
@@ -79,6 +97,9 @@ _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("flag-status", r"^/api/v2/flag-statuses/([^/]+)/([^/]+)/([^/]+)$"),
         ("flag-events", r"^/api/v2/engineering-insights/flag-events/?$"),
         ("members", r"^/api/v2/members/?$"),
+        ("applications", r"^/api/v2/applications/?$"),
+        ("code-refs-statistics", r"^/api/v2/code-refs/statistics/([^/]+)/?$"),
+        ("teams", r"^/api/v2/teams/?$"),
     )
 )
 
@@ -203,7 +224,7 @@ class DemoApi:
 
     ``stats`` counts requests per route: ``root``, ``projects``, ``project``, ``environments``,
     ``environment``, ``flags``, ``flag``, ``flag-statuses``, ``flag-status``, ``flag-events``, ``members``,
-    ``unknown``. Events reach the server through ``DemoAccount.add_events`` (not by editing
+    ``applications``, ``unknown``. Events reach the server through ``DemoAccount.add_events`` (not by editing
     ``account.events`` directly). ``clock`` (Unix ms) only sets the default ``from``/``to`` of flag events.
     """
 
@@ -228,11 +249,15 @@ class DemoApi:
         self._index_lock = threading.Lock()
         self._views: OrderedDict[tuple[Any, ...], _View] = OrderedDict()
         self._projects = {p["key"]: p for p in self.account.projects}
-        self._flags = {p: {f["key"]: f for f in flags} for p, flags in self.account.flags.items()}
+        self._cleanup = (
+            self.account.cleanup()
+        )  # the flags as served: owners, full targeting (demo/cleanup.py)
+        self._flags = {p: {f["key"]: f for f in flags} for p, flags in self._cleanup.flags.items()}
         self._statuses = {
             key: {s["_links"]["parent"]["href"].rsplit("/", 1)[-1]: s for s in items}
             for key, items in self.account.statuses.items()
         }
+        self._app_flags = evaluated_flags(self.account.applications())
         self._build_index()
 
     # faults --------------------------------------------------------------------------------------------
@@ -352,12 +377,18 @@ class DemoApi:
             }
         if route == "projects":
             return self._projects_page(request)
+        if route == "applications":
+            return self._applications_page(request)
+        if route == "teams":
+            return self._teams_page(request)
         if route == "members":
             items = self.account.members
             limit = _int_param(params, "limit", 20, 1, COLLECTION_MAX_LIMIT)
             offset = _int_param(params, "offset", 0, 0, None)
             return self._offset_page(request, items[offset : offset + limit], len(items), offset, limit)
         project = self._project(groups[0])
+        if route == "code-refs-statistics":
+            return self._code_ref_statistics(project, params)
         if route == "project":
             return self._project_rep(project, "environments" in _csv(params.get("expand")))
         if route == "environments":
@@ -374,7 +405,7 @@ class DemoApi:
             if flag is None:
                 raise _ApiError(404, f"Unknown flag '{groups[1]}' in project '{project['key']}'")
             envs = self._env_filter(project, params)
-            return self._flag_rep(flag, envs, _bool_param(params, "summary", True))
+            return self._flag_rep(flag, envs, False)  # a single flag always carries its full targeting
         env = self._environment(project, groups[1])
         statuses = self._statuses.get((project["key"], env["key"]), {})
         if route == "flag-statuses":
@@ -386,6 +417,55 @@ class DemoApi:
         if status is None:
             raise _ApiError(404, f"Unknown flag '{groups[2]}' in project '{project['key']}'")
         return status
+
+    # code references and teams -----------------------------------------------------------------------------
+
+    def _code_ref_statistics(self, project: Mapping[str, Any], params: httpx.QueryParams) -> dict[str, Any]:
+        body = self._cleanup.code_refs.get(project["key"]) or {"_links": {}, "flags": {}}
+        key = params.get("flagKey")
+        if not key:
+            return body
+        flags = {k: v for k, v in body["flags"].items() if k == key}
+        return {**body, "flags": flags}
+
+    def _teams_page(self, request: httpx.Request) -> dict[str, Any]:
+        params = request.url.params
+        limit = _int_param(params, "limit", TEAMS_DEFAULT_LIMIT, 1, TEAMS_MAX_LIMIT)
+        offset = _int_param(params, "offset", 0, 0, None)
+        teams = list(self._cleanup.teams)
+        for name, value in _filters(params.get("filter")):
+            if name == "query":
+                low = value.lower()
+                teams = [t for t in teams if low in t["key"].lower() or low in t["name"].lower()]
+            elif name == "nomembers":
+                empty = _parse_bool(value, "filter nomembers")
+                teams = [t for t in teams if (t["members"]["totalCount"] == 0) == empty]
+        expand = set(_csv(params.get("expand")))
+        page = [
+            {k: v for k, v in t.items() if k not in EXPAND_ONLY_TEAM_FIELDS or k in expand}
+            for t in teams[offset : offset + limit]
+        ]
+        return self._offset_page(request, page, len(teams), offset, limit)
+
+    # applications ----------------------------------------------------------------------------------------
+
+    def _applications_page(self, request: httpx.Request) -> dict[str, Any]:
+        if request.headers.get("LD-API-Version", "").strip().lower() != "beta":
+            raise _ApiError(403, "This is a beta resource: send the header 'LD-API-Version: beta' to use it.")
+        params = request.url.params
+        limit = _int_param(params, "limit", APPLICATIONS_DEFAULT_LIMIT, 1, APPLICATIONS_MAX_LIMIT)
+        offset = _int_param(params, "offset", 0, 0, None)
+        apps = list(self.account.applications())
+        for field in reversed(_csv(params.get("sort"))):
+            name, desc = field.lstrip("-"), field.startswith("-")
+            if name in ("name", "creationDate"):
+                apps = sorted(apps, key=itemgetter(name), reverse=desc)
+        expand = "flags" in _csv(params.get("expand"))
+        page = [
+            a if expand else {k: v for k, v in a.items() if k != "flags"}
+            for a in apps[offset : offset + limit]
+        ]
+        return self._offset_page(request, page, len(apps), offset, limit)
 
     # projects, environments, flags ---------------------------------------------------------------------
 
@@ -460,11 +540,8 @@ class DemoApi:
         rep = dict(flag)
         configs = flag.get("environments") or {}
         selected = {k: v for k, v in configs.items() if envs is None or k in envs}
-        if not summary:
-            selected = {
-                k: {**v, "targets": [], "contextTargets": [], "rules": [], "prerequisites": []}
-                for k, v in selected.items()
-            }
+        if summary:  # LaunchDarkly leaves out prerequisites, targets and rules unless summary=0
+            selected = {k: {n: x for n, x in v.items() if n not in _FULL_CONFIG} for k, v in selected.items()}
         rep["environments"] = selected
         return rep
 
@@ -472,9 +549,10 @@ class DemoApi:
         params = request.url.params
         limit = _int_param(params, "limit", 20, 1, FLAGS_MAX_LIMIT)
         offset = _int_param(params, "offset", 0, 0, None)
-        summary = _bool_param(params, "summary", True)
+        # summary=0 includes the full targeting only together with env, as LaunchDarkly documents
+        summary = _bool_param(params, "summary", True) or not params.get_list("env")
         envs = self._env_filter(project, params)
-        flags = self.account.flags.get(project["key"], [])
+        flags = self._cleanup.flags.get(project["key"], [])
         archived: bool | None = _bool_param(params, "archived", None)
         tags = [t for t in params.get_list("tag") if t]
         for name, value in _filters(params.get("filter")):
@@ -573,7 +651,10 @@ class DemoApi:
         view = views.get(key)
         if view is not None:
             return view
-        items = [] if application else base.items
+        items = base.items
+        if application:
+            wanted = set().union(*(self._app_flags.get(k, frozenset()) for k in _csv(application)))
+            items = [e for e in items if (e["projectKey"], e["flagKey"]) in wanted]
         if query:
             low = query.lower()
             items = [e for e in items if low in e["flagKey"].lower()]

@@ -49,7 +49,9 @@ class _Clock:
         self.first = first_day
         days = range(first_day, last_day + 1)
         noons = (dt.datetime.fromtimestamp(d * 86_400 + 43_200, dt.UTC) for d in days)
-        self.offsets = [int(noon.astimezone(tz).utcoffset().total_seconds()) * 1000 for noon in noons]
+        self.offsets = [
+            int((noon.astimezone(tz).utcoffset() or dt.timedelta()).total_seconds()) * 1000 for noon in noons
+        ]
         self.last = len(self.offsets) - 1
 
     def offset(self, t: int) -> int:
@@ -264,7 +266,8 @@ class _Builder:
     def build_flags(self) -> None:
         rng = self.rng
         self.keys_by_project: dict[str, list[str]] = {}
-        arche, weights = zip(*_ARCHETYPE_WEIGHTS, strict=True)
+        arche = [kind for kind, _ in _ARCHETYPE_WEIGHTS]
+        weights = [weight for _, weight in _ARCHETYPE_WEIGHTS]
         for spec, project in zip(_PROJECTS, self.projects, strict=True):
             count = rng.randint(170, 260)
             keys: set[str] = set()

@@ -173,6 +173,7 @@ class _Replay:
 
     def env_event(self, s: ChangeSpec, isolated: bool) -> None:
         t, _, env, kind, arg, member, origin = s
+        assert env is not None, "a global change is replayed by global_event"
         arg = arg or {}
         f, rng = self.f, self.rng
         st = self.state[env]
@@ -510,8 +511,9 @@ class _Replay:
             single = sum(1 for p in self.eff(st) if p > 0) == 1
             name = "launched" if single and now - st[6] > 7 * DAY_MS else "active"
             last_requested = iso_ms(now - self.rng.randrange(1_000, 10 * MINUTE_MS))
-        rep: dict[str, Any] = {"name": name, "lastRequested": last_requested}
-        if last_requested is not None:
+        rep: dict[str, Any] = {"name": name}
+        if last_requested is not None:  # a string in LaunchDarkly's spec: left out when never requested, not null
+            rep["lastRequested"] = last_requested
             rep["default"] = f.values[f.off_var]
         rep["_links"] = {
             "parent": _link(f"/api/v2/flags/{project}/{f.key}"),

@@ -133,6 +133,7 @@ def serve(
     server = _DemoHTTPServer((host, port), api, verbose)
     bound_host, bound_port = server.server_address[:2]
     info = api.account.summary()
+    bound_host = bound_host.decode() if isinstance(bound_host, bytes) else bound_host
     print(
         f"Demo LaunchDarkly API on http://{bound_host}:{bound_port} "
         f"({info['projects']} projects, {info['flags']} flags, {info['events']} events); "

@@ -267,7 +267,7 @@ def per_flag_table(
             "flapping": flapping[present],
             "members": members[present].astype(np.int64),
             "experiments": pd.array(
-                np.where(experiments[present] < 0, None, experiments[present]), dtype="Int64"
+                np.where(experiments[present] < 0, np.nan, experiments[present]), dtype="Int64"
             ),
             "last_change_ms": last_ms,
             "last_change": pd.array(
@@ -439,7 +439,7 @@ def daily_series(
     if freq == "D":
         start, size, n = first_day, 1, n_days
     else:
-        start = first_day - int(_weekday(np.int64(first_day)))
+        start = first_day - int(_weekday(np.array([first_day], dtype=np.int64))[0])
         size = 7
         n = (first_day + n_days - 1 - start) // 7 + 1 if n_days else 0
     bucket = (day - start) // size

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -94,6 +96,6 @@ _UNKNOWN = IMPACT_KEYS.index("unknown")
 _LARGE = IMPACT_SIZES.index("large")
 _IMPACTFUL = np.array([size in ("small", "medium", "large") for size in IMPACT_KEYS])
 
-IntArray = npt.NDArray[np.int64]
+IntArray = npt.NDArray[np.signedinteger[Any]]  # int32 codes and int64 times alike
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

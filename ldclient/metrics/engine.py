@@ -115,7 +115,11 @@ def _ids_unique(ids: pd.Series) -> bool:
         if not ids.is_unique:  # a clash of keys: decide exactly
             return False
     key = id(texts)
-    _UNIQUE_IDS[key] = weakref.ref(texts, lambda _, key=key: _UNIQUE_IDS.pop(key, None))
+
+    def forget(_: object) -> None:
+        _UNIQUE_IDS.pop(key, None)
+
+    _UNIQUE_IDS[key] = weakref.ref(texts, forget)
     return True
 
 
@@ -591,7 +595,9 @@ def _general_tvd(
     keys = np.concatenate([pair_a * n_values + el.value[elem_a], pair_b * n_values + el.value[elem_b]])
     key_codes, unique_keys = pd.factorize(keys)
     diff = np.abs(np.bincount(key_codes, weights=np.concatenate([p[elem_a], -q[elem_b]])))
-    return 0.5 * np.bincount(unique_keys // n_values, weights=diff, minlength=len(a))
+    return np.asarray(
+        0.5 * np.bincount(unique_keys // n_values, weights=diff, minlength=len(a)), dtype=np.float64
+    )
 
 
 def _pair_tvd(

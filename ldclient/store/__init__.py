@@ -10,6 +10,8 @@ from pathlib import Path
 
 from ..errors import StoreError
 from .base import (
+    DigestItemState,
+    DigestRun,
     EventStore,
     KeySummary,
     RefreshRecord,
@@ -36,6 +38,8 @@ def open_store(cache_dir: Path, store_url: str | None = None) -> EventStore:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "DigestItemState",
+    "DigestRun",
     "EventStore",
     "KeySummary",
     "RefreshRecord",

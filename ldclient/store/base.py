@@ -55,6 +55,39 @@ class KeySummary:
     last_good_refresh_ms: int | None
 
 
+@dataclass(frozen=True)
+class DigestRun:
+    """One digest sent (or tried) to one destination: what ``python -m ldclient digest`` did, for the page.
+
+    ``destination`` is the destination's configured name (``webhook``, ``slack.payments``), never its URL;
+    ``message`` is written by the digest code (a status or an error class), never a server's text."""
+
+    digest_id: str
+    destination: str
+    started_ms: int
+    finished_ms: int
+    outcome: str  # "delivered", "failed" or "empty"
+    items: int  # items the digest tried to deliver
+    delivered: int
+    message: str = ""
+    item_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestItemState:
+    """An item's delivery state for one destination: ``pending`` until the destination accepted it."""
+
+    destination: str
+    item_key: str
+    item_time_ms: int
+    item_json: str
+    state: str  # "pending" or "sent"
+    first_seen_ms: int
+    sent_ms: int | None
+    digest_id: str | None
+    attempts: int
+
+
 def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """Union of half-open ranges; touching ranges merge."""
     out: list[tuple[int, int]] = []
@@ -165,6 +198,43 @@ class EventStore(ABC):
     @abstractmethod
     def _lock_name(self, key: StoreKey) -> str:
         """Names ``key``'s lock within this store, so two stores on one file share it and others do not."""
+
+    # -- digest delivery state (ldclient/digest/delivery.py holds the algorithm) -------------------------
+
+    @abstractmethod
+    def digest_add_pending(self, destination: str, items: Sequence[tuple[str, int, str]], now_ms: int) -> int:
+        """Record ``(item_key, item_time_ms, item_json)`` as pending for ``destination`` unless the item is
+        already known there (pending or sent); return how many were new."""
+
+    @abstractmethod
+    def digest_states(
+        self, destination: str, item_keys: Sequence[str] | None = None
+    ) -> list[DigestItemState]:
+        """The destination's items (only ``item_keys`` when given), oldest first."""
+
+    @abstractmethod
+    def digest_mark_sent(
+        self, destination: str, item_keys: Sequence[str], digest_id: str, now_ms: int
+    ) -> None:
+        """The destination accepted these items (in the digest ``digest_id``)."""
+
+    @abstractmethod
+    def digest_note_attempt(self, destination: str, item_keys: Sequence[str]) -> None:
+        """A delivery of these items failed: they stay pending, one more attempt counted."""
+
+    @abstractmethod
+    def digest_record_run(self, run: DigestRun) -> None: ...
+
+    @abstractmethod
+    def digest_runs(self, limit: int = 50, destination: str | None = None) -> list[DigestRun]:
+        """The latest digests, newest first."""
+
+    def digest_pending(self, destination: str) -> list[DigestItemState]:
+        return [s for s in self.digest_states(destination) if s.state == "pending"]
+
+    def digest_last_run_ms(self, destination: str) -> int | None:
+        runs = self.digest_runs(1, destination)
+        return runs[0].started_ms if runs else None
 
     @abstractmethod
     def clear(self) -> None: ...

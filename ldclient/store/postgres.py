@@ -35,9 +35,17 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from ..errors import StoreError
 from ..frame import CATEGORY_COLUMNS, COLUMNS, frame_from_arrow, frame_from_columns
-from .base import EventStore, KeySummary, RefreshRecord, StoreKey, wanted_columns
+from .base import (
+    DigestItemState,
+    DigestRun,
+    EventStore,
+    KeySummary,
+    RefreshRecord,
+    StoreKey,
+    wanted_columns,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_TABLE = "flag_health_meta"
 # Fixed id for pg_advisory_xact_lock: every replica's migration runs under it, one at a time.
 MIGRATION_LOCK_ID = int.from_bytes(b"fh-migr8", "big", signed=True)
@@ -83,6 +91,18 @@ MIGRATIONS: list[list[str]] = [
             source TEXT NOT NULL, kind TEXT NOT NULL, scope TEXT NOT NULL,
             fetched_at TIMESTAMPTZ NOT NULL, payload JSON NOT NULL,
             PRIMARY KEY (source, kind, scope))""",
+    ],
+    [  # 2: digest delivery state, per item and destination (ldclient/digest/delivery.py)
+        """CREATE TABLE IF NOT EXISTS fh_digest_items (
+            destination TEXT NOT NULL, item_key TEXT NOT NULL, item_time BIGINT NOT NULL, item TEXT NOT NULL,
+            state TEXT NOT NULL, first_seen_ms BIGINT NOT NULL, sent_ms BIGINT, digest_id TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (destination, item_key))""",
+        "CREATE INDEX IF NOT EXISTS fh_digest_items_by_state ON fh_digest_items (destination, state, item_time)",
+        """CREATE TABLE IF NOT EXISTS fh_digest_runs (
+            digest_id TEXT PRIMARY KEY, destination TEXT NOT NULL, started_ms BIGINT NOT NULL,
+            finished_ms BIGINT NOT NULL, outcome TEXT NOT NULL, items INTEGER NOT NULL,
+            delivered INTEGER NOT NULL, message TEXT NOT NULL, item_keys JSON NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS fh_digest_runs_by_time ON fh_digest_runs (started_ms)",
     ],
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
@@ -512,6 +532,92 @@ class PostgresStore(EventStore):
                 "DO UPDATE SET fetched_at = EXCLUDED.fetched_at, payload = EXCLUDED.payload",
                 (source, kind, scope, json.dumps(payload, separators=(",", ":"))),
             )
+
+    # -- digest delivery state ----------------------------------------------------------------------------
+
+    def digest_add_pending(self, destination: str, items: Sequence[tuple[str, int, str]], now_ms: int) -> int:
+        if not items:
+            return 0
+        with self._tx() as conn:
+            rows = conn.execute(
+                "INSERT INTO fh_digest_items (destination, item_key, item_time, item, state, first_seen_ms) "
+                "SELECT %s, k, t, i, 'pending', %s FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS n(k, t, i) "
+                "ON CONFLICT (destination, item_key) DO NOTHING RETURNING item_key",
+                (
+                    destination,
+                    now_ms,
+                    [k for k, _, _ in items],
+                    [t for _, t, _ in items],
+                    [_text(i) for _, _, i in items],
+                ),
+            ).fetchall()
+        return len(rows)
+
+    def digest_states(
+        self, destination: str, item_keys: Sequence[str] | None = None
+    ) -> list[DigestItemState]:
+        select = (
+            "SELECT destination, item_key, item_time, item, state, first_seen_ms, sent_ms, digest_id, attempts "
+            "FROM fh_digest_items WHERE destination = %s"
+        )
+        if item_keys is None:
+            rows = self._read(f"{select} ORDER BY item_time, item_key", (destination,))
+        else:
+            rows = self._read(
+                f"{select} AND item_key = ANY(%s) ORDER BY item_time, item_key",
+                (destination, list(item_keys)),
+            )
+        return [DigestItemState(*row) for row in rows]
+
+    def digest_mark_sent(
+        self, destination: str, item_keys: Sequence[str], digest_id: str, now_ms: int
+    ) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE fh_digest_items SET state = 'sent', sent_ms = %s, digest_id = %s, "
+                "attempts = attempts + 1 WHERE destination = %s AND item_key = ANY(%s)",
+                (now_ms, digest_id, destination, list(item_keys)),
+            )
+
+    def digest_note_attempt(self, destination: str, item_keys: Sequence[str]) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE fh_digest_items SET attempts = attempts + 1 WHERE destination = %s "
+                "AND item_key = ANY(%s)",
+                (destination, list(item_keys)),
+            )
+
+    def digest_record_run(self, run: DigestRun) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO fh_digest_runs VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::json) "
+                "ON CONFLICT (digest_id) DO UPDATE SET finished_ms = EXCLUDED.finished_ms, "
+                "outcome = EXCLUDED.outcome, items = EXCLUDED.items, delivered = EXCLUDED.delivered, "
+                "message = EXCLUDED.message, item_keys = EXCLUDED.item_keys",
+                (
+                    run.digest_id,
+                    run.destination,
+                    run.started_ms,
+                    run.finished_ms,
+                    run.outcome,
+                    run.items,
+                    run.delivered,
+                    _text(run.message[:1000]),
+                    json.dumps(list(run.item_keys)),
+                ),
+            )
+
+    def digest_runs(self, limit: int = 50, destination: str | None = None) -> list[DigestRun]:
+        where, params = ("WHERE destination = %s ", (destination,)) if destination is not None else ("", ())
+        rows = self._read(
+            "SELECT digest_id, destination, started_ms, finished_ms, outcome, items, delivered, message, "
+            f"item_keys FROM fh_digest_runs {where}ORDER BY started_ms DESC, digest_id DESC LIMIT %s",
+            (*params, limit),
+        )
+        return [
+            DigestRun(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], tuple(row[8]))
+            for row in rows
+        ]
 
     def _lock_name(self, key: StoreKey) -> str:
         return f"postgres:{self.lock_id(key)}"

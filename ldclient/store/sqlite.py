@@ -22,12 +22,21 @@ import pandas as pd
 
 from ..errors import StoreError
 from ..frame import COLUMNS, arrow_from_rows, arrow_schema, frame_from_arrow
-from .base import EventStore, KeySummary, RefreshRecord, StoreKey, wanted_columns
+from .base import (
+    DigestItemState,
+    DigestRun,
+    EventStore,
+    KeySummary,
+    RefreshRecord,
+    StoreKey,
+    wanted_columns,
+)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Schema 3 is schema 4 without ``chunk_columns``: opening it adds the table, and its whole-page chunks
-# are converted on their first load. Older versions (and code that predates 4) rebuild from the API.
-UPGRADABLE_VERSIONS = (3,)
+# are converted on their first load. Schema 4 is schema 5 without the digest tables (``digest_items``,
+# ``digest_runs``): opening it adds them. Older versions (and code that predates 4) rebuild from the API.
+UPGRADABLE_VERSIONS = (3, 4)
 EVENT_COLUMNS = COLUMNS  # the frame's columns, stored flat so loading needs no JSON parsing
 
 
@@ -56,6 +65,16 @@ CREATE INDEX IF NOT EXISTS refreshes_by_key ON refreshes (key_id, at_ms);
 CREATE TABLE IF NOT EXISTS resources (
     source TEXT NOT NULL, kind TEXT NOT NULL, scope TEXT NOT NULL, fetched_at REAL NOT NULL, payload TEXT NOT NULL,
     PRIMARY KEY (source, kind, scope));
+CREATE TABLE IF NOT EXISTS digest_items (  -- per item and destination: pending until accepted, then sent
+    destination TEXT NOT NULL, item_key TEXT NOT NULL, item_time INTEGER NOT NULL, item TEXT NOT NULL,
+    state TEXT NOT NULL, first_seen_ms INTEGER NOT NULL, sent_ms INTEGER, digest_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (destination, item_key));
+CREATE INDEX IF NOT EXISTS digest_items_by_state ON digest_items (destination, state, item_time);
+CREATE TABLE IF NOT EXISTS digest_runs (
+    digest_id TEXT PRIMARY KEY, destination TEXT NOT NULL, started_ms INTEGER NOT NULL,
+    finished_ms INTEGER NOT NULL, outcome TEXT NOT NULL, items INTEGER NOT NULL, delivered INTEGER NOT NULL,
+    message TEXT NOT NULL, item_keys TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS digest_runs_by_time ON digest_runs (started_ms);
 """
 
 _INSERT = (
@@ -542,6 +561,85 @@ class SQLiteStore(EventStore):
                 "INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?)",
                 (source, kind, scope, time.time(), json.dumps(payload, separators=(",", ":"))),
             )
+
+    # -- digest delivery state ----------------------------------------------------------------------------
+
+    def digest_add_pending(self, destination: str, items: Sequence[tuple[str, int, str]], now_ms: int) -> int:
+        with self._tx() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO digest_items (destination, item_key, item_time, item, state, "
+                "first_seen_ms) VALUES (?, ?, ?, ?, 'pending', ?)",
+                [(destination, key, time_ms, item, now_ms) for key, time_ms, item in items],
+            )
+            return conn.total_changes - before
+
+    def digest_states(
+        self, destination: str, item_keys: Sequence[str] | None = None
+    ) -> list[DigestItemState]:
+        select = (
+            "SELECT destination, item_key, item_time, item, state, first_seen_ms, sent_ms, digest_id, attempts "
+            "FROM digest_items WHERE destination = ?"
+        )
+        if item_keys is None:
+            rows = self._read(f"{select} ORDER BY item_time, item_key", (destination,))
+        else:
+            keys, rows = list(item_keys), []
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                rows += self._read(
+                    f"{select} AND item_key IN ({','.join('?' * len(part))})", (destination, *part)
+                )
+            rows.sort(key=lambda r: (r[2], r[1]))
+        return [DigestItemState(*row) for row in rows]
+
+    def digest_mark_sent(
+        self, destination: str, item_keys: Sequence[str], digest_id: str, now_ms: int
+    ) -> None:
+        with self._tx() as conn:
+            conn.executemany(
+                "UPDATE digest_items SET state = 'sent', sent_ms = ?, digest_id = ?, attempts = attempts + 1 "
+                "WHERE destination = ? AND item_key = ?",
+                [(now_ms, digest_id, destination, key) for key in item_keys],
+            )
+
+    def digest_note_attempt(self, destination: str, item_keys: Sequence[str]) -> None:
+        with self._tx() as conn:
+            conn.executemany(
+                "UPDATE digest_items SET attempts = attempts + 1 WHERE destination = ? AND item_key = ?",
+                [(destination, key) for key in item_keys],
+            )
+
+    def digest_record_run(self, run: DigestRun) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO digest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.digest_id,
+                    run.destination,
+                    run.started_ms,
+                    run.finished_ms,
+                    run.outcome,
+                    run.items,
+                    run.delivered,
+                    run.message[:1000],
+                    json.dumps(list(run.item_keys)),
+                ),
+            )
+
+    def digest_runs(self, limit: int = 50, destination: str | None = None) -> list[DigestRun]:
+        where, params = ("WHERE destination = ? ", (destination,)) if destination is not None else ("", ())
+        rows = self._read(
+            "SELECT digest_id, destination, started_ms, finished_ms, outcome, items, delivered, message, "
+            f"item_keys FROM digest_runs {where}ORDER BY started_ms DESC, digest_id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [
+            DigestRun(
+                row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], tuple(json.loads(row[8]))
+            )
+            for row in rows
+        ]
 
     def _lock_name(self, key: StoreKey) -> str:
         return f"{self.path}:{key.digest()}"

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 import pandas as pd
 
-from .vocabulary import DAY_MS, STATUS_NAMES
+from ..vocabulary import DAY_MS, STATUS_NAMES
 
 HOUR_MS = 3_600_000
 STALE_MIN_AGE_MS = 30 * DAY_MS
