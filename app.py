@@ -41,6 +41,7 @@ pages = {
     ],
     "Account": [
         st.Page("app_pages/all_projects.py", title="All projects", icon=":material/dashboard:"),
+        st.Page("app_pages/digests.py", title="Digests", icon=":material/outgoing_mail:"),
         st.Page("app_pages/data.py", title="Data", icon=":material/database:"),
     ],
 }

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, loaders, startup, text, view_state
+from dashboard import charts, flag_cleanup, loaders, startup, text, view_state
+from dashboard.text import plain
 from ldclient import metrics
 from ldclient.report import timeline_rows, variation_rows
 
@@ -38,6 +39,7 @@ if not flag:
 st.link_button(
     "Open in LaunchDarkly", source.flag_url(view.project, view.env, flag), icon=":material/open_in_new:"
 )
+life = flag_cleanup.flag_lifecycle(view, flag, loaders.flag_item(view.project, flag))
 
 everywhere = loaders.project_events(view, from_ms, to_ms)
 mine = everywhere[everywhere["flag_key"].astype("string") == flag]
@@ -50,7 +52,14 @@ else:
 here = mine[mine["environment_key"].astype("string") == view.env]
 row = table[table["flag_key"].astype(str) == flag]
 st.subheader("Health score")
-if row.empty:
+if row.empty and life is not None and (life["stale"] or life["lifecycle_stage"] != "live"):
+    st.warning(
+        "The flag did not change in this environment in the selected range, so no change lowers its score; "
+        f"it is not healthy for that: it is {'stale' if life['stale'] else 'not live'} "
+        f"({plain(str(life['stage_reason']))}) and is debt until it is removed from code and archived.",
+        icon=":material/cleaning_services:",
+    )
+elif row.empty:
     st.caption("The flag did not change in this environment in the selected range: nothing lowers its score.")
 else:
     r = row.iloc[0]

@@ -147,7 +147,7 @@ with right:
         f"When changes happen, in the team's working timezone: {data['work'].timezone}. Working hours "
         f"{data['work'].days_text} {data['work'].hours_text}; everything else is off-hours."
     )
-    st.altair_chart(charts.risk_calendar(data["heat"]), width="stretch")
+    st.altair_chart(charts.risk_calendar(data["heat"], data["work"].timezone), width="stretch")
 
 stale_block()
 

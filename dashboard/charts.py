@@ -163,14 +163,14 @@ def events_per_day(daily: pd.DataFrame, first: date, last: date, today: date | N
     )
 
 
-def risk_calendar(heat: pd.DataFrame) -> alt.Chart:
-    """Day-of-week x hour heatmap: when changes happen (the risk calendar)."""
+def risk_calendar(heat: pd.DataFrame, timezone: str = "UTC") -> alt.Chart:
+    """Day-of-week x hour heatmap: when changes happen (the risk calendar), in the team's working timezone."""
     data = heat.assign(day=[WEEKDAYS[d] for d in heat["weekday"]])
     return (
         alt.Chart(data)
         .mark_rect()
         .encode(
-            x=alt.X("hour:O", title="Hour (local)"),
+            x=alt.X("hour:O", title=f"Hour ({timezone}, the team's working timezone)"),
             y=alt.Y("day:N", sort=WEEKDAYS, title=None),
             color=alt.Color("events:Q", scale=alt.Scale(scheme="blues"), title="Events"),
             tooltip=[

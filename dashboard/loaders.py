@@ -269,7 +269,10 @@ def _lifecycle(source_id: str, view: View, version: tuple[int, int]) -> dict[str
 def lifecycle_summary(view: View) -> dict[str, Any]:
     """LaunchDarkly's own flag-health view (stale share, statuses) plus promotion hygiene."""
     now = now_ms()
-    version = (ensure_project_events(view, now - 30 * DAY_MS, now + 1), ensure_resources(view.project, view.env))
+    version = (
+        ensure_project_events(view, now - 30 * DAY_MS, now + 1),
+        ensure_resources(view.project, view.env),
+    )
     return _lifecycle(
         get_source().source_id, replace(view, flag=None, impact=(), query="", experiments_only=False), version
     )
@@ -299,7 +302,10 @@ def _stale(
 
 def stale_table(view: View) -> pd.DataFrame:
     now = now_ms()
-    version = (ensure_project_events(view, now - 30 * DAY_MS, now + 1), ensure_resources(view.project, view.env))
+    version = (
+        ensure_project_events(view, now - 30 * DAY_MS, now + 1),
+        ensure_resources(view.project, view.env),
+    )
     return _stale(get_source().source_id, view.project, view.env, version, view.apps)
 
 
@@ -341,3 +347,96 @@ def project_rows(view: View, from_ms: int, to_ms: int) -> pd.DataFrame:
     source.projects()  # fetched here if their TTL ran out, not inside the cached reader
     version = max((s.last_refresh.at_ms for s in source.store.summaries() if s.last_refresh), default=0)
     return _project_rows(source.source_id, from_ms, to_ms, view.tz, version, view.apps)
+
+
+# --- cleanup: LaunchDarkly's lifecycle stages, code references, owners, values to keep -------------------
+
+
+def critical_envs(project: str) -> set[str]:
+    """The project's critical environments: LaunchDarkly judges its lifecycle stages there only."""
+    return lifecycle.critical_environments(environments_info(project))
+
+
+def history_days() -> int:
+    return get_source().settings.history_days
+
+
+def ensure_cleanup_resources(project: str, env: str) -> int:
+    """Fetch (where their TTL ran out) what the lifecycle stages read: statuses of the critical environments
+    and of ``env``, their full targeting, code references, members and teams. A resource the token may not
+    read (code references switched off, no member access) stays unknown instead of failing the page."""
+    from ldclient.errors import LDError
+
+    source = get_source()
+    critical = critical_envs(project)
+    version = ensure_resources(project, env)
+    for e in sorted(critical - {env}):
+        source.statuses(project, e)
+    for e in sorted(critical):
+        source.flag_configs(project, e)
+    for name, fetch in (
+        ("code references", lambda: source.code_refs(project)),
+        ("members", source.members),
+        ("teams", source.teams),
+    ):
+        try:
+            fetch()
+        except LDError as exc:
+            st.session_state.setdefault("cleanup_unreadable", {})[name] = str(exc)
+    return version
+
+
+def _stored(kind: str, scope: str) -> Any:
+    source = get_source()
+    return source.store.get_resource(source.source_id, kind, scope, float("inf"))
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=16)
+def _cleanup(source_id: str, project: str, env: str, version: tuple[int, int], days: int) -> pd.DataFrame:
+    critical = critical_envs(project)
+    listings = [_stored("flag-configs", f"{project}/{e}") or [] for e in sorted(critical)]
+    items = lifecycle.merge_flag_configs(*listings) if critical else _stored("flags", project) or []
+    _, statuses = flags_and_statuses(project, None)
+    code = _stored("code-refs", project)
+    members, teams = _stored("members", "*"), _stored("teams", "*")
+    now = now_ms()
+    history_from = now - days * DAY_MS
+    events = project_events(View(project, env), history_from, now + 1)
+    return lifecycle.lifecycle_stages(
+        items,
+        statuses,
+        critical,
+        now,
+        code_refs=lifecycle.code_refs_to_frame(code) if isinstance(code, dict) else None,
+        members=members if isinstance(members, list) else None,
+        teams=teams if isinstance(teams, list) else None,
+        events=events,
+        stale_env=env,
+        history_from_ms=history_from,
+    )
+
+
+def cleanup_table(view: View) -> pd.DataFrame:
+    """Every flag's LaunchDarkly lifecycle stage, stale verdict in ``view.env``, code references, value to
+    keep and owner, with "last change" from every stored event of the last ``LD_HISTORY_DAYS`` days."""
+    now = now_ms()
+    days = history_days()
+    version = (
+        ensure_project_events(view, now - days * DAY_MS, now + 1),
+        ensure_cleanup_resources(view.project, view.env),
+    )
+    return _cleanup(get_source().source_id, view.project, view.env, version, days)
+
+
+def code_references_known(project: str) -> bool:
+    return isinstance(_stored("code-refs", project), dict)
+
+
+def flag_item(project: str, flag: str) -> dict[str, Any] | None:
+    """The stored flag item (full targeting of the critical environments when fetched), without fetching."""
+    critical = critical_envs(project)
+    listings = [_stored("flag-configs", f"{project}/{e}") or [] for e in sorted(critical)]
+    for item in lifecycle.merge_flag_configs(*listings, _stored("flags", project) or []):
+        if item.get("key") == flag:
+            return item
+    return None

@@ -39,6 +39,9 @@ COMMON_ZONES = (
 )
 
 
+CLEANUP_FILTERS = ("maintainers", "teams", "tags", "stages", "owner_statuses")
+
+
 def _apply_to_widgets(view: View) -> None:
     ss = st.session_state
     ss["w_project"], ss["w_env"], ss["w_tz"] = view.project, view.env, view.tz
@@ -54,6 +57,9 @@ def _apply_to_widgets(view: View) -> None:
     ss["flag"] = view.flag
     ss["w_apps"] = list(view.apps)
     ss["at"], ss["half_window"] = view.at, view.half_window_ms
+    for name in CLEANUP_FILTERS:  # the Cleanup page's filters: f_* holds them across pages, w_* is its widget
+        ss[f"f_{name}"] = tuple(getattr(view, name))
+        ss[f"w_{name}"] = list(getattr(view, name))
 
 
 def _query_dict() -> dict[str, str]:
@@ -170,6 +176,7 @@ def sidebar_view() -> View:
         apps=tuple(apps),
         at=ss.get("at"),
         half_window_ms=ss.get("half_window") or DEFAULT_HALF_WINDOW_MS,
+        **{name: tuple(ss.get(f"f_{name}", ())) for name in CLEANUP_FILTERS},
     )
     if previous is not None and previous.project != view.project:
         view = replace(view, flag=None)  # a flag belongs to one project

@@ -340,6 +340,7 @@ def _short(error: LDError) -> str:
 
 TABLE_COLUMNS = (
     "id",
+    "where",
     "project",
     "environment",
     "critical",
@@ -399,6 +400,7 @@ def changes_table(result: ChangesResult, tz: str = "UTC") -> pd.DataFrame:
     rows = [
         {
             "id": c.id,
+            "where": f"{c.project} / {c.environment or '(global)'}",
             "project": c.project,
             "environment": c.environment or "(global)",
             "critical": c.critical,

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import LDError
+from .errors import CLIError, LDError
 from .export import ENCODING, event_csv_row
 from .frame import COLUMNS, flatten_event
 from .links import DEFAULT_RANGE_DAYS, View
@@ -27,10 +27,6 @@ from .store import SQLiteStore
 from .sync import now_ms
 from .timeutil import DAY_MS, MAX_RANGE_DAYS, format_ms, local_date, parse_time, zone_or_error
 from .vocabulary import IMPACT_SIZES
-
-
-class CLIError(Exception):
-    """A problem with what was typed; shown as one line."""
 
 
 def _source(args: argparse.Namespace, store: Any = None) -> DataSource:
@@ -430,6 +426,20 @@ def cmd_digest(args: argparse.Namespace, out: IO[str]) -> int:
     return digest_main(args, out, _source(args))
 
 
+def cmd_cleanup(args: argparse.Namespace, out: IO[str]) -> int:
+    """One record per non-archived flag: LaunchDarkly lifecycle stage, stale, code refs, value to keep, owner."""
+    from .cleanup_report import cleanup_records, render
+
+    source = _source(args)
+    if args.env is not None:
+        _check_env(source, args.project, args.env)
+    records = cleanup_records(
+        source, args.project, args.env, maintainers=args.maintainer or (), teams=args.team or ()
+    )
+    out.write(render(records, args.format))
+    return 0
+
+
 def cmd_demo_server(args: argparse.Namespace, out: IO[str]) -> int:
     from .demo import serve_from_args
 
@@ -516,12 +526,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_cache)
 
     p = sub.add_parser("digest", help="send what is new (stale flags, rollbacks, …) to each destination once")
-    p.add_argument("--format", choices=("text", "json", "markdown"), help="default: markdown with --dry-run, else text")
+    p.add_argument(
+        "--format", choices=("text", "json", "markdown"), help="default: markdown with --dry-run, else text"
+    )
     p.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
-    p.add_argument("--since", help="replay items since this ISO date/datetime (UTC) or Unix ms; records nothing")
+    p.add_argument(
+        "--since", help="replay items since this ISO date/datetime (UTC) or Unix ms; records nothing"
+    )
     p.add_argument("--project", help="only this project")
     common(p)
     p.set_defaults(func=cmd_digest)
+
+    p = sub.add_parser(
+        "cleanup", help="each flag's lifecycle stage, code references, value to keep and owner"
+    )
+    p.add_argument("--project", required=True)
+    p.add_argument("--env", help="where `stale` is judged (default: the first critical environment)")
+    p.add_argument("--maintainer", action="append", metavar="EMAIL", help="only flags this member maintains")
+    p.add_argument("--team", action="append", metavar="KEY", help="only flags this team maintains")
+    p.add_argument("--format", choices=("json", "csv", "table"), default="table")
+    common(p)
+    p.set_defaults(func=cmd_cleanup)
 
     from .demo import add_cli_arguments
 

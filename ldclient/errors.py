@@ -67,3 +67,7 @@ class ServerError(APIStatusError):
 
 class StoreError(LDError):
     """The event store could not be opened, read or written."""
+
+
+class CLIError(Exception):
+    """A problem with what was typed on the command line; shown as one line."""

@@ -32,7 +32,14 @@ KNOWN_PARAMS = (
     "app",
     "at",
     "window",
+    "maintainer",
+    "team",
+    "tag",
+    "stage",
+    "owner",
 )
+CLEANUP_STAGES = ("live", "ready_for_code_removal", "ready_to_archive", "deprecated", "archived")
+OWNER_CHOICES = ("ok", "none", "not_a_member")
 DEFAULT_HALF_WINDOW_MS = 2 * HOUR_MS  # Changes: the events within 2 hours either side of `at`
 MAX_HALF_WINDOW_MS = DAY_MS
 MAX_TEXT = 200  # the sidebar's text box takes no more; a longer `q` or `flag` is cut, with a warning
@@ -58,6 +65,13 @@ class View:
     apps: tuple[str, ...] = ()  # application keys: only the flags they evaluate (the union); () is all
     at: int | None = None  # Changes: the moment (Unix ms); None means now
     half_window_ms: int = DEFAULT_HALF_WINDOW_MS  # Changes: [at - w, at + w]
+    # Cleanup: flags whose maintainer (email), maintainer team (key), tag, LaunchDarkly lifecycle stage or
+    # owner status is any of these; () is all
+    maintainers: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    owner_statuses: tuple[str, ...] = ()
 
     def dates(self, today: date) -> tuple[date, date]:
         """First and last local day shown (inclusive)."""
@@ -355,6 +369,26 @@ def parse_view(
             )
             half_window = MAX_HALF_WINDOW_MS
 
+    def listed(
+        name: str, current: tuple[str, ...], choices: tuple[str, ...] | None = None
+    ) -> tuple[str, ...]:
+        raw = _one(params, name)
+        if raw is None:
+            return current
+        wanted = list(dict.fromkeys(v.strip()[:MAX_TEXT] for v in raw.split(",") if v.strip()))
+        if choices is None:
+            return tuple(wanted)
+        bad = [v for v in wanted if v not in choices]
+        if bad:
+            warnings.append(f"Unknown `{name}` value `{_clean(bad[0])}`; use {', '.join(choices)}.")
+        return tuple(v for v in choices if v in wanted)
+
+    maintainers = listed("maintainer", base.maintainers if base else ())
+    teams = listed("team", base.teams if base else ())
+    tags = listed("tag", base.tags if base else ())
+    stages = listed("stage", base.stages if base else (), CLEANUP_STAGES)
+    owner_statuses = listed("owner", base.owner_statuses if base else (), OWNER_CHOICES)
+
     unknown = [k for k in params if k not in KNOWN_PARAMS]  # in the link's order
     if unknown:
         named = ", ".join(f"`{_clean(k, 24)}`" for k in unknown[:MAX_NAMED])
@@ -378,6 +412,11 @@ def parse_view(
         apps=apps,
         at=at,
         half_window_ms=half_window,
+        maintainers=maintainers,
+        teams=teams,
+        tags=tags,
+        stages=stages,
+        owner_statuses=owner_statuses,
     )
     return Parsed(view, warnings)
 
@@ -408,4 +447,13 @@ def encode_view(view: View, *, today: date, absolute: bool = False, with_flag: b
         out["at"] = format_moment(view.at)
     if view.at is not None or view.half_window_ms != DEFAULT_HALF_WINDOW_MS:
         out["window"] = format_duration(view.half_window_ms)
+    for name, values in (
+        ("maintainer", view.maintainers),
+        ("team", view.teams),
+        ("tag", view.tags),
+        ("stage", view.stages),
+        ("owner", view.owner_statuses),
+    ):
+        if values:
+            out[name] = ",".join(values)
     return out

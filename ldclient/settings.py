@@ -65,6 +65,7 @@ class Settings:
     store_url: str | None = None
     timezone: str = "UTC"
     flags_ttl_s: int = 600
+    history_days: int = 365  # how far back lifecycle and cleanup read events (LD_HISTORY_DAYS)
     # what "off-hours" means: the account's working hours, and per-project overrides (project, hours)
     working_hours: WorkingHours = field(default_factory=WorkingHours)
     project_working_hours: tuple[tuple[str, WorkingHours], ...] = ()
@@ -101,6 +102,13 @@ class Settings:
             ttl_s = int(ttl) if ttl else 600
         except ValueError as exc:
             raise ConfigError("LD_FLAGS_TTL_SECONDS must be a whole number of seconds") from exc
+        history = pick("LD_HISTORY_DAYS")
+        try:
+            history_days = int(history) if history else 365
+        except ValueError as exc:
+            raise ConfigError("LD_HISTORY_DAYS must be a whole number of days") from exc
+        if not 1 <= history_days <= 1830:
+            raise ConfigError("LD_HISTORY_DAYS must be between 1 and 1830 days")
         timezone = pick("LD_TIMEZONE") or "UTC"
         try:
             zone_or_error(timezone)
@@ -126,6 +134,7 @@ class Settings:
             store_url=pick("LD_STORE_URL"),
             timezone=timezone,
             flags_ttl_s=ttl_s,
+            history_days=history_days,
             working_hours=work,
             project_working_hours=tuple(parse_project_overrides(overrides, work).items()),
         )

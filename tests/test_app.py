@@ -14,6 +14,7 @@ PAGES = [
     "app_pages/flag_events.py",
     "app_pages/flag_health.py",
     "app_pages/flag_detail.py",
+    "app_pages/changes.py",
     "app_pages/cleanup.py",
     "app_pages/environments.py",
     "app_pages/all_projects.py",

@@ -682,7 +682,11 @@ default = ["webhook", "slack.team", "email.ops"]
             outputs += [out.stdout, out.stderr]
         assert smtp.messages and smtp.logins[-1][1] == SMTP_PASSWORD  # the password was used, not shown
         assert receiver.accepted()
-        env_bad = {**env, "LD_DIGEST_WEBHOOK_URL": f"http://127.0.0.1:1/{HOOK_TOKEN}"}  # refused connection
+        env_bad = {  # a fresh store, so there is something to send, to a port nobody listens on
+            **env,
+            "LD_CACHE_DIR": str(tmp_path / "cache2"),
+            "LD_DIGEST_WEBHOOK_URL": f"http://127.0.0.1:1/{HOOK_TOKEN}",
+        }
         out = run_cli(["digest", "--format", "json"], env_bad)
         outputs += [out.stdout, out.stderr]
         assert out.returncode == 1 and "could not be reached" in out.stderr
@@ -697,15 +701,21 @@ default = ["webhook", "slack.team", "email.ops"]
         at.run()
         assert not at.exception, at.exception
         pages.append(str(at._tree))
-        for kind in ("markdown", "caption", "info", "warning", "error", "success", "dataframe", "table"):
+        for kind in ("markdown", "caption", "info", "warning", "error", "success", "metric"):
             pages += [str(getattr(e, "value", e)) for e in getattr(at, kind)]
+        pages += [e.value.to_csv() for e in at.dataframe]  # every cell, uncut
         shown = "\n".join(pages)
-        assert "Digests" in shown or "digest" in shown.lower()
+        assert "slack.team" in shown and "email.ops" in shown  # destinations by name
+        assert "failed" in shown and "delivered" in shown  # the last digests, with their outcomes
+        assert "idempotency" not in shown and "http://127.0.0.1" not in shown
     finally:
         for k in list(os.environ):
             if k.startswith("LD_DIGEST"):
                 del os.environ[k]
-    stored = b"".join(p.read_bytes() for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    stored = b"".join(
+        p.read_bytes() for d in ("cache", "cache2") for p in (tmp_path / d).rglob("*") if p.is_file()
+    )
+    assert b"idempotency_key" in stored  # the store holds the items, so the search would find them
     everything = "\n".join(outputs + pages)
     for secret in (HOOK_TOKEN, HMAC_KEY, SMTP_PASSWORD):
         assert secret not in everything
@@ -765,3 +775,29 @@ def test_a_schema_1_postgres_store_is_migrated_to_the_digest_tables(tmp_path):
         assert rows["schema_version"] == "2" and "migration:0002" in rows
     finally:
         pg_support.drop_schema(url, schema)
+
+
+@pytest.mark.browser
+def test_the_digests_page_in_a_real_browser(tmp_path, receiver, page):
+    from tests.conftest import screenshot, start_app
+    from tests.support import wait_ready
+
+    config = tmp_path / "digest.toml"
+    config.write_text("backoff_seconds = 0\n")
+    env = digest_env(tmp_path, receiver, LD_DIGEST_CONFIG=str(config))
+    receiver.plan = [500] * 3
+    assert run_cli(["digest"], env).returncode == 1  # a failed digest, then a delivered one
+    assert run_cli(["digest"], env).returncode == 0
+    app = start_app(tmp_path / "cache", {k: v for k, v in env.items() if k.startswith("LD_DIGEST")})
+    try:
+        page.goto(f"{app.url}/digests")
+        wait_ready(page)
+        page.wait_for_selector('[data-testid="stDataFrame"]', timeout=120_000)
+        shot = screenshot(page, "page-digests")
+        body = page.inner_text("body")
+        assert "Last digests" in body and "Next digest for" in body
+        assert HOOK_TOKEN not in page.content() and HMAC_KEY not in page.content()
+        assert shot.exists()
+    finally:
+        app.proc.terminate()
+        app.proc.wait(10)

@@ -472,6 +472,7 @@ def test_stale_rollup_by_maintainer_and_team() -> None:
     assert by_maintainer["stale_flags"].tolist() == [2, 1]
     assert by_maintainer.loc[0, "flag_keys"] == ["b", "a"] and by_maintainer.loc[0, "oldest_days"] == 120
     by_team = stale_rollup(table, "maintainer_team")
-    assert by_team["owner"].fillna("-").tolist() == ["-", "checkout"] and by_team["stale_flags"].tolist() == [2, 1]
+    assert by_team["owner"].fillna("-").tolist() == ["-", "checkout"]
+    assert by_team["stale_flags"].tolist() == [2, 1]
     with pytest.raises(ValueError):
         stale_rollup(table, "tags")

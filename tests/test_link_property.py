@@ -30,12 +30,14 @@ TITLES = {
     "app_pages/flag_events.py": "Flag events",
     "app_pages/flag_health.py": "Flag health",
     "app_pages/flag_detail.py": "Flag detail",
+    "app_pages/changes.py": "Changes",
     "app_pages/cleanup.py": "Cleanup",
     "app_pages/environments.py": "Environments",
     "app_pages/all_projects.py": "All projects",
     "app_pages/data.py": "Data",
 }
 PAGES = list(TITLES)
+APPS = ["web", "mobile", "backend", "no-such-app", ""]  # the demo account's applications, and junk
 AFTERNOON = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # 01:00 on Dec 2 in Tokyo: Tokyo is on tomorrow
 
 
@@ -278,6 +280,17 @@ def cases(draw) -> tuple[dict[str, str], datetime, list[tuple[str, str]]]:
         "global": hs.sampled_from(["include", "exclude", "yes", "no", "x", ""]),
         "q": hs.one_of(junk, long_text, hs.just("checkout")),
         "flag": hs.one_of(hs.just(flag), junk, long_text),
+        "app": hs.one_of(
+            hs.lists(hs.sampled_from(APPS), max_size=4).map(",".join),
+            junk,
+            long_text,
+        ),
+        "at": hs.one_of(
+            hs.sampled_from(["now", "", "2026-11-30T14:05:00Z", "2026-11-30T14:05", "1999-12-31T23:00:00Z"]),
+            hs.datetimes(datetime(1990, 1, 1), datetime(2030, 1, 1)).map(lambda d: d.isoformat() + "Z"),
+            junk,
+        ),
+        "window": hs.one_of(hs.sampled_from(["2h", "30m", "1h30m", "0m", "25h", "9999d", ""]), junk),
     }
     params = draw(hs.fixed_dictionaries({}, optional=values))
     shape = draw(hs.sampled_from(["dates", "range", "dates", "both", "dates"]))

@@ -110,3 +110,37 @@ def test_arbitrary_parameters_never_raise(params):
     start, end = v.window_ms(TODAY)
     assert start < end
     assert parse(encode_view(v, today=TODAY)).warnings == []
+
+
+def test_applications_moment_and_window_round_trip_and_bad_values_warn():
+    params = {"project": "web", "app": "mobile,web", "at": "2026-11-25T14:05:00Z", "window": "90m"}
+    parsed = parse_view(params, PROJECTS, today=TODAY, applications=["web", "mobile", "backend"])
+    assert parsed.warnings == []
+    v = parsed.view
+    assert v.apps == ("mobile", "web") and v.half_window_ms == 90 * 60_000
+    assert v.at == 1_795_615_500_000  # 2026-11-25T14:05:00Z
+    encoded = encode_view(v, today=TODAY)
+    assert encoded["app"] == "mobile,web" and encoded["at"] == "2026-11-25T14:05:00Z"
+    assert encoded["window"] == "1h30m"
+    assert parse_view(encoded, PROJECTS, today=TODAY, applications=["web", "mobile"]).view == v
+    assert {"app", "at", "window"} <= set(KNOWN_PARAMS)
+
+    bad = parse_view(
+        {"app": "web,nope", "at": "half past two", "window": "soon"},
+        PROJECTS,
+        today=TODAY,
+        applications=["web"],
+    )
+    assert bad.view.apps == ("web",) and bad.view.at is None and bad.view.half_window_ms == 2 * 3_600_000
+    assert any("Unknown application `nope`" in w for w in bad.warnings)
+    assert any("Bad `at`" in w and "half past two" in w for w in bad.warnings)
+    assert any("Bad `window`" in w and "soon" in w for w in bad.warnings)
+    future = parse_view({"at": "2027-01-01T00:00:00Z", "window": "48h"}, PROJECTS, today=TODAY)
+    assert future.view.at is None and future.view.half_window_ms == 24 * 3_600_000
+    assert any("in the future" in w for w in future.warnings) and any(
+        "24 hours" in w for w in future.warnings
+    )
+    offset = parse_view({"at": "2026-11-25T15:05:00+01:00"}, PROJECTS, today=TODAY).view
+    local = parse_view({"at": "2026-11-25T15:05", "tz": "Europe/Berlin"}, PROJECTS, today=TODAY).view
+    assert offset.at == local.at == v.at  # no offset: in the link's timezone
+    assert parse_view({"at": "now"}, PROJECTS, today=TODAY).view.at is None

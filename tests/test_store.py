@@ -435,7 +435,7 @@ def test_whole_page_chunks_of_earlier_versions_are_read_and_compacted_away(tmp_p
     store.close()
     store = SQLiteStore(tmp_path / "old.sqlite")  # upgraded in place, nothing moved aside or refetched
     assert store.notice is None and store._read("SELECT value FROM meta WHERE name = 'schema_version'") == [
-        ("4",)
+        (str(store_module.SCHEMA_VERSION),)
     ]
     assert [p.name for p in tmp_path.iterdir() if "corrupt" in p.name] == []
     assert store.load_frame(KEY, T0, NOW, ("id",))["id"].tolist() == [

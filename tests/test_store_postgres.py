@@ -258,7 +258,9 @@ def test_replicas_starting_together_migrate_once(pg_url, schemas, open_pg):
         assert errors == [] and len(stores) == 6
         rows = meta(pg_url, schema)
         assert rows["schema_version"] == str(SCHEMA_VERSION)
-        assert [name for name in rows if name.startswith("migration:")] == ["migration:0001"]
+        assert [name for name in rows if name.startswith("migration:")] == [
+            f"migration:{v:04d}" for v in range(1, SCHEMA_VERSION + 1)
+        ]
         stores[0].write_page(KEY, [make_event(1, T0)], (T0, T0 + 1))
         assert stores[5].covered(KEY) == [(T0, T0 + 1)]
     finally:
@@ -280,6 +282,8 @@ def test_replicas_starting_together_migrate_once(pg_url, schemas, open_pg):
         "fh_coverage",
         "fh_refreshes",
         "fh_resources",
+        "fh_digest_items",
+        "fh_digest_runs",
     }
 
 

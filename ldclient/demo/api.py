@@ -175,9 +175,12 @@ class RequestStats:
 
 
 class _ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, code: str | None = None, attribute: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.attribute = attribute
         self.code = code or _ERROR_CODES.get(status, "server_error")
         self.message = message
 
@@ -350,7 +353,10 @@ class DemoApi:
                 raise _ApiError(404, f"Unknown resource {path}")
             body = self._dispatch(route, groups, request)
         except _ApiError as err:
-            return self._respond(err.status, {"code": err.code, "message": err.message}, headers)
+            body = {"code": err.code, "message": err.message}
+            if err.status == 400:  # LaunchDarkly's ValidationFailedErrorRep: what failed, and why
+                body["errors"] = [{"attribute": err.attribute or "request", "reason": err.message}]
+            return self._respond(err.status, body, headers)
         except Exception as exc:  # a bug here must look like LaunchDarkly's 500, not a dropped connection
             body = {"code": "internal_server_error", "message": f"demo server error: {exc!r}"}
             return self._respond(500, body, headers)
@@ -792,9 +798,9 @@ def _int_param(params: httpx.QueryParams, name: str, default: int, lo: int | Non
     try:
         value = int(text)
     except ValueError:
-        raise _ApiError(400, f"{name} must be an integer") from None
+        raise _ApiError(400, f"{name} must be an integer", attribute=name) from None
     if lo is not None and value < lo:
-        raise _ApiError(400, f"{name} must be at least {lo}")
+        raise _ApiError(400, f"{name} must be at least {lo}", attribute=name)
     if hi is not None and value > hi:
-        raise _ApiError(400, f"{name} must be at most {hi}")
+        raise _ApiError(400, f"{name} must be at most {hi}", attribute=name)
     return value

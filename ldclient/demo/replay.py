@@ -512,7 +512,8 @@ class _Replay:
             name = "launched" if single and now - st[6] > 7 * DAY_MS else "active"
             last_requested = iso_ms(now - self.rng.randrange(1_000, 10 * MINUTE_MS))
         rep: dict[str, Any] = {"name": name}
-        if last_requested is not None:  # a string in LaunchDarkly's spec: left out when never requested, not null
+        # lastRequested is a string in LaunchDarkly's spec: left out when never requested, never null
+        if last_requested is not None:
             rep["lastRequested"] = last_requested
             rep["default"] = f.values[f.off_var]
         rep["_links"] = {

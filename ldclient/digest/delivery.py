@@ -188,7 +188,9 @@ def _send_all(
         result.attempts += tries
         if why is not None:
             result.outcome = "failed"
-            result.message = f"{why} after {tries} tr{'ies' if tries != 1 else 'y'}; {len(items) - start} items stay pending"
+            result.message = (
+                f"{why} after {tries} tr{'ies' if tries != 1 else 'y'}; {len(items) - start} pending"
+            )
             return
         if mark is not None:
             mark(batch)

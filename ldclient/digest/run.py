@@ -221,7 +221,7 @@ def _delivered(digest: Digest) -> list[dict[str, Any]]:
 
 def main(args: Any, out: IO[str], source: DataSource, environ: Mapping[str, str] | None = None) -> int:
     """The CLI command (ldclient/cli.py parses the arguments)."""
-    from ..cli import CLIError
+    from ..errors import CLIError
     from ..timeutil import parse_time
 
     config = load_config(environ)
