@@ -380,7 +380,9 @@ def parse_view(
             return tuple(wanted)
         bad = [v for v in wanted if v not in choices]
         if bad:
-            warnings.append(f"Unknown `{name}` value `{_clean(bad[0])}`; use {', '.join(choices)}.")
+            warnings.append(
+                f"Unknown `{name}` value `{_clean(bad[0])}`; use {', '.join(f'`{c}`' for c in choices)}."
+            )
         return tuple(v for v in choices if v in wanted)
 
     maintainers = listed("maintainer", base.maintainers if base else ())

@@ -28,7 +28,7 @@ from hypothesis import strategies as hs
 from streamlit.testing.v1 import AppTest
 
 from ldclient import cli
-from ldclient.api.client import LDClient, ReadOnlyTransport, RetryPolicy
+from ldclient.api.client import LDClient, RateGate, ReadOnlyTransport, RetryPolicy
 from ldclient.demo import default_now_ms, generate_account, start_server_in_thread
 from ldclient.errors import AuthenticationError, ConfigError, LDError, ReadOnlyError
 from ldclient.links import IMPACT_CHOICES, KNOWN_PARAMS, MAX_TEXT, View, encode_view, parse_view
@@ -257,6 +257,18 @@ PUBLIC_CALLS = {
     "aflags": lambda c: run_async(c.aflags("web")),
     "aflag_statuses": lambda c: run_async(c.aflag_statuses("web", "production")),
     "aflag_events": lambda c: run_async(c.aflag_events("web", "production", ANCHOR - DAY, ANCHOR)),
+    "applications": lambda c: c.applications(),
+    "aapplications": lambda c: run_async(c.aapplications()),
+    "flag_configs": lambda c: c.flag_configs("web", "production"),
+    "aflag_configs": lambda c: run_async(c.aflag_configs("web", "production")),
+    "code_ref_statistics": lambda c: c.code_ref_statistics("web"),
+    "acode_ref_statistics": lambda c: run_async(c.acode_ref_statistics("web")),
+    "members": lambda c: c.members(),
+    "amembers": lambda c: run_async(c.amembers()),
+    "teams": lambda c: c.teams(),
+    "ateams": lambda c: run_async(c.ateams()),
+    # a client that shares another's rate gate is still read-only: it is checked by what it sends
+    "with_shared_gate": lambda c: c.with_shared_gate(RateGate()).projects(),
 }
 
 
