@@ -50,21 +50,23 @@ for name, options in choices.items():  # a link's values the data lacks stay sel
     choices[name] = options + [v for v in current if v not in options]
     if f"w_{name}" not in ss:
         ss[f"w_{name}"] = current
-with st.container(horizontal=True):
-    picked = {
-        "maintainers": st.multiselect("Maintainer", choices["maintainers"], key="w_maintainers"),
-        "teams": st.multiselect("Team", choices["teams"], key="w_teams"),
-        "tags": st.multiselect("Tag", choices["tags"], key="w_tags"),
-        "stages": st.multiselect(
-            "Lifecycle stage", choices["stages"], key="w_stages", format_func=lambda s: LD_STAGE_LABELS[s]
-        ),
-        "owner_statuses": st.multiselect(
-            "Owner status",
-            choices["owner_statuses"],
-            key="w_owner_statuses",
-            format_func=lambda s: OWNER_LABELS.get(s, s),
-        ),
-    }
+# two rows, so a chosen value (a team key, an email) is readable at 1280 px
+who, team, tag = st.columns([2, 1, 1])
+stage, owner_status = st.columns(2)
+picked = {
+    "maintainers": who.multiselect("Maintainer", choices["maintainers"], key="w_maintainers"),
+    "teams": team.multiselect("Team", choices["teams"], key="w_teams"),
+    "tags": tag.multiselect("Tag", choices["tags"], key="w_tags"),
+    "stages": stage.multiselect(
+        "Lifecycle stage", choices["stages"], key="w_stages", format_func=lambda s: LD_STAGE_LABELS[s]
+    ),
+    "owner_statuses": owner_status.multiselect(
+        "Owner status",
+        choices["owner_statuses"],
+        key="w_owner_statuses",
+        format_func=lambda s: OWNER_LABELS.get(s, s),
+    ),
+}
 changed = False
 for name, values in picked.items():
     if tuple(values) != tuple(ss.get(f"f_{name}", ())):
@@ -185,11 +187,11 @@ picked_row = st.dataframe(
         "name",
     ],
     column_config={
-        "flag_key": st.column_config.TextColumn("Flag", pinned=True, width=200),
-        "stage": st.column_config.TextColumn("Lifecycle stage", width=150),
+        "flag_key": st.column_config.TextColumn("Flag", pinned=True, width=175),
+        "stage": st.column_config.TextColumn("Lifecycle stage", width=140),
         "next_step": st.column_config.TextColumn("Next step", width=230),
-        "repositories": st.column_config.ListColumn("Code references", width=160),
-        "keep": st.column_config.TextColumn("Value to keep", width=150),
+        "repositories": st.column_config.ListColumn("Code references", width=125),
+        "keep": st.column_config.TextColumn("Value to keep", width=115),
         "owner": st.column_config.TextColumn("Owner", width=190),
         "owner_state": st.column_config.TextColumn("Owner status", width=110),
         "age_days": st.column_config.NumberColumn("Age (days)", format="%.0f", width=80),

@@ -18,7 +18,9 @@ KEY_COLUMNS: dict[str, set[str]] = {
     "flag_events": {"Flag", "Time", "Impact", "Member"},
     "flag_health": {"Flag", "Health", "Changes", "Rollbacks"},
     "flag_detail": set(),
-    "cleanup": {"Flag", "Status", "Age (days)", "Last requested", "Maintainer"},
+    "cleanup": {"Flag", "Lifecycle stage", "Value to keep", "Code references", "Next step"},
+    "changes": {"Flag", "Time", "Impact", "Member"},
+    "digests": set(),
     "environments": {"Flag", "When", "Who"},
     "all_projects": {"Project", "Environment", "Events", "Change"},
     "data": {"Project", "Environment", "Events", "Last refresh", "Outcome"},
@@ -56,3 +58,11 @@ def test_page_at_1280_shows_dates_and_key_columns(app_server, page, path):
     grids = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
         .map(g => g.getBoundingClientRect().right)""")
     assert all(right <= 1280 for right in grids)  # the grids fit the window; their columns scroll inside
+
+
+def test_every_page_app_py_navigates_to_is_looked_at():
+    from pathlib import Path
+
+    app = (Path(__file__).resolve().parent.parent / "app.py").read_text()
+    pages = set(re.findall(r'st\.Page\(\s*"app_pages/([a-z_]+)\.py"', app))
+    assert {p or "overview" for p in KEY_COLUMNS} == pages

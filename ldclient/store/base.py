@@ -72,6 +72,34 @@ class DigestRun:
     message: str = ""
     item_keys: tuple[str, ...] = ()
 
+    def as_row(self) -> tuple[Any, ...]:
+        """The run as both backends store it, in ``DIGEST_RUN_COLUMNS`` order (item keys as JSON text)."""
+        return (
+            self.digest_id,
+            self.destination,
+            self.started_ms,
+            self.finished_ms,
+            self.outcome,
+            self.items,
+            self.delivered,
+            self.message[:1000],
+            json.dumps(list(self.item_keys)),
+        )
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> DigestRun:
+        """A stored row (``DIGEST_RUN_COLUMNS``); item keys come back as JSON text or as parsed JSON."""
+        keys = json.loads(row[8]) if isinstance(row[8], str | bytes) else row[8]
+        return cls(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], tuple(keys))
+
+
+DIGEST_ITEM_COLUMNS = (
+    "destination, item_key, item_time, item, state, first_seen_ms, sent_ms, digest_id, attempts"
+)
+DIGEST_RUN_COLUMNS = (
+    "digest_id, destination, started_ms, finished_ms, outcome, items, delivered, message, item_keys"
+)
+
 
 @dataclass(frozen=True)
 class DigestItemState:

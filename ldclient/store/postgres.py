@@ -36,6 +36,8 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 from ..errors import StoreError
 from ..frame import CATEGORY_COLUMNS, COLUMNS, frame_from_arrow, frame_from_columns
 from .base import (
+    DIGEST_ITEM_COLUMNS,
+    DIGEST_RUN_COLUMNS,
     DigestItemState,
     DigestRun,
     EventStore,
@@ -556,10 +558,7 @@ class PostgresStore(EventStore):
     def digest_states(
         self, destination: str, item_keys: Sequence[str] | None = None
     ) -> list[DigestItemState]:
-        select = (
-            "SELECT destination, item_key, item_time, item, state, first_seen_ms, sent_ms, digest_id, attempts "
-            "FROM fh_digest_items WHERE destination = %s"
-        )
+        select = f"SELECT {DIGEST_ITEM_COLUMNS} FROM fh_digest_items WHERE destination = %s"
         if item_keys is None:
             rows = self._read(f"{select} ORDER BY item_time, item_key", (destination,))
         else:
@@ -594,30 +593,17 @@ class PostgresStore(EventStore):
                 "ON CONFLICT (digest_id) DO UPDATE SET finished_ms = EXCLUDED.finished_ms, "
                 "outcome = EXCLUDED.outcome, items = EXCLUDED.items, delivered = EXCLUDED.delivered, "
                 "message = EXCLUDED.message, item_keys = EXCLUDED.item_keys",
-                (
-                    run.digest_id,
-                    run.destination,
-                    run.started_ms,
-                    run.finished_ms,
-                    run.outcome,
-                    run.items,
-                    run.delivered,
-                    _text(run.message[:1000]),
-                    json.dumps(list(run.item_keys)),
-                ),
+                tuple(_text(value) for value in run.as_row()),
             )
 
     def digest_runs(self, limit: int = 50, destination: str | None = None) -> list[DigestRun]:
         where, params = ("WHERE destination = %s ", (destination,)) if destination is not None else ("", ())
         rows = self._read(
-            "SELECT digest_id, destination, started_ms, finished_ms, outcome, items, delivered, message, "
-            f"item_keys FROM fh_digest_runs {where}ORDER BY started_ms DESC, digest_id DESC LIMIT %s",
+            f"SELECT {DIGEST_RUN_COLUMNS} FROM fh_digest_runs {where}ORDER BY started_ms DESC, digest_id DESC "
+            "LIMIT %s",
             (*params, limit),
         )
-        return [
-            DigestRun(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], tuple(row[8]))
-            for row in rows
-        ]
+        return [DigestRun.from_row(row) for row in rows]
 
     def _lock_name(self, key: StoreKey) -> str:
         return f"postgres:{self.lock_id(key)}"

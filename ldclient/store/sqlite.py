@@ -23,6 +23,8 @@ import pandas as pd
 from ..errors import StoreError
 from ..frame import COLUMNS, arrow_from_rows, arrow_schema, frame_from_arrow
 from .base import (
+    DIGEST_ITEM_COLUMNS,
+    DIGEST_RUN_COLUMNS,
     DigestItemState,
     DigestRun,
     EventStore,
@@ -577,10 +579,7 @@ class SQLiteStore(EventStore):
     def digest_states(
         self, destination: str, item_keys: Sequence[str] | None = None
     ) -> list[DigestItemState]:
-        select = (
-            "SELECT destination, item_key, item_time, item, state, first_seen_ms, sent_ms, digest_id, attempts "
-            "FROM digest_items WHERE destination = ?"
-        )
+        select = f"SELECT {DIGEST_ITEM_COLUMNS} FROM digest_items WHERE destination = ?"
         if item_keys is None:
             rows = self._read(f"{select} ORDER BY item_time, item_key", (destination,))
         else:
@@ -613,33 +612,16 @@ class SQLiteStore(EventStore):
     def digest_record_run(self, run: DigestRun) -> None:
         with self._tx() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO digest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run.digest_id,
-                    run.destination,
-                    run.started_ms,
-                    run.finished_ms,
-                    run.outcome,
-                    run.items,
-                    run.delivered,
-                    run.message[:1000],
-                    json.dumps(list(run.item_keys)),
-                ),
+                "INSERT OR REPLACE INTO digest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", run.as_row()
             )
 
     def digest_runs(self, limit: int = 50, destination: str | None = None) -> list[DigestRun]:
         where, params = ("WHERE destination = ? ", (destination,)) if destination is not None else ("", ())
         rows = self._read(
-            "SELECT digest_id, destination, started_ms, finished_ms, outcome, items, delivered, message, "
-            f"item_keys FROM digest_runs {where}ORDER BY started_ms DESC, digest_id DESC LIMIT ?",
+            f"SELECT {DIGEST_RUN_COLUMNS} FROM digest_runs {where}ORDER BY started_ms DESC, digest_id DESC LIMIT ?",
             (*params, limit),
         )
-        return [
-            DigestRun(
-                row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], tuple(json.loads(row[8]))
-            )
-            for row in rows
-        ]
+        return [DigestRun.from_row(row) for row in rows]
 
     def _lock_name(self, key: StoreKey) -> str:
         return f"{self.path}:{key.digest()}"
