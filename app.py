@@ -36,6 +36,7 @@ pages = {
         st.Page("app_pages/changes.py", title="Changes", icon=":material/history:"),
     ],
     "Lifecycle": [
+        st.Page("app_pages/lifecycle.py", title="Lifecycle", icon=":material/timeline:"),
         st.Page("app_pages/cleanup.py", title="Cleanup", icon=":material/cleaning_services:"),
         st.Page("app_pages/environments.py", title="Environments", icon=":material/layers:"),
     ],
@@ -83,4 +84,4 @@ except LDError as exc:
 finally:
     st.session_state["_in_app"] = False
     with status:
-        widgets.data_status(view)
+        widgets.data_status(view, across_projects=page.url_path == "changes")

@@ -75,17 +75,51 @@ if typed.strip() != shown:
         set_moment(at=wanted)
         st.rerun()
 
+# the projects: the link's choice (`changes_projects=a,b`), an unknown one named; none chosen is every project
+known = [p.key for p in source.projects()]
+unknown = [p for p in view.changes_projects if p not in known]
+chosen = [p for p in view.changes_projects if p in known]
+if unknown:
+    st.warning(
+        f"Unknown project{'s' if len(unknown) > 1 else ''} "
+        + ", ".join(f"`{text.plain(p)[:60]}`" for p in unknown)
+        + f" in the link; showing {'the others' if chosen else 'every project'}.",
+        icon=":material/link_off:",
+    )
+if ss.get("_projects_for") != chosen or "w_changes_projects" not in ss:
+    ss["w_changes_projects"], ss["_projects_for"] = chosen, chosen
+picked_projects = st.multiselect(
+    "Projects",
+    known,
+    key="w_changes_projects",
+    placeholder="Every project",
+    help="Only the changes of these projects; none chosen shows every project the token can read.",
+)
+if list(picked_projects) != chosen:
+    view = replace(view, changes_projects=tuple(picked_projects))
+    ss["view"] = view
+    view_state.write_link(view)
+    st.rerun()
+
 with st.spinner("Fetching the flag events around this moment…"):
     result = changes_around(
-        source, at, half, apps=view.apps, tz=view.tz, max_staleness_ms=loaders.STALE_AFTER_MS
+        source,
+        at,
+        half,
+        projects=chosen or None,
+        apps=view.apps,
+        tz=view.tz,
+        max_staleness_ms=loaders.STALE_AFTER_MS,
     )
 for warning in result.warnings:
     st.warning(text.plain(warning), icon=":material/lock:")
 
 start_text = format_ms(result.start, view.tz, "%Y-%m-%d %H:%M")
 end_text = format_ms(result.end, view.tz, "%Y-%m-%d %H:%M")
-scope = f"{result.keys} project environment{'s' if result.keys != 1 else ''}" + (
-    f", the flags of {', '.join(view.apps)}" if view.apps else ""
+scope = (
+    f"{result.keys} project environment{'s' if result.keys != 1 else ''}"
+    + (f" of {', '.join(chosen)}" if chosen else "")
+    + (f", the flags of {', '.join(view.apps)}" if view.apps else "")
 )
 if not result.rows:
     st.info(

@@ -1215,6 +1215,198 @@ def fig_postgres(ctx: Context) -> None:
         pg.close()
 
 
+# -- figure 8: what changed around a moment ----------------------------------------------------------------
+
+CHANGES_ENVS = ("production", "prod-eu", "staging", "test")
+
+
+def wide_account(
+    n_projects: int, env_keys: tuple[str, ...], per_key: int, at: int, half: int, anchor: int
+) -> Any:
+    """An account of ``n_projects`` x ``env_keys`` with ``per_key`` synthetic events per key within a day
+    either side of ``at`` (``make_events`` per key: built in seconds, no generator stories), plus, in every
+    tenth key, events exactly at both edges of ``[at - half, at + half]`` and 1 ms outside each."""
+    from ldclient.demo import DemoAccount, make_events
+    from ldclient.demo.catalog import _ENVIRONMENTS
+
+    projects: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for i in range(n_projects):
+        key = f"bench-p{i:03d}"
+        project_id = f"{i + 1:024x}"
+        envs = []
+        for j, env_key in enumerate(env_keys):
+            name, color, critical, tags = _ENVIRONMENTS[env_key]
+            env_id = f"{i + 1:012x}{j + 1:012x}"
+            href = f"/api/v2/projects/{key}/environments/{env_key}"
+            envs.append(
+                {
+                    "_links": {"self": {"href": href, "type": "application/json"}},
+                    "_id": env_id,
+                    "key": env_key,
+                    "name": name,
+                    "color": color,
+                    "tags": list(tags),
+                    "critical": critical,
+                }
+            )
+            made = make_events(
+                per_key + 4,
+                key,
+                env_key,
+                at - DAY_MS,
+                at + DAY_MS,
+                seed=100 * i + j,
+                project_id=project_id,
+                environment_id=env_id,
+            )
+            if (i * len(env_keys) + j) % 10 == 0:  # both edges, and 1 ms outside each
+                for event, t in zip(
+                    made[-4:], (at - half, at + half, at - half - 1, at + half + 1), strict=True
+                ):
+                    event["eventTime"] = t
+                events += made
+            else:
+                events += made[:-4]
+        projects.append(
+            {
+                "_links": {"self": {"href": f"/api/v2/projects/{key}", "type": "application/json"}},
+                "_id": project_id,
+                "key": key,
+                "name": f"Bench project {i:03d}",
+                "tags": [],
+                "environments": envs,
+            }
+        )
+    account = DemoAccount(
+        seed=0,
+        now_ms=anchor,
+        projects=projects,
+        flags={p["key"]: [] for p in projects},
+        statuses={},
+        events=[],
+        members=[],
+    )
+    account.add_events(events)
+    return account
+
+
+def fig_changes(ctx: Context) -> None:
+    from ldclient.api.client import LDClient
+    from ldclient.changes import changes_around
+    from ldclient.demo import DemoFaults, default_now_ms, start_server_in_thread
+    from ldclient.settings import Settings
+    from ldclient.source import DataSource
+    from ldclient.store import SQLiteStore
+
+    fig = "8 Changes around"
+    n_projects, env_keys, latency = (
+        (10, CHANGES_ENVS[:2], 0.0) if ctx.quick else (100, CHANGES_ENVS, LATENCY_S)
+    )
+    per_key = 24  # about 2 per key within the 4-hour window
+    anchor = default_now_ms()
+    at, half = anchor - DAY_MS + 14 * HOUR_MS + 5 * 60_000, 2 * HOUR_MS  # yesterday 14:05 UTC, +/- 2 h
+    account, build_s = timed(lambda: wide_account(n_projects, env_keys, per_key, at, half, anchor))
+    keys = [(p["key"], e["key"]) for p in account.projects for e in p["environments"]]
+    truth = {(e["projectKey"], e["id"]) for e in account.events if at - half <= e["eventTime"] <= at + half}
+    server = start_server_in_thread(account, DemoFaults(latency_s=latency))
+    ctx.cleanups.append(server.stop)
+    spans: list[int] = []
+    handle = server.api.handle
+
+    def recording(request: Any) -> Any:  # the span of every flag-events request the server answers
+        params = request.url.params
+        if "from" in params and "to" in params:
+            spans.append(int(params["to"]) - int(params["from"]))
+        return handle(request)
+
+    server.api.handle = recording  # type: ignore[method-assign]
+    ctx.add(
+        fig,
+        f"account: {n_projects} projects x {len(env_keys)} environments, {len(account.events):,} events",
+        len(keys),
+        "keys",
+        kind="info",
+        note=f"built in {build_s:.1f} s; {latency * 1000:.0f} ms added latency per request, real local HTTP; "
+        f"{len(truth):,} events within at +/- 2 h",
+    )
+
+    def baseline() -> set[tuple[str, str]]:  # the project list, then each key's window one after another
+        LDClient(TOKEN, server.base_url).projects()
+        found = set()
+        for project, env in keys:
+            ids, _ = naive_fetch(server.base_url, project, env, at - half, at + half)  # both edges in
+            found |= {(project, i) for i in ids}
+        return found
+
+    before = server.stats.count("flag-events")
+    base_found, base_s = timed(baseline)
+    base_requests = server.stats.count("flag-events") - before
+
+    source = DataSource(
+        Settings.load(environ={}, force_demo=True),
+        LDClient(TOKEN, server.base_url),
+        SQLiteStore(ctx.tmp / "changes.sqlite"),
+        server.base_url,
+        demo=False,
+    )
+    ctx.state["changes"] = {"server": server, "store": source.store}
+    spans.clear()
+    before = server.stats.count("flag-events")
+    result, fetch_s = timed(lambda: changes_around(source, at, half, now=anchor))
+    requests = server.stats.count("flag-events") - before
+    widest = max(spans, default=0)
+    found = {(r.project, r.id) for r in result.rows}
+
+    ctx.add(
+        fig,
+        "baseline: the keys one after another (cold)",
+        base_s,
+        "s",
+        kind="info",
+        note=f"{base_requests:,} flag-events requests",
+    )
+    ctx.add(fig, "changes_around(at, 2 h), every key, cold store", fetch_s, "s", "<= 5 s", fetch_s <= 5)
+    ratio = fetch_s / base_s if base_s else math.inf
+    ctx.add(fig, "changes_around time / baseline time", ratio, "x", "<= 0.3", ratio <= 0.3)
+    ctx.add(
+        fig,
+        "flag-events requests",
+        requests,
+        "",
+        f"<= {len(keys):,} (one per key)",
+        requests <= len(keys),
+        kind="count",
+        note=f"client counted {result.requests:,}",
+    )
+    ctx.add(
+        fig,
+        "largest flag-events request span",
+        widest / HOUR_MS,
+        "h",
+        "<= 4 h + 2 ms (well under 6 h)",
+        0 < widest <= 2 * half + 2,
+        kind="check",
+    )
+    ctx.check(fig, "every key looked at", result.keys == len(keys), f"{result.keys:,} of {len(keys):,}")
+    ctx.check(
+        fig, "no warning", not result.warnings, len(result.warnings), note="; ".join(result.warnings)[:200]
+    )
+    ctx.check(fig, "events within the window missing", not truth - found, len(truth - found))
+    ctx.check(fig, "rows outside the window", not found - truth, len(found - truth))
+    ctx.check(fig, "rows shown more than once", len(found) == len(result.rows), len(result.rows) - len(found))
+    ctx.check(fig, "baseline finds the same events", base_found == truth, len(base_found ^ truth))
+    before = server.stats.count("flag-events")
+    again, again_s = timed(lambda: changes_around(source, at, half, now=anchor))
+    ctx.check(
+        fig,
+        "flag-events requests when asked again (store covers the window)",
+        server.stats.count("flag-events") == before and {(r.project, r.id) for r in again.rows} == found,
+        server.stats.count("flag-events") - before,
+        note=f"answered in {again_s:.3f} s",
+    )
+
+
 # -- running ---------------------------------------------------------------------------------------------
 
 FIGURES: list[tuple[str, str, Callable[[Context], None]]] = [
@@ -1225,6 +1417,7 @@ FIGURES: list[tuple[str, str, Callable[[Context], None]]] = [
     ("5", "5 Page speed", fig_page),
     ("6", "6 Memory", fig_memory),
     ("7", "7 PostgreSQL", fig_postgres),
+    ("8", "8 Changes around", fig_changes),
 ]
 
 

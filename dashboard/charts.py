@@ -250,6 +250,27 @@ def status_bars(statuses: dict[str, int]) -> alt.Chart:
     )
 
 
+def stage_bars(counts: dict[str, int], labels: dict[str, str]) -> alt.Chart:
+    """Flags per lifecycle stage, one bar per stage in ``counts``' order (stages with no flag included)."""
+    order = [labels.get(s, s) for s in counts]
+    data = pd.DataFrame({"stage": order, "flags": list(counts.values())})
+    return (
+        alt.Chart(data)
+        .mark_bar(color="#405BFF")
+        .encode(
+            x=alt.X("flags:Q", title="Flags", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y(
+                "stage:N", sort=order, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT, labelOverlap=False)
+            ),
+            tooltip=[alt.Tooltip("stage:N", title="Stage"), alt.Tooltip("flags:Q", title="Flags")],
+        )
+        .properties(
+            height=BAR_STEP * max(len(data), 1),
+            autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+        )
+    )
+
+
 def variation_split(data: pd.DataFrame) -> alt.Chart:
     """Before/after evaluation share per variation for each event of one flag."""
     return (

@@ -428,6 +428,28 @@ def cleanup_table(view: View) -> pd.DataFrame:
     return _cleanup(get_source().source_id, view.project, view.env, version, days)
 
 
+@st.cache_data(ttl=600, show_spinner=False, max_entries=16)
+def _timeline(
+    source_id: str, project: str, version: tuple[int, int], days: int, apps: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    flags, statuses = flags_and_statuses(project, None, apps)
+    now = now_ms()
+    events = project_events(View(project, project_map()[project][0], apps=apps), now - days * DAY_MS, now + 1)
+    return lifecycle.lifecycle_table(flags, statuses, events, production_envs(project), now)
+
+
+def timeline_table(view: View) -> pd.DataFrame:
+    """Our timeline stage of every flag (develop → production → cleanup → archived) and its days in stage,
+    judged on the production-like environments over the last ``LD_HISTORY_DAYS`` days of stored events."""
+    now = now_ms()
+    days = history_days()
+    version = (
+        ensure_project_events(view, now - days * DAY_MS, now + 1),
+        ensure_resources(view.project, None),
+    )
+    return _timeline(get_source().source_id, view.project, version, days, view.apps)
+
+
 def code_references_known(project: str) -> bool:
     return isinstance(_stored("code-refs", project), dict)
 

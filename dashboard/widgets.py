@@ -19,14 +19,22 @@ from .text import plain
 from .view_state import select_flag
 
 
-def data_status(view: View) -> None:
-    """ "Data as of …", the stale-data warning, and the demo badge, under every page title."""
+def data_status(view: View, *, across_projects: bool = False) -> None:
+    """ "Data as of …", the stale-data warning, and the demo badge, under every page title.
+    ``across_projects``: a page (Changes) that is not about the sidebar's one project and environment; it
+    says its own scope and refresh warnings, so only the source (and the store's notice) is named here."""
     source = get_source()
+    if source.store.notice:
+        st.warning(plain(source.store.notice), icon=":material/build:")
+    if across_projects:
+        st.caption(
+            f"{'Demo account' if source.demo else plain(source.client.base_url)} · every project and "
+            "environment (or the projects chosen below), fetched for this window when shown"
+        )
+        return
     key = _key(view)
     as_of = source.store.last_good_refresh_ms(key)
     last = source.store.last_refresh(key)
-    if source.store.notice:
-        st.warning(plain(source.store.notice), icon=":material/build:")
     st.caption(
         f"{'Demo account' if source.demo else plain(source.client.base_url)} · {plain(view.project)} / "
         f"{plain(view.env)} · "

@@ -37,6 +37,7 @@ KNOWN_PARAMS = (
     "tag",
     "stage",
     "owner",
+    "changes_projects",
 )
 CLEANUP_STAGES = ("live", "ready_for_code_removal", "ready_to_archive", "deprecated", "archived")
 OWNER_CHOICES = ("ok", "none", "not_a_member")
@@ -72,6 +73,8 @@ class View:
     tags: tuple[str, ...] = ()
     stages: tuple[str, ...] = ()
     owner_statuses: tuple[str, ...] = ()
+    # Changes: only the events of these projects (the page names unknown ones in a warning); () is all
+    changes_projects: tuple[str, ...] = ()
 
     def dates(self, today: date) -> tuple[date, date]:
         """First and last local day shown (inclusive)."""
@@ -390,6 +393,7 @@ def parse_view(
     tags = listed("tag", base.tags if base else ())
     stages = listed("stage", base.stages if base else (), CLEANUP_STAGES)
     owner_statuses = listed("owner", base.owner_statuses if base else (), OWNER_CHOICES)
+    changes_projects = listed("changes_projects", base.changes_projects if base else ())
 
     unknown = [k for k in params if k not in KNOWN_PARAMS]  # in the link's order
     if unknown:
@@ -419,6 +423,7 @@ def parse_view(
         tags=tags,
         stages=stages,
         owner_statuses=owner_statuses,
+        changes_projects=changes_projects,
     )
     return Parsed(view, warnings)
 
@@ -455,6 +460,7 @@ def encode_view(view: View, *, today: date, absolute: bool = False, with_flag: b
         ("tag", view.tags),
         ("stage", view.stages),
         ("owner", view.owner_statuses),
+        ("changes_projects", view.changes_projects),
     ):
         if values:
             out[name] = ",".join(values)

@@ -15,6 +15,7 @@ PAGES = [
     "app_pages/flag_health.py",
     "app_pages/flag_detail.py",
     "app_pages/changes.py",
+    "app_pages/lifecycle.py",
     "app_pages/cleanup.py",
     "app_pages/environments.py",
     "app_pages/all_projects.py",
@@ -138,3 +139,26 @@ def test_error_text_from_the_api_is_shown_literally():
     for ch in "[]()*<>`:#":
         assert all(escaped[i - 1] == "\\" for i, c in enumerate(escaped) if c == ch), ch
     assert escaped.replace("\\", "") == hostile
+
+
+def test_lifecycle_page_counts_both_stage_sets_and_lists_the_linked_stage():
+    at = app({"stage": "ready_to_archive"}, page="app_pages/lifecycle.py")
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    for label in (
+        "Live",
+        "Ready for code removal",
+        "Ready to archive",
+        "Develop",
+        "Production",
+        "Cleanup",
+        "Median time to production",
+        "Median time in cleanup",
+    ):
+        assert label in labels
+    assert charts(at)
+    listed = at.dataframe[0].value
+    ready = int(next(m.value for m in at.metric if m.label == "Ready to archive"))
+    assert len(listed) == ready > 0
+    assert set(listed["ld_stage"]) == {"Ready to archive"}
+    assert "ready_to_archive" in str(at.query_params["stage"])

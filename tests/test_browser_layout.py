@@ -18,6 +18,7 @@ KEY_COLUMNS: dict[str, set[str]] = {
     "flag_events": {"Flag", "Time", "Impact", "Member"},
     "flag_health": {"Flag", "Health", "Changes", "Rollbacks"},
     "flag_detail": set(),
+    "lifecycle": {"Flag", "Stage", "Days in stage", "Owner"},
     "cleanup": {"Flag", "Lifecycle stage", "Value to keep", "Code references", "Next step"},
     "changes": {"Flag", "Time", "Impact", "Member"},
     "digests": set(),

@@ -29,7 +29,7 @@ from ldclient.digest.slack import SlackSender
 from ldclient.digest.webhook import SIGNATURE_HEADER, WebhookSender
 from ldclient.errors import ConfigError
 from ldclient.frame import events_to_frame
-from ldclient.lifecycle import statuses_to_frame
+from ldclient.lifecycle import code_refs_to_frame, statuses_to_frame
 from ldclient.settings import Secret, Settings
 from ldclient.source import open_source
 from ldclient.store import SQLiteStore
@@ -306,6 +306,149 @@ def test_a_window_leaves_out_what_happened_before_it():
     items = collect_items(hand_built(), NOW - 2 * DAY, NOW, LINKS)
     # the flapping spell completes inside; no_maintainer is a condition that holds now
     assert {i.type for i in items} == {"flapping", "no_maintainer"}
+
+
+# -- cleanup stages and departed maintainers (LaunchDarkly's lifecycle stages, owner status) -------------------
+
+MEMBERS = [{"_id": "m1", "email": "ana@example.com"}, {"_id": "m2", "email": "bob@example.com"}]
+TEAMS = [{"key": "payments", "name": "Payments"}]
+
+
+def _cleanup_flag(key: str, age_days: int = 60, **extra: Any) -> dict[str, Any]:
+    config = {"on": True, "fallthrough": {"variation": 0}, "offVariation": 1, "rules": [], "targets": []}
+    return {
+        "key": key,
+        "name": key,
+        "kind": "boolean",
+        "temporary": True,
+        "archived": False,
+        "deprecated": False,
+        "creationDate": NOW - age_days * DAY,
+        "tags": [],
+        "variations": [{"value": True, "name": "On"}, {"value": False, "name": "Off"}],
+        "environments": {"production": config},
+        "_maintainer": {"_id": "m1", "email": "ana@example.com"},
+        **extra,
+    }
+
+
+def cleanup_data(
+    *, code: bool = True, members: bool = True, events: list[dict[str, Any]] = ()
+) -> ProjectData:
+    flags = [
+        _cleanup_flag("remove-me"),  # launched, referenced in code
+        _cleanup_flag(
+            "archive-me", _maintainer={"_id": "m2", "email": "bob@example.com"}
+        ),  # inactive, no refs
+        _cleanup_flag("keep-live"),  # launched but no code references: live
+        _cleanup_flag("too-young", age_days=10),  # inactive, no refs, under 30 days: live
+        _cleanup_flag(
+            "left-flag", _maintainer={"_id": "m9", "email": "gone@example.com"}, tags=["team-payments"]
+        ),
+        _cleanup_flag("gone-team", _maintainer=None, _maintainerTeam={"key": "old-team"}),
+        _cleanup_flag("ours", _maintainer=None, _maintainerTeam={"key": "payments"}),
+    ]
+    names = {
+        "remove-me": "launched",
+        "archive-me": "inactive",
+        "keep-live": "launched",
+        "too-young": "inactive",
+    }
+    statuses = statuses_to_frame(
+        [
+            {
+                "name": names.get(f["key"], "active"),
+                "_links": {"parent": {"href": f"/api/v2/flags/web/{f['key']}"}},
+            }
+            for f in flags
+        ],
+        "production",
+    )
+    refs = {
+        "_links": {},
+        "flags": {
+            "remove-me": [
+                {"name": "web", "sourceLink": "https://github.com/acme/web", "hunkCount": 3, "fileCount": 2}
+            ]
+        },
+    }
+    return ProjectData(
+        project="web",
+        environments=[{"key": "production", "critical": True}, {"key": "staging", "critical": False}],
+        flag_items=flags,
+        statuses=statuses,
+        events=events_to_frame([_event(90, NOW - 40 * DAY, "keep-live", "staging"), *events]),
+        source="https://ld.test",
+        stage_items=flags,
+        code_refs=code_refs_to_frame(refs) if code else None,
+        members=MEMBERS if members else None,
+        teams=TEAMS if members else None,
+    )
+
+
+CLEANUP_TYPES = ("ready_for_code_removal", "ready_to_archive", "maintainer_left")
+
+
+def cleanup_items(data: ProjectData, now: int = NOW) -> list[DigestItem]:
+    return [i for i in collect_items(data, now - 7 * DAY, now, LINKS) if i.type in CLEANUP_TYPES]
+
+
+def test_cleanup_stages_and_departed_maintainers_are_items_with_every_field():
+    items = cleanup_items(cleanup_data())
+    assert {(i.type, i.flag_key) for i in items} == {
+        ("ready_for_code_removal", "remove-me"),
+        ("ready_to_archive", "archive-me"),
+        ("maintainer_left", "left-flag"),
+        ("maintainer_left", "gone-team"),
+    }
+    by_flag = {i.flag_key: i for i in items}
+    remove = by_flag["remove-me"]
+    assert "launched in every critical environment" in remove.summary and "keep serving On" in remove.summary
+    assert (remove.owner, remove.environment) == ("ana@example.com", None)
+    assert remove.time_ms == NOW - 30 * DAY  # no change stored: when it became old enough (30 days)
+    assert remove.link == "https://flags.example.com/cleanup?project=web&flag=remove-me"
+    assert remove.launchdarkly_link == "https://app.launchdarkly.com/projects/web/flags/remove-me"
+    assert by_flag["archive-me"].owner == "bob@example.com" and "inactive" in by_flag["archive-me"].summary
+    left = by_flag["left-flag"]
+    assert "gone@example.com" in left.summary and (left.owner, left.team) == ("payments", "payments")
+    gone = by_flag["gone-team"]
+    assert "old-team" in gone.summary and (gone.owner, gone.team) == (None, None)
+    for i in items:
+        row = i.to_json()
+        assert list(row) == list(ITEM_FIELDS) and "\n" not in row["summary"]
+        assert datetime.strptime(row["time"], "%Y-%m-%dT%H:%M:%SZ")
+    # a condition that holds now: reported whatever the window, with the same key from a later run
+    later = cleanup_items(cleanup_data(), NOW + 40 * DAY)
+    assert {i.idempotency_key for i in later} >= {
+        i.idempotency_key for i in items if i.flag_key != "too-young"
+    }
+
+
+def test_no_cleanup_stage_without_code_references_and_nobody_left_without_members():
+    assert {i.type for i in cleanup_items(cleanup_data(code=False))} == {"maintainer_left"}
+    assert {i.type for i in cleanup_items(cleanup_data(members=False))} == {
+        "ready_for_code_removal",
+        "ready_to_archive",
+    }
+    assert cleanup_items(cleanup_data(code=False, members=False)) == []
+    assert not {i.type for i in collect_items(hand_built(), NOW - 7 * DAY, NOW, LINKS)} & set(CLEANUP_TYPES)
+
+
+def test_cleanup_items_are_delivered_once_and_again_when_the_stage_is_entered_again(tmp_path, receiver):
+    store = SQLiteStore(tmp_path / "s.sqlite")
+    first = deliver(store, hook(receiver), [i.to_json() for i in cleanup_items(cleanup_data())], now=clock())
+    assert first.outcome == "delivered" and len(first.delivered) == 4
+    again = cleanup_items(cleanup_data(), NOW + HOUR)
+    second = deliver(store, hook(receiver), [i.to_json() for i in again], now=clock(NOW + HOUR))
+    assert second.outcome == "empty" and second.delivered == []
+    # remove-me changed (out of the stage) and is ready for code removal again: a new item, only that one
+    changed = cleanup_data(events=[_event(1, NOW + 2 * HOUR, "remove-me")])
+    back = cleanup_items(changed, NOW + 3 * HOUR)
+    third = deliver(store, hook(receiver), [i.to_json() for i in back], now=clock(NOW + 3 * HOUR))
+    assert [(i["type"], i["flag_key"]) for i in third.delivered] == [("ready_for_code_removal", "remove-me")]
+    assert third.delivered[0]["time"] == "2026-06-10T14:00:00Z"  # entered again at its last change
+    keys = receiver.accepted_keys()
+    assert len(keys) == len(set(keys)) == 5
 
 
 # -- delivery: exactly once per item and destination -----------------------------------------------------------

@@ -7,8 +7,9 @@ since), never on when the digest ran or which window it loaded, so a repeat is r
 and by the delivery state.
 
 Item types (``ITEM_TYPES``) are produced by collectors (``COLLECTORS``): a function from ``Context`` to
-items. ``register_collector`` adds one; the cleanup stages of issue 16 ("ready for code removal", "ready to
-archive") and "maintainer left" are planned as collectors of their own once ldclient.lifecycle offers them.
+items. ``register_collector`` adds one. LaunchDarkly's cleanup stages ("ready for code removal", "ready to
+archive", from ``lifecycle.lifecycle_stages``) and "maintainer left" (owner status ``not_a_member``) are
+conditions that hold now (``STATE_TYPES``): reported whatever the window, once per entry into the condition.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -43,9 +44,12 @@ ITEM_TYPES = {
     "large_unguarded": "Large-impact change without an experiment",
     "unrehearsed_change": "Unrehearsed production change",
     "off_hours_change": "Off-hours production change",
+    "ready_for_code_removal": "Ready for code removal",
+    "ready_to_archive": "Ready to archive",
+    "maintainer_left": "Maintainer left",
 }
-PLANNED_TYPES = ("ready_for_code_removal", "ready_to_archive", "maintainer_left")  # issue 16: not yet built
-STATE_TYPES = ("no_maintainer",)  # a condition that holds now, reported whatever the window
+# conditions that hold now, reported whatever the window
+STATE_TYPES = ("no_maintainer", "ready_for_code_removal", "ready_to_archive", "maintainer_left")
 ITEM_FIELDS = (
     "type",
     "project",
@@ -159,6 +163,13 @@ class ProjectData:
     work: WorkingHours = field(default_factory=WorkingHours)
     last_changes: pd.DataFrame | None = None
     source: str = ""
+    # for LaunchDarkly's cleanup stages and owner status (``lifecycle.lifecycle_stages``); ``None`` = not read,
+    # and then nothing is claimed that depends on it (no stage without code references and the critical
+    # environments' configurations, nobody "left" without the members)
+    stage_items: list[dict[str, Any]] | None = None  # merge_flag_configs of the critical environments
+    code_refs: pd.DataFrame | None = None  # code_refs_to_frame
+    members: list[dict[str, Any]] | None = None
+    teams: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -171,6 +182,7 @@ class Context:
     flags: pd.DataFrame = field(init=False)
     owners: dict[str, tuple[str | None, str | None]] = field(init=False)
     production: set[str] = field(init=False)
+    _stages: pd.DataFrame | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.flags = lifecycle.flags_to_frame(self.data.flag_items)
@@ -203,6 +215,29 @@ class Context:
             identity=identity,
             source=self.data.source,
         )
+
+    def stages(self) -> pd.DataFrame:
+        """LaunchDarkly's lifecycle stage and owner status of every flag (``lifecycle.STAGE_COLUMNS``)."""
+        if self._stages is None:
+            d = self.data
+            self._stages = lifecycle.lifecycle_stages(
+                d.stage_items if d.stage_items is not None else d.flag_items,
+                d.statuses,
+                lifecycle.critical_environments(d.environments),
+                self.now_ms,
+                code_refs=d.code_refs,
+                members=d.members,
+                teams=d.teams,
+            )
+        return self._stages
+
+    def last_change_by_flag(self) -> dict[str, int]:
+        """The latest event of each flag in any environment, over all the store holds (else the events)."""
+        ev = self.data.last_changes if self.data.last_changes is not None else self.data.events
+        if not len(ev) or "flag_key" not in ev or "event_time" not in ev:
+            return {}
+        ev = ev[ev["event_time"] <= self.now_ms]
+        return {str(k): int(v) for k, v in ev.groupby("flag_key", observed=True)["event_time"].max().items()}
 
     def window_events(self) -> pd.DataFrame:
         ev = self.data.events
@@ -321,7 +356,7 @@ def flapping(ctx: Context) -> Iterable[DigestItem]:
     within 7 days); a spell ends when 7 days pass without such a toggle."""
     ev = ctx.data.events
     ev = ev[ev["environment_key"].isin(list(ctx.envs())) & (ev["event_time"] <= ctx.now_ms)]
-    ev = ev[[_toggles(a) for a in ev["actions"].astype(object)]]
+    ev = ev[np.array([_toggles(a) for a in ev["actions"].astype(object)], dtype=bool)]  # [] is no column
     for (flag, env), group in ev.sort_values(["event_time", "id"]).groupby(["flag_key", "environment_key"]):
         times, ids = group["event_time"].to_numpy(dtype=np.int64), group["id"].astype(str).tolist()
         last_hit: int | None = None
@@ -410,6 +445,70 @@ def off_hours_changes(ctx: Context) -> Iterable[DigestItem]:
         )
 
 
+def _stage_items(ctx: Context, stage: str) -> Iterable[DigestItem]:
+    """Flags in LaunchDarkly's ``stage`` now, once per entry: the identity is the flag's last change (any
+    environment) and creation, so a flag changed out of the stage and back into it is reported again."""
+    data = ctx.data
+    if data.code_refs is None or data.stage_items is None:
+        return  # without code references or prerequisites a cleanup stage would be a guess
+    table = ctx.stages()
+    table = table[table["lifecycle_stage"] == stage]
+    changes = ctx.last_change_by_flag()
+    label = ITEM_TYPES[stage]
+    for row in table.to_dict("records"):
+        flag = str(row["flag_key"])
+        created = None if pd.isna(row["created"]) else int(row["created"])
+        change = changes.get(flag)
+        entered = max(
+            change if change is not None else 0,
+            created + lifecycle.STALE_MIN_AGE_MS if created is not None else 0,
+        )
+        summary = f"{label}: {row['stage_reason']}"
+        if stage == "ready_for_code_removal" and not pd.isna(row["value_to_keep_variation"]):
+            keep = row["value_to_keep_name"]
+            keep = json.dumps(row["value_to_keep"], ensure_ascii=False) if pd.isna(keep) else str(keep)
+            summary += f"; keep serving {keep[:40]}"
+        identity = f"last-change:{change if change is not None else 'none'}:created:{created}"
+        yield ctx.item(stage, None, flag, min(entered, ctx.now_ms), summary, identity, "cleanup")
+
+
+def ready_for_code_removal(ctx: Context) -> Iterable[DigestItem]:
+    """Temporary flags launched in every critical environment and still referenced in code."""
+    return _stage_items(ctx, "ready_for_code_removal")
+
+
+def ready_to_archive(ctx: Context) -> Iterable[DigestItem]:
+    """Temporary flags inactive in every critical environment with no code references left."""
+    return _stage_items(ctx, "ready_to_archive")
+
+
+def maintainer_left(ctx: Context) -> Iterable[DigestItem]:
+    """Non-archived flags whose maintainer is no longer a member (or whose maintainer team is gone), once per
+    departed maintainer. The item goes to the flag's team when a departed member's flag has one, else to the
+    default destination: the one who left reads nothing."""
+    if ctx.data.members is None:
+        return
+    table = ctx.stages()
+    left = (table["owner_status"] == "not_a_member").fillna(False).astype(bool)
+    table = table[left & (table["lifecycle_stage"] != "archived")]
+    items = {str(i.get("key")): i for i in ctx.data.stage_items or ctx.data.flag_items}
+    for row in table.to_dict("records"):
+        flag = str(row["flag_key"])
+        raw = items.get(flag) or {}
+        rep = raw.get("_maintainer")
+        rep = rep if isinstance(rep, Mapping) else {}
+        member = rep.get("email") or rep.get("_id") or raw.get("maintainerId")
+        team = ctx.owners.get(flag, (None, None))[1]
+        if member:
+            who, summary = str(member), f"Maintainer {member} is no longer a member: name a new maintainer"
+        else:
+            who = str(row["maintainer_team"])
+            summary = f"Maintainer team {who} no longer exists: name a new maintainer"
+            team = None
+        item = ctx.item("maintainer_left", None, flag, ctx.now_ms, summary, f"left:{who}", "cleanup")
+        yield replace(item, owner=team, team=team)
+
+
 COLLECTORS: dict[str, Collector] = {
     "stale_flag": stale_flags,
     "no_maintainer": no_maintainer,
@@ -418,11 +517,14 @@ COLLECTORS: dict[str, Collector] = {
     "large_unguarded": large_unguarded,
     "unrehearsed_change": unrehearsed_changes,
     "off_hours_change": off_hours_changes,
+    "ready_for_code_removal": ready_for_code_removal,
+    "ready_to_archive": ready_to_archive,
+    "maintainer_left": maintainer_left,
 }
 
 
 def register_collector(type_: str, label: str, collector: Collector) -> None:
-    """Add an item type (the extension point for issue 16's cleanup stages and "maintainer left")."""
+    """Add an item type: ``collector`` yields its items from a ``Context``."""
     ITEM_TYPES[type_] = label
     COLLECTORS[type_] = collector
 

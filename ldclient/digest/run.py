@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import IO, Any
 
 import pandas as pd
@@ -21,10 +22,27 @@ from .markdown import render_markdown
 LAST_CHANGE_COLUMNS = ("flag_key", "environment_key")
 
 
+def _optional(fetch: Callable[[], Any]) -> Any:
+    from ..errors import LDError
+
+    try:
+        return fetch()
+    except LDError:
+        return None  # not readable with this token: unknown, and the items that need it are not claimed
+
+
 def project_data(
-    source: DataSource, project: str, from_ms: int, now_ms: int, *, warn: Callable[[str], None] | None = None
+    source: DataSource,
+    project: str,
+    from_ms: int,
+    now_ms: int,
+    *,
+    warn: Callable[[str], None] | None = None,
+    members: list[dict[str, Any]] | None = None,
+    teams: list[dict[str, Any]] | None = None,
 ) -> ProjectData:
-    """Refresh and read one project's environments, flags, statuses and events for a digest."""
+    """Refresh and read one project's environments, flags, statuses, events, critical environments' flag
+    configurations and code references for a digest (``members`` and ``teams`` are read once per run)."""
     envs: list[dict[str, Any]] = [
         {"key": e.key, "critical": e.critical} for e in source.environments(project)
     ]
@@ -53,6 +71,9 @@ def project_data(
         for e in envs
         if e["key"] in production
     ]
+    critical = sorted(lifecycle.critical_environments(envs))
+    configs = [_optional(partial(source.flag_configs, project, e)) for e in critical]
+    code = _optional(lambda: source.code_refs(project))
     return ProjectData(
         project=project,
         environments=envs,
@@ -62,6 +83,14 @@ def project_data(
         work=source.settings.working_hours_for(project),
         last_changes=last_changes,
         source=source.source_id,
+        stage_items=(
+            lifecycle.merge_flag_configs(*configs)
+            if critical and all(isinstance(c, list) for c in configs)
+            else None
+        ),
+        code_refs=lifecycle.code_refs_to_frame(code) if isinstance(code, dict) else None,
+        members=members,
+        teams=teams,
     )
 
 
@@ -104,8 +133,17 @@ def collect(
     links = Links(config.dashboard_url, source.ui_base_url)
     out: list[dict[str, Any]] = []
     keys = [p.key for p in source.projects()]
+    members, teams = _optional(source.members), _optional(source.teams)
     for project in keys if projects is None else [p for p in keys if p in projects]:
-        data = project_data(source, project, from_ms, now_ms, warn=warn)
+        data = project_data(
+            source,
+            project,
+            from_ms,
+            now_ms,
+            warn=warn,
+            members=members if isinstance(members, list) else None,
+            teams=teams if isinstance(teams, list) else None,
+        )
         for item in collect_items(data, from_ms, now_ms, links, scope=config.environments):
             row = item.to_json()
             row["destinations"] = list(config.route(item.owner, item.team))

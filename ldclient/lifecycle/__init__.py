@@ -53,6 +53,7 @@ from .core import (
     stale_flags_table,
     status_matrix,
     statuses_to_frame,
+    timeline_summary,
 )
 
 __all__ = [
@@ -99,5 +100,6 @@ __all__ = [
     "stale_rollup",
     "status_matrix",
     "statuses_to_frame",
+    "timeline_summary",
     "values_to_keep",
 ]

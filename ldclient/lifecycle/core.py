@@ -387,6 +387,25 @@ def _median_days_to_production(lifecycle: pd.DataFrame) -> float | None:
     return _median_or_none(pd.Series(lead.to_numpy(dtype="float64", na_value=np.nan)))
 
 
+def timeline_summary(table: pd.DataFrame) -> dict[str, Any]:
+    """Counts of ``lifecycle_table`` rows per timeline stage (every stage of ``STAGES`` present), the median
+    time to production and the median time in clean-up, as plain JSON values (docs/LIFECYCLE.md,
+    "Timeline summary")."""
+    df = table.reindex(columns=list(LIFECYCLE_COLUMNS))
+    stage = df["stage"].astype("string")
+    counts = stage.value_counts()
+    days = pd.to_numeric(df["days_in_stage"], errors="coerce").astype("float64")
+    lead = pd.to_numeric(df["first_production_change"], errors="coerce").astype("Int64")
+    created = pd.to_numeric(df["created"], errors="coerce").astype("Int64")
+    return {
+        "stages": {name: int(counts.get(name, 0)) for name in STAGES},
+        "median_days_to_production": _median_days_to_production(
+            pd.DataFrame({"first_production_change": lead, "created": created})
+        ),
+        "median_days_in_cleanup": _median_or_none(days[(stage == "cleanup").fillna(False).to_numpy()]),
+    }
+
+
 # --- promotion hygiene --------------------------------------------------------------------------
 
 
