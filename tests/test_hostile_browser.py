@@ -166,7 +166,7 @@ def test_flag_events_table_shows_hostile_text_as_text(hostile_app, guarded):
 def test_flag_detail_of_a_hostile_key_shows_it_as_text(hostile_app, guarded, flag):
     page, dialogs = guarded
     query = urlencode({"project": PROJECT, "env": "production", "flag": flag})
-    open_page(page, f"{hostile_app.url}/flag_detail?{query}")
+    open_page(page, f"{hostile_app.url}/flag_detail?{query}", scroll=True)  # the charts sit below the fold
     assert_inert(page, dialogs, f"flag detail {flag[:12]}")
     picked = page.locator('[data-testid="stMain"]').get_by_role("combobox", name="Flag")
     assert picked.input_value() == flag, "the hostile key did not reach the flag picker as plain text"
