@@ -78,6 +78,22 @@ def cli_env(cache_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """This process's environment for a child ``python -m ldclient``: no LD_ setting leaks in but the test
+    run's clock and the test's own cache dir, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LD_") or k == "LD_CLOCK_OFFSET_MS"}
+    env["LD_CACHE_DIR"] = os.environ["LD_CACHE_DIR"]
+    env.update(extra)
+    return env
+
+
+def run_ldclient(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """``python -m ldclient ARGS`` in the test's isolated environment (see ``child_env``)."""
+    return run_cli(list(args), child_env(**(env or {})), timeout=timeout)
+
+
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ldclient", *args],

@@ -14,22 +14,13 @@ from pathlib import Path
 import pytest
 
 from ldclient import clock
+from tests.support import run_ldclient
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str, env: dict[str, str] | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("LD_") or k == "LD_CLOCK_OFFSET_MS"}
-    full["LD_CACHE_DIR"] = os.environ["LD_CACHE_DIR"]
-    full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "ldclient", *args],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_ldclient(*args, env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from ldclient.links import View
 from ldclient.metrics_text import render
 from ldclient.source import source_label
 from ldclient.timeutil import DAY_MS, day_start_ms, local_date
+from tests.support import run_ldclient
 
 ROOT = Path(__file__).resolve().parent.parent
 HOUR = 3_600_000
@@ -27,17 +27,7 @@ TZS = ("UTC", "Asia/Tokyo", "Pacific/Kiritimati", "America/Los_Angeles", "Europe
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("LD_") or k == "LD_CLOCK_OFFSET_MS"}
-    full["LD_CACHE_DIR"] = os.environ["LD_CACHE_DIR"]
-    full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "ldclient", *args],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_ldclient(*args, env=env, timeout=180)
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,7 @@ opened in two viewer timezones shows the same KPI values.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from ldclient.errors import ConfigError
 from ldclient.frame import events_to_frame
 from ldclient.settings import Settings
 from ldclient.working_hours import WorkingHours, parse_days, parse_hours, parse_project_overrides
+from tests.support import run_ldclient
 
 ROOT = Path(__file__).resolve().parent.parent
 HOUR = 3_600_000
@@ -218,17 +217,7 @@ def test_parsers() -> None:
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("LD_") or k == "LD_CLOCK_OFFSET_MS"}
-    full["LD_CACHE_DIR"] = os.environ["LD_CACHE_DIR"]
-    full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "ldclient", *args],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_ldclient(*args, env=env, timeout=300)
 
 
 def demo_project() -> str:
