@@ -4,9 +4,11 @@ no raw epoch milliseconds in the visible text, and each table's key columns on s
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
+from ldclient import clock
 from tests.conftest import screenshot
 from tests.support import wait_ready
 
@@ -26,6 +28,9 @@ KEY_COLUMNS: dict[str, set[str]] = {
     "all_projects": {"Project", "Environment", "Events", "Change"},
     "data": {"Project", "Environment", "Events", "Last refresh", "Outcome"},
 }
+# Changes lists a moment's changes: yesterday afternoon (the demo account's events end at midnight)
+_YESTERDAY = (clock.today("UTC") - timedelta(days=1)).isoformat()
+QUERIES = {"changes": f"?at={_YESTERDAY}T14:05:00Z&window=2h"}
 EPOCH_MS = re.compile(r"(?<!\d)1[5-9]\d{11}(?!\d)")  # 13 digits: a Unix-ms time from 2017 to 2033
 
 
@@ -44,7 +49,7 @@ def visible_headers(page) -> set[str]:
 
 @pytest.mark.parametrize("path", list(KEY_COLUMNS))
 def test_page_at_1280_shows_dates_and_key_columns(app_server, page, path):
-    page.goto(f"{app_server.url}/{path}")
+    page.goto(f"{app_server.url}/{path}{QUERIES.get(path, '')}")
     wait_ready(page)
     want = KEY_COLUMNS[path]
     if want:

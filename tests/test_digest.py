@@ -837,6 +837,11 @@ default = ["webhook", "slack.team", "email.ops"]
 
     pages = []
     os.environ.update({k: v for k, v in env.items() if k.startswith("LD_DIGEST") or k == "LD_CACHE_DIR"})
+    import streamlit as st
+
+    # AppTest runs in this process: a data source cached by an earlier test would point at another store
+    st.cache_resource.clear()
+    st.cache_data.clear()
     try:
         at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
         at.run()
