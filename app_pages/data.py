@@ -33,8 +33,7 @@ with b:
     )
     if st.button("Refresh now", icon=":material/refresh:", type="primary"):
         from_ms, to_ms = loaders.window(view)
-        loaders.ensure_fresh(view, from_ms, to_ms, force=True)
-        st.cache_data.clear()
+        loaders.ensure_fresh(view, from_ms, to_ms, force=True)  # a new version: the cached readers miss
         report = st.session_state.get("last_report")
         if report is not None and report.ok:
             st.success(f"Refreshed: {report.requests} requests, {report.events_added} new events.")

@@ -27,10 +27,19 @@ def config() -> DigestConfig:
     return load_config(os.environ, _secrets())
 
 
-@st.cache_data(ttl=300, show_spinner="Preparing the next digest's preview…")
 def preview(project: str, runs_seen: int) -> list[dict[str, Any]]:
     """The items the next digest would send for ``project``, each with its destinations (a dry run: nothing
-    is sent or recorded). ``runs_seen`` keys the cache: a digest that ran since changes the preview."""
+    is sent or recorded). Kept for the session per (project, ``runs_seen``): a digest that ran since changes
+    it. Not in ``st.cache_data``, because the dry run refreshes from LaunchDarkly first."""
+    memo = st.session_state.setdefault("_digest_previews", {})
+    if (project, runs_seen) not in memo:
+        with st.spinner("Preparing the next digest's preview…"):
+            memo.clear()
+            memo[(project, runs_seen)] = _preview(project)
+    return list(memo[(project, runs_seen)])
+
+
+def _preview(project: str) -> list[dict[str, Any]]:
     cfg = config()
     digest = run_digest(get_source(), cfg, dry_run=True, projects=[project])
     return _would_send(digest) if cfg.destinations else digest.items

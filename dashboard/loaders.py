@@ -13,6 +13,7 @@ import streamlit as st
 
 from ldclient import applications as app_filter
 from ldclient import clock, lifecycle, metrics
+from ldclient.api.models import Project
 from ldclient.frame import filter_frame
 from ldclient.links import (
     View,
@@ -27,13 +28,22 @@ from .startup import get_source
 STALE_AFTER_MS = 5 * 60_000  # the UI refreshes a key at most this often unless asked
 
 
-def project_map() -> dict[str, list[str]]:
+def _projects(fetch: bool) -> list[Project]:
+    """The projects, fetched if their TTL ran out; with ``fetch=False`` (inside a cached reader, which must
+    never fetch) the copy the store holds."""
+    source = get_source()
+    return (
+        source.projects() if fetch else [Project.from_api(p) for p in source.stored_resource("projects", "*")]
+    )
+
+
+def project_map(*, fetch: bool = True) -> dict[str, list[str]]:
     """Project key -> environment keys, production-like first (they are what people look at).
 
     Not in ``st.cache_data``: the projects are a store-cached resource (fetched when their TTL runs out,
     single flight), and a cached function must never fetch."""
     out = {}
-    for p in get_source().projects():
+    for p in _projects(fetch):
         envs = sorted(p.environments, key=lambda e: (not e.critical, e.key != "production", e.key))
         out[p.key] = [e.key for e in envs]
     return out
@@ -43,10 +53,9 @@ def project_names() -> dict[str, str]:
     return {p.key: p.name for p in get_source().projects()}
 
 
-def environments_info(project: str) -> list[dict[str, Any]]:
-    return [
-        {"key": e.key, "name": e.name, "critical": e.critical} for e in get_source().environments(project)
-    ]
+def environments_info(project: str, *, fetch: bool = True) -> list[dict[str, Any]]:
+    envs = next((p.environments for p in _projects(fetch) if p.key == project), ())
+    return [{"key": e.key, "name": e.name, "critical": e.critical} for e in envs]
 
 
 def production_envs(project: str) -> set[str]:
@@ -197,8 +206,8 @@ def flag_table(view: View) -> pd.DataFrame:
     return _flag_table(get_source().source_id, replace(view, flag=None), _version(_key(view)))
 
 
-def _resource_envs(project: str, env: str | None) -> list[str]:
-    return [env] if env else [e["key"] for e in environments_info(project)]
+def _resource_envs(project: str, env: str | None, *, fetch: bool = True) -> list[str]:
+    return [env] if env else [e["key"] for e in environments_info(project, fetch=fetch)]
 
 
 def ensure_resources(project: str, env: str | None) -> int:
@@ -219,7 +228,7 @@ def flags_and_statuses(
     source = get_source()
     keys = app_keys(project, apps)
     flags = lifecycle.flags_to_frame(app_filter.filter_flags(source.stored_resource("flags", project), keys))
-    envs = _resource_envs(project, env)
+    envs = _resource_envs(project, env, fetch=False)
     statuses = (
         pd.concat(
             [
@@ -247,7 +256,7 @@ def ensure_project_events(view: View, from_ms: int, to_ms: int) -> int:
 def project_events(view: View, from_ms: int, to_ms: int) -> pd.DataFrame:
     """Every environment's stored events of the project (lifecycle and promotion need them all)."""
     frames = []
-    for env in project_map().get(view.project, []):
+    for env in project_map(fetch=False).get(view.project, []):
         key = _key(replace(view, env=env))
         frames.append(_frame(key.source, key.project, key.environment, from_ms, to_ms, _version(key)))
     frames = [f for f in frames if len(f)]
@@ -315,7 +324,9 @@ def _matrix(
 ) -> pd.DataFrame:
     flags, statuses = flags_and_statuses(project, None, apps)
     now = now_ms()
-    events = project_events(View(project, project_map()[project][0], apps=apps), now - 90 * DAY_MS, now + 1)
+    events = project_events(
+        View(project, project_map(fetch=False)[project][0], apps=apps), now - 90 * DAY_MS, now + 1
+    )
     return lifecycle.status_matrix(flags, statuses, events)
 
 
@@ -434,7 +445,9 @@ def _timeline(
 ) -> pd.DataFrame:
     flags, statuses = flags_and_statuses(project, None, apps)
     now = now_ms()
-    events = project_events(View(project, project_map()[project][0], apps=apps), now - days * DAY_MS, now + 1)
+    events = project_events(
+        View(project, project_map(fetch=False)[project][0], apps=apps), now - days * DAY_MS, now + 1
+    )
     return lifecycle.lifecycle_table(flags, statuses, events, production_envs(project), now)
 
 
