@@ -264,13 +264,13 @@ def synthetic_batches(n: int, chunk: int = 50_000) -> Iterator[list[dict[str, An
 
 
 @functools.cache
-def code_fingerprint(store_module: str = "ldclient/store.py") -> str:
+def code_fingerprint(store_module: str = "ldclient/store/sqlite.py") -> str:
     """Hash of the code that decides what a store holds: a change to it invalidates cached stores.
     Taken once per run (others may edit the files meanwhile; this process keeps the code it imported)."""
     import hashlib
 
     digest = hashlib.sha256()
-    for name in (store_module, "ldclient/frame.py", "ldclient/demo/generator.py"):
+    for name in (store_module, "ldclient/store/base.py", "ldclient/frame.py", "ldclient/demo/generator.py"):
         digest.update((ROOT / name).read_bytes())
     return digest.hexdigest()[:16]
 
