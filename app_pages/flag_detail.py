@@ -52,11 +52,11 @@ else:
 here = mine[mine["environment_key"].astype("string") == view.env]
 row = table[table["flag_key"].astype(str) == flag]
 st.subheader("Health score")
-if row.empty and life is not None and (life["stale"] or life["lifecycle_stage"] != "live"):
+if row.empty and life is not None and life["lifecycle_stage"] != "live":
     st.warning(
         "The flag did not change in this environment in the selected range, so no change lowers its score; "
-        f"it is not healthy for that: it is {'stale' if life['stale'] else 'not live'} "
-        f"({plain(str(life['stage_reason']))}) and is debt until it is removed from code and archived.",
+        f"it is not healthy for that: it is not live ({plain(str(life['stage_reason']))}) and is debt until "
+        "it is removed from code and archived.",
         icon=":material/cleaning_services:",
     )
 elif row.empty:
@@ -68,15 +68,21 @@ else:
         st.metric("Health score", f"{r['health_score']:.0f} / 100", border=True)
         flapping = flag in metrics.flapping_flags(here)
         rollbacks = int(r["rollbacks"])
-        st.caption(
-            f"{int(r['events'])} changes, {rollbacks} rollback{'s' * (rollbacks != 1)}"
-            f"{', flapping' if flapping else ''}; last change {r['last_change']}."
-        )
+        if int(r["events"]) == 0:
+            st.caption(
+                f"No change in {plain(view.env)} in the selected range; it is stale, so it loses "
+                f"{r['stale_penalty']:.0f} points as flag debt until it is removed from code and archived."
+            )
+        else:
+            st.caption(
+                f"{int(r['events'])} changes, {rollbacks} rollback{'s' * (rollbacks != 1)}"
+                f"{', flapping' if flapping else ''}{', stale' if r['stale'] else ''}; last change {r['last_change']}."
+            )
     with breakdown:
         parts = pd.DataFrame(
             {
-                "component": [charts.PENALTY_LABELS[c] for c in metrics.PENALTY_COLUMNS],
-                "points_lost": [float(r[c]) for c in metrics.PENALTY_COLUMNS],
+                "component": [charts.PENALTY_LABELS[c] for c in metrics.SCORE_COLUMNS],
+                "points_lost": [float(r[c]) for c in metrics.SCORE_COLUMNS],
             }
         )
         st.altair_chart(

@@ -1,4 +1,5 @@
-"""Flag health: every changed flag's score and what lowers it; flapping flags and rollbacks."""
+"""Flag health: the score of every flag changed in the range or stale now, and what lowers it; flapping flags
+and rollbacks."""
 
 import pandas as pd
 import streamlit as st
@@ -27,11 +28,12 @@ order = [
     "health_score",
     "events",
     "rollbacks",
+    "stale",
     "flapping",
     "large_unguarded",
     "off_hours",
     "last_change",
-    *metrics.PENALTY_COLUMNS,
+    *metrics.SCORE_COLUMNS,
     "toggles",
     "members",
 ]
@@ -51,6 +53,9 @@ picked = st.dataframe(
         ),
         "events": st.column_config.NumberColumn("Changes", width=80),
         "rollbacks": st.column_config.NumberColumn("Rollbacks", width=80),
+        "stale": st.column_config.CheckboxColumn(
+            "Stale", help="Stale in this environment now (the Cleanup list's verdict): flag debt", width=60
+        ),
         "flapping": st.column_config.CheckboxColumn("Flapping", width=75),
         "large_unguarded": st.column_config.NumberColumn(
             "Large unguarded", help="Large-impact changes with no experiment running", width=120
@@ -65,7 +70,7 @@ picked = st.dataframe(
                 format="%.1f",
                 help="Points of the health score this component costs",
             )
-            for c in metrics.PENALTY_COLUMNS
+            for c in metrics.SCORE_COLUMNS
         },
     },
 )
@@ -78,7 +83,8 @@ with left:
     st.altair_chart(charts.histogram(table, "health_score", "Health score"), width="stretch")
     st.caption(
         "100 is a calm flag. Points are lost for churn, rollbacks, flapping, large unguarded changes and "
-        "off-hours changes; docs/METRICS.md has the weights."
+        f"off-hours changes, and {metrics.STALE_POINTS:.0f} for being stale (flag debt, whether or not it changed); docs/METRICS.md "
+        "has the weights."
     )
 with right:
     st.subheader("Flapping flags")

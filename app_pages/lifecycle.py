@@ -10,14 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, loaders, view_state, widgets
-from ldclient.lifecycle import LD_STAGE_LABELS, LD_STAGES, STAGES, timeline_summary
+from ldclient.lifecycle import LD_STAGE_LABELS, LD_STAGES, STAGE_LABELS, STAGES, timeline_summary
 
-TIMELINE_LABELS = {
-    "develop": "Develop",
-    "production": "Production",
-    "cleanup": "Cleanup",
-    "archived": "Archived",
-}
+TIMELINE_LABELS = STAGE_LABELS
 PICKER = "w_lifecycle_stages"
 
 view = view_state.current_view()

@@ -13,6 +13,9 @@ same figures as JSON. Figures:
 5. Page speed: the overview's first render and re-renders after a filter change (Streamlit AppTest).
 6. Memory: peak RSS of a separate process that loads 1,000,000 events and computes the metrics.
 7. PostgreSQL against SQLite for store-to-DataFrame (only with ``LD_TEST_POSTGRES_URL``).
+8. Changes around a moment: every key's small window at once, against the keys one after another.
+9. Wide sync: a skewed account of many keys (most quiet) synced cold and again "nightly", against the
+   naive paginator run key after key.
 
 ``--quick`` uses small sizes, reports targets without failing on timing, and exits non-zero only
 when something is functionally wrong (events missing or doubled, requests on a warm load, numbers
@@ -1220,45 +1223,27 @@ def fig_postgres(ctx: Context) -> None:
 CHANGES_ENVS = ("production", "prod-eu", "staging", "test")
 
 
-def wide_account(
+def changes_account(
     n_projects: int, env_keys: tuple[str, ...], per_key: int, at: int, half: int, anchor: int
 ) -> Any:
     """An account of ``n_projects`` x ``env_keys`` with ``per_key`` synthetic events per key within a day
     either side of ``at`` (``make_events`` per key: built in seconds, no generator stories), plus, in every
     tenth key, events exactly at both edges of ``[at - half, at + half]`` and 1 ms outside each."""
-    from ldclient.demo import DemoAccount, make_events
-    from ldclient.demo.catalog import _ENVIRONMENTS
+    from ldclient.demo import make_events
+    from ldclient.demo.wide import ids_of, wide_account
 
-    projects: list[dict[str, Any]] = []
+    account = wide_account(n_projects, env_keys, anchor)
     events: list[dict[str, Any]] = []
-    for i in range(n_projects):
-        key = f"bench-p{i:03d}"
-        project_id = f"{i + 1:024x}"
-        envs = []
-        for j, env_key in enumerate(env_keys):
-            name, color, critical, tags = _ENVIRONMENTS[env_key]
-            env_id = f"{i + 1:012x}{j + 1:012x}"
-            href = f"/api/v2/projects/{key}/environments/{env_key}"
-            envs.append(
-                {
-                    "_links": {"self": {"href": href, "type": "application/json"}},
-                    "_id": env_id,
-                    "key": env_key,
-                    "name": name,
-                    "color": color,
-                    "tags": list(tags),
-                    "critical": critical,
-                }
-            )
+    for i, project in enumerate(account.projects):
+        for j, env in enumerate(project["environments"]):
             made = make_events(
                 per_key + 4,
-                key,
-                env_key,
+                project["key"],
+                env["key"],
                 at - DAY_MS,
                 at + DAY_MS,
                 seed=100 * i + j,
-                project_id=project_id,
-                environment_id=env_id,
+                **ids_of(env, project),
             )
             if (i * len(env_keys) + j) % 10 == 0:  # both edges, and 1 ms outside each
                 for event, t in zip(
@@ -1268,25 +1253,6 @@ def wide_account(
                 events += made
             else:
                 events += made[:-4]
-        projects.append(
-            {
-                "_links": {"self": {"href": f"/api/v2/projects/{key}", "type": "application/json"}},
-                "_id": project_id,
-                "key": key,
-                "name": f"Bench project {i:03d}",
-                "tags": [],
-                "environments": envs,
-            }
-        )
-    account = DemoAccount(
-        seed=0,
-        now_ms=anchor,
-        projects=projects,
-        flags={p["key"]: [] for p in projects},
-        statuses={},
-        events=[],
-        members=[],
-    )
     account.add_events(events)
     return account
 
@@ -1306,7 +1272,7 @@ def fig_changes(ctx: Context) -> None:
     per_key = 24  # about 2 per key within the 4-hour window
     anchor = default_now_ms()
     at, half = anchor - DAY_MS + 14 * HOUR_MS + 5 * 60_000, 2 * HOUR_MS  # yesterday 14:05 UTC, +/- 2 h
-    account, build_s = timed(lambda: wide_account(n_projects, env_keys, per_key, at, half, anchor))
+    account, build_s = timed(lambda: changes_account(n_projects, env_keys, per_key, at, half, anchor))
     keys = [(p["key"], e["key"]) for p in account.projects for e in p["environments"]]
     truth = {(e["projectKey"], e["id"]) for e in account.events if at - half <= e["eventTime"] <= at + half}
     server = start_server_in_thread(account, DemoFaults(latency_s=latency))
@@ -1407,6 +1373,132 @@ def fig_changes(ctx: Context) -> None:
     )
 
 
+def wide_sync_account(
+    n_projects: int, env_keys: tuple[str, ...], total: int, from_ms: int, to_ms: int, anchor: int
+) -> Any:
+    """A skewed wide account: ``total`` events over ``[from_ms, to_ms)``, two thirds in four busy keys, a
+    quarter in every tenth key, the rest spread thinly (a quiet key holds a few dozen events, some none)."""
+    from ldclient.demo import make_events
+    from ldclient.demo.wide import ids_of, wide_account
+
+    account = wide_account(n_projects, env_keys, anchor)
+    keys = [(p, e) for p in account.projects for e in p["environments"]]
+    busy, medium = keys[:4], keys[4::10]
+    quiet = [k for k in keys[4:] if k not in medium]
+    share = {id(e): 0 for _, e in keys}
+    for _, e in busy:
+        share[id(e)] = total * 2 // 3 // len(busy)
+    for _, e in medium:
+        share[id(e)] = total // 4 // len(medium)
+    rest = total - sum(share.values())
+    for n, (_, e) in enumerate(quiet):
+        share[id(e)] = 0 if n % 7 == 0 else rest // len(quiet)
+    events: list[dict[str, Any]] = []
+    for n, (project, env) in enumerate(keys):
+        if share[id(env)]:
+            events += make_events(
+                share[id(env)], project["key"], env["key"], from_ms, to_ms, seed=n, **ids_of(env, project)
+            )
+    account.add_events(events)
+    return account
+
+
+def fig_wide_sync(ctx: Context) -> None:
+    from ldclient.api.client import PAGE_LIMIT, LDClient
+    from ldclient.demo import DemoFaults, default_now_ms, start_server_in_thread
+    from ldclient.store import SQLiteStore, StoreKey
+    from ldclient.sync import RefreshPlan, refresh_keys
+
+    fig = "9 Wide sync"
+    n_projects, env_keys, total, latency = (
+        (10, CHANGES_ENVS[:2], 3_000, 0.0) if ctx.quick else (100, CHANGES_ENVS, 150_000, LATENCY_S)
+    )
+    anchor = default_now_ms()
+    to_ms, from_ms = anchor, anchor - 90 * DAY_MS
+    account, build_s = timed(lambda: wide_sync_account(n_projects, env_keys, total, from_ms, to_ms, anchor))
+    keys = [(p["key"], e["key"]) for p in account.projects for e in p["environments"]]
+    per_key = {k: 0 for k in keys}
+    for e in account.events:
+        k = (e["projectKey"], e.get("environmentKey"))
+        if k in per_key:
+            per_key[k] += 1
+    floor = sum(math.ceil(n / PAGE_LIMIT) for n in per_key.values())
+    allowed = 1.1 * floor + len(keys)
+    server = start_server_in_thread(account, DemoFaults(latency_s=latency))
+    ctx.cleanups.append(server.stop)
+    ctx.add(
+        fig,
+        f"account: {n_projects} projects x {len(env_keys)} environments, {len(account.events):,} events, 90 days",
+        len(keys),
+        "keys",
+        kind="info",
+        note=f"built in {build_s:.1f} s; {latency * 1000:.0f} ms added latency per request, real local HTTP; "
+        f"busiest key {max(per_key.values()):,} events, {sum(1 for n in per_key.values() if n <= PAGE_LIMIT)} keys of one page or less",
+    )
+
+    def baseline() -> int:
+        found = 0
+        for project, env in keys:
+            ids, _ = naive_fetch(server.base_url, project, env, from_ms, to_ms)
+            found += len(ids)
+        return found
+
+    before = server.stats.count("flag-events")
+    base_found, base_s = timed(baseline)
+    base_requests = server.stats.count("flag-events") - before
+    ctx.add(
+        fig,
+        "baseline: naive paginator, the keys one after another",
+        base_s,
+        "s",
+        kind="info",
+        note=f"{base_requests:,} requests",
+    )
+
+    store = SQLiteStore(ctx.tmp / "wide.sqlite")
+    store_keys = [StoreKey(server.base_url, p, e) for p, e in keys]
+    plan = RefreshPlan(from_ms, to_ms, now=anchor)
+    before = server.stats.count("flag-events")
+    reports, sync_s = timed(lambda: refresh_keys(LDClient(TOKEN, server.base_url), store, store_keys, plan))
+    requests = server.stats.count("flag-events") - before
+    ratio = sync_s / base_s if base_s else math.inf
+    ctx.add(fig, "cold sync of every key (refresh_keys, as `sync --days 90`)", sync_s, "s", kind="info")
+    ctx.add(fig, "cold sync time / baseline time", ratio, "x", "<= 0.2", ratio <= 0.2)
+    ctx.add(
+        fig,
+        "flag-events requests",
+        requests,
+        "",
+        f"<= {allowed:,.0f} (1.1 x sum ceil(n/100) + one per key)",
+        requests <= allowed,
+        kind="count",
+        note=f"sum ceil(n/100) = {floor:,}; baseline sent {base_requests:,}",
+    )
+    ctx.check(
+        fig, "every key refreshed without error", all(r.ok for r in reports), sum(not r.ok for r in reports)
+    )
+    wrong = 0  # keys whose stored ids are not exactly the server's (missing, doubled or invented)
+    for key in store_keys:
+        ids = [str(i["id"]) for i in store.iter_raw(key, from_ms, to_ms)]
+        wrong += len(ids) != len(set(ids)) or len(ids) != per_key[(key.project, key.environment)]
+    ctx.check(fig, "keys whose stored events differ from the server's", wrong == 0, wrong)
+    ctx.check(fig, "baseline finds every event", base_found == sum(per_key.values()), base_found)
+    before = server.stats.count("flag-events")
+    nightly_plan = RefreshPlan(from_ms + DAY_MS, to_ms + DAY_MS, now=to_ms + DAY_MS)  # the next night
+    _, warm_s = timed(lambda: refresh_keys(LDClient(TOKEN, server.base_url), store, store_keys, nightly_plan))
+    nightly = server.stats.count("flag-events") - before
+    ctx.add(
+        fig,
+        "nightly sync, nothing changed: flag-events requests",
+        nightly,
+        "",
+        f"<= {len(keys):,} (one per key)",
+        nightly <= len(keys),
+        kind="count",
+        note=f"answered in {warm_s:.2f} s",
+    )
+
+
 # -- running ---------------------------------------------------------------------------------------------
 
 FIGURES: list[tuple[str, str, Callable[[Context], None]]] = [
@@ -1418,6 +1510,7 @@ FIGURES: list[tuple[str, str, Callable[[Context], None]]] = [
     ("6", "6 Memory", fig_memory),
     ("7", "7 PostgreSQL", fig_postgres),
     ("8", "8 Changes around", fig_changes),
+    ("9", "9 Wide sync", fig_wide_sync),
 ]
 
 

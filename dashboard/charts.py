@@ -29,6 +29,7 @@ PENALTY_LABELS = {
     "flapping_penalty": "Flapping",
     "unguarded_penalty": "Large unguarded",
     "off_hours_penalty": "Off-hours",
+    "stale_penalty": "Stale (flag debt)",
 }
 # Okabe-Ito vermillion for what needs attention, blue for the rest: distinct for colour-vision deficiencies
 # and on either Streamlit theme.

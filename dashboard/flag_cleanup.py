@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ldclient.lifecycle import LD_STAGE_LABELS, prerequisites_to_frame
+from ldclient.lifecycle import LD_STAGE_LABELS, STAGE_LABELS, prerequisites_to_frame
 from ldclient.links import View
 from ldclient.sync import now_ms
 from ldclient.vocabulary import DAY_MS
@@ -34,6 +34,18 @@ def _value_text(row: pd.Series) -> str:
     return f"none can be named: {plain(str(row['value_to_keep_reason']))}"
 
 
+def _timeline_text(view: View, flag: str) -> str:
+    """Our timeline stage beside LaunchDarkly's (docs/LIFECYCLE.md): which one, and for how long."""
+    timeline = loaders.timeline_table(view)
+    mine = timeline[timeline["flag_key"].astype(str) == flag]
+    if mine.empty:
+        return ""
+    r = mine.iloc[0]
+    days = r["days_in_stage"]
+    held = f", {float(days):.0f} days in stage" if pd.notna(days) else ""
+    return f" · **Timeline stage:** :gray-badge[{STAGE_LABELS[str(r['stage'])]}]{held}"
+
+
 def flag_lifecycle(view: View, flag: str, item: dict[str, Any] | None) -> pd.Series | None:
     """Render the section; the flag's row of ``loaders.cleanup_table`` (None when the flag is not listed)."""
     table = loaders.cleanup_table(view)
@@ -46,7 +58,7 @@ def flag_lifecycle(view: View, flag: str, item: dict[str, Any] | None) -> pd.Ser
     if item and item.get("description"):
         st.caption(plain(str(item["description"])))
     stage = LD_STAGE_LABELS[str(row["lifecycle_stage"])]
-    st.markdown(f"**LaunchDarkly lifecycle stage:** :blue-badge[{stage}]")
+    st.markdown(f"**LaunchDarkly lifecycle stage:** :blue-badge[{stage}]" + _timeline_text(view, flag))
     repos_n = len(row["code_reference_repositories"])
     b, c, d = st.columns(3)
     b.metric(f"Stale in {view.env}", "yes" if row["stale"] else "no", border=True)

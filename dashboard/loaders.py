@@ -192,18 +192,22 @@ def overview_data(view: View) -> dict[str, Any]:
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=32)
-def _flag_table(source_id: str, view: View, version: int) -> pd.DataFrame:
+def _flag_table(source_id: str, view: View, version: int, stale: frozenset[str]) -> pd.DataFrame:
     frame = _stored_events(view)
     from_ms, to_ms = window(view)
-    return metrics.per_flag_table(
+    table = metrics.per_flag_table(
         frame, from_ms, to_ms, view.tz, view.include_global, work=working_hours(view)
     )
+    return metrics.with_stale_flags(table, stale)
 
 
 def flag_table(view: View) -> pd.DataFrame:
+    """Every flag changed in the range, and every flag stale in the environment now (the Cleanup list's
+    verdict), scored (docs/METRICS.md)."""
     from_ms, to_ms = window(view)
     ensure_fresh(view, from_ms, to_ms)
-    return _flag_table(get_source().source_id, replace(view, flag=None), _version(_key(view)))
+    stale = frozenset(stale_table(view)["flag_key"].astype(str))
+    return _flag_table(get_source().source_id, replace(view, flag=None), _version(_key(view)), stale)
 
 
 def _resource_envs(project: str, env: str | None, *, fetch: bool = True) -> list[str]:

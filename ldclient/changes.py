@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -24,17 +23,17 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from . import applications as app_filter
-from .api.client import SharedRateGate
+from .api.client import RateGate
 from .errors import LDError, PermissionDeniedError
 from .frame import events_to_frame
 from .lifecycle import production_like
 from .links import View, encode_view, format_moment
 from .source import DataSource
-from .sync import RefreshReport, now_ms, refresh
+from .sync import RefreshPlan, now_ms, refresh_keys
 from .timeutil import local_date
 from .vocabulary import IMPACT_SIZES
 
-MAX_WORKERS = 16  # keys refreshed side by side; their requests share one rate gate besides
+MAX_WORKERS = 16  # keys refreshed side by side in one event loop; their requests share one rate gate
 IMPACT_RANK = {size: rank for rank, size in enumerate(reversed(IMPACT_SIZES))}  # large 0 … none 3
 UNKNOWN_IMPACT_RANK = len(IMPACT_SIZES)
 DETAIL_PAGE = "flag_detail"  # the dashboard's flag-detail page (its url path)
@@ -277,18 +276,11 @@ def changes_around(
     result.keys = len(keys)
     start, end = at - half_window_ms, at + half_window_ms + 1  # the store's ranges are [from, to)
 
-    gate = SharedRateGate(initial=8, maximum=MAX_WORKERS)
-    client = source.client.with_shared_gate(gate)
-
-    def one(key: tuple[str, str]) -> RefreshReport:
-        return refresh(
-            client, source.store, source.key(*key), start, end, now=now, max_staleness_ms=max_staleness_ms
-        )
-
-    reports: list[RefreshReport] = []
-    if keys:
-        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(keys)))) as pool:
-            reports = list(pool.map(one, keys))
+    store_keys = [source.key(*key) for key in keys]
+    # One event loop for every key: one connection pool and one rate gate (a 429 slows them all).
+    client = source.client.with_shared_gate(RateGate(initial=8, maximum=max_workers))
+    plan = RefreshPlan(start, end, now=now, max_staleness_ms=max_staleness_ms)
+    reports = refresh_keys(client, source.store, store_keys, plan, max_keys_at_once=max_workers)
     denied: dict[str, None] = {}
     # The window is small: its raw events, read by the index on (key, time) and flattened once into one
     # frame, cost far less than a columnar load per key (400 of them) and a concat of their categories.

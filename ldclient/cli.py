@@ -23,8 +23,9 @@ from .frame import COLUMNS, flatten_event
 from .links import DEFAULT_RANGE_DAYS, View
 from .settings import Settings
 from .source import DataSource, open_source, source_label
-from .store import SQLiteStore
-from .sync import now_ms
+from .store import SQLiteStore, StoreKey
+from .sync import Progress as SyncProgress
+from .sync import RefreshPlan, RefreshReport, now_ms, refresh_keys
 from .timeutil import DAY_MS, MAX_RANGE_DAYS, format_ms, local_date, parse_time, zone_or_error
 from .vocabulary import IMPACT_SIZES
 
@@ -128,7 +129,7 @@ class Progress:
 
     def start(self, label: str) -> None:
         self.label = label
-        self._show(f"{label}: checking the store")
+        self.show_text(f"{label}: checking the store")
 
     def __call__(
         self, pages: int, events: int, total: int | None = None, windows: tuple[int, int] = (0, 0)
@@ -136,9 +137,11 @@ class Progress:
         of = f" of {total:,}" if total is not None else ""
         done, count = windows
         parts = f", {done}/{count} windows" if count > 1 else ""
-        self._show(f"{self.label}: {pages:,} page{'s' if pages != 1 else ''}, {events:,}{of} events{parts}")
+        self.show_text(
+            f"{self.label}: {pages:,} page{'s' if pages != 1 else ''}, {events:,}{of} events{parts}"
+        )
 
-    def _show(self, text: str) -> None:
+    def show_text(self, text: str) -> None:
         if not self.live:
             return
         width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)  # a wrapped line cannot be rewritten
@@ -375,22 +378,70 @@ def cmd_sync(args: argparse.Namespace, out: IO[str]) -> int:
         if args.env and not envs:
             raise CLIError(f"unknown environment {args.env!r} in {project.key}")
         keys += [(project.key, env) for env in envs]
-    failed = 0
-    progress = Progress()  # on a terminal: "[2/9] web-storefront/staging: 3 pages, 1,200 of 1,618 events"
-    for n, (project_key, env) in enumerate(keys, 1):
-        progress.start(f"[{n}/{len(keys)}] {project_key}/{env}")
-        try:
-            report = source.refresh(project_key, env, from_ms, to_ms, progress=progress)
-        finally:
-            progress.done()
-        status = "ok" if report.ok else f"error: {report.error}"
-        failed += not report.ok
-        out.write(
-            f"{project_key}/{env}: {report.requests} requests, {report.events_added} events added, "
-            f"{report.events_received} received ({status})\n"
+    store_keys = [source.key(project_key, env) for project_key, env in keys]
+    where = {key: n for n, key in enumerate(store_keys)}
+    line = Progress()  # on a terminal: "[3/9 keys] 12 pages, 1,200 events"
+    progress = KeysProgress(len(keys), line)
+    finished: dict[int, RefreshReport] = {}
+    written = 0
+
+    def on_done(report: RefreshReport) -> None:
+        nonlocal written
+        finished[where[report.key]] = report
+        progress.finished()
+        while written in finished:  # in the order of the keys, each as soon as those before it are done
+            r = finished[written]
+            line.done()
+            status = "ok" if r.ok else f"error: {r.error}"
+            out.write(
+                f"{r.key.project}/{r.key.environment}: {r.requests} requests, {r.events_added} events added, "
+                f"{r.events_received} received ({status})\n"
+            )
+            out.flush()  # also when piped
+            written += 1
+        progress.show()
+
+    # Every key side by side in one event loop: one connection pool and one rate budget for them all.
+    reports = refresh_keys(
+        source.client,
+        source.store,
+        store_keys,
+        RefreshPlan(from_ms, to_ms),
+        progress=progress.for_key,
+        on_done=on_done,
+    )
+    line.done()
+    return 1 if any(not r.ok for r in reports) else 0
+
+
+class KeysProgress:
+    """``sync``'s live line while its keys are fetched side by side: keys finished, pages and events so far."""
+
+    def __init__(self, count: int, line: Progress) -> None:
+        self.count, self.line = count, line
+        self.done = 0
+        self._pages: dict[StoreKey, tuple[int, int]] = {}
+
+    def for_key(self, key: StoreKey) -> SyncProgress:
+        def update(
+            pages: int, events: int, total: int | None = None, windows: tuple[int, int] = (0, 0)
+        ) -> None:
+            self._pages[key] = (pages, events)
+            self.show()
+
+        return update
+
+    def finished(self) -> None:
+        self.done += 1
+
+    def show(self) -> None:
+        if self.done == self.count:
+            return
+        pages = sum(p for p, _ in self._pages.values())
+        events = sum(e for _, e in self._pages.values())
+        self.line.show_text(
+            f"[{self.done}/{self.count} keys] {pages:,} page{'s' if pages != 1 else ''}, {events:,} events"
         )
-        out.flush()  # one line per finished key, as it finishes, also when piped
-    return 1 if failed else 0
 
 
 def cmd_cache(args: argparse.Namespace, out: IO[str]) -> int:

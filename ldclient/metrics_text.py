@@ -57,6 +57,7 @@ FLAG_COLUMNS = (
     "large_impact",
     "off_hours",
     "flapping",
+    "stale",
     "members",
     "last_change_ms",
 )

@@ -72,8 +72,11 @@ def metrics_report(
     out.update(
         lifecycle.lifecycle_metrics(flags, statuses, everything, env, lifecycle.production_like(envs), now)
     )
+    stale = lifecycle.stale_flags_table(flags, statuses, everything, env, now)["flag_key"].astype(str)
     out["flags"] = metrics.flag_table_records(
-        metrics.per_flag_table(frame, from_ms, to_ms, tz, include_global, work=work)
+        metrics.with_stale_flags(
+            metrics.per_flag_table(frame, from_ms, to_ms, tz, include_global, work=work), stale
+        )
     )
     return out
 

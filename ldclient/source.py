@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from .applications import Application, parse_applications
 from .errors import LDError
 from .settings import Settings
 from .store import EventStore, StoreKey, open_store
-from .sync import Progress, RefreshReport, now_ms, refresh
+from .sync import Progress, RefreshPlan, RefreshReport, now_ms, refresh, refresh_keys
 
 log = logging.getLogger("ldclient")
 
@@ -181,6 +181,13 @@ class DataSource:
             max_staleness_ms=max_staleness_ms,
             progress=progress,
         )
+
+    def refresh_many(
+        self, keys: Sequence[tuple[str, str]], from_ms: int, to_ms: int, *, max_staleness_ms: int = 0
+    ) -> list[RefreshReport]:
+        """``refresh`` of several (project, environment) keys side by side (``sync.refresh_keys``)."""
+        plan = RefreshPlan(from_ms, to_ms, max_staleness_ms=max_staleness_ms)
+        return refresh_keys(self.client, self.store, [self.key(p, e) for p, e in keys], plan)
 
 
 def _project_json(p: Project) -> dict[str, Any]:

@@ -6,12 +6,13 @@ browser sessions, the CLI and the app asking at once cause one fetch, and the la
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import clock
-from .api.client import FetchStats, LDClient, Window, split_windows
+from .api.client import FetchStats, LDClient, Window, gather_or_cancel, run_async, split_windows
 from .errors import LDError
 from .store import EventStore, RefreshRecord, StoreKey, merge_ranges, missing_ranges
 
@@ -75,6 +76,19 @@ def plan_refresh(
     return merge_ranges(gaps)
 
 
+@dataclass(frozen=True)
+class RefreshPlan:
+    """What every key of one refresh is brought up to date for (see ``plan_refresh``)."""
+
+    from_ms: int
+    to_ms: int
+    now: int | None = None
+    force: bool = False
+    max_staleness_ms: int = 0
+    recheck_ms: int = RECHECK_MS
+    probe: bool = True  # False: the fixed windows of ``split_windows`` (tests that aim at one window)
+
+
 def refresh(
     client: LDClient,
     store: EventStore,
@@ -86,30 +100,96 @@ def refresh(
     force: bool = False,
     max_staleness_ms: int = 0,
     recheck_ms: int = RECHECK_MS,
+    probe: bool = True,
     progress: Progress | None = None,
 ) -> RefreshReport:
     """Bring the store up to date for ``[from_ms, to_ms)``; never raises for API trouble: the
     report's ``error`` says what failed, and whatever was stored before it stays stored."""
+    plan = RefreshPlan(
+        from_ms,
+        to_ms,
+        now=now,
+        force=force,
+        max_staleness_ms=max_staleness_ms,
+        recheck_ms=recheck_ms,
+        probe=probe,
+    )
+    return refresh_keys(client, store, [key], plan, progress=lambda _key: progress)[0]
+
+
+def refresh_keys(
+    client: LDClient,
+    store: EventStore,
+    keys: Sequence[StoreKey],
+    plan: RefreshPlan,
+    *,
+    max_keys_at_once: int = 16,
+    progress: Callable[[StoreKey], Progress | None] | None = None,
+    on_done: Callable[[RefreshReport], None] | None = None,
+) -> list[RefreshReport]:
+    """``refresh`` of many keys at once, in one event loop with one connection pool and one rate gate:
+    a wide account's keys (hundreds, most of them quiet) cost a request each, side by side, within one
+    concurrency budget that a 429 slows for all. Reports come back in the order of ``keys``;
+    ``on_done`` hears each as its key finishes (in any order)."""
+
+    async def every() -> list[RefreshReport]:
+        gate = client.new_gate()
+        slots = asyncio.Semaphore(max(1, max_keys_at_once))
+        async with client.session() as http:
+
+            async def one(key: StoreKey) -> RefreshReport:
+                async with slots:
+                    report = await _refresh_one(
+                        client, store, key, plan, http, gate, progress(key) if progress else None
+                    )
+                if on_done is not None:
+                    on_done(report)
+                return report
+
+            return await gather_or_cancel(one(k) for k in keys)
+
+    return run_async(every())
+
+
+async def _refresh_one(
+    client: LDClient,
+    store: EventStore,
+    key: StoreKey,
+    plan: RefreshPlan,
+    http: Any,
+    gate: Any,
+    progress: Progress | None,
+) -> RefreshReport:
     report = RefreshReport(key)
-    with store.claim(key):
-        plan = plan_refresh(
+    claim = store.claim(key)
+    await asyncio.to_thread(claim.__enter__)  # may wait for another thread or process fetching this key
+    try:
+        planned = plan_refresh(
             store.covered(key),
-            from_ms,
-            to_ms,
-            now=now or now_ms(),
-            recheck_ms=recheck_ms,
-            max_staleness_ms=max_staleness_ms,
-            force=force,
+            plan.from_ms,
+            plan.to_ms,
+            now=plan.now or now_ms(),
+            recheck_ms=plan.recheck_ms,
+            max_staleness_ms=plan.max_staleness_ms,
+            force=plan.force,
         )
-        report.planned = plan
-        if not plan:
+        report.planned = planned
+        if not planned:
             return report
-        windows = [w for start, end in plan for w in split_windows(start, end)]
+        if plan.probe:  # each gap asked for whole first: its totalCount decides whether to split it
+            windows = [Window(start, end) for start, end in planned]
+        else:
+            windows = [w for start, end in planned for w in split_windows(start, end)]
         totals: dict[Window, int] = {}
+        leaves = len(windows)
         finished: set[Window] = set()
 
         def on_total(window: Window, total: int) -> None:
             totals[window] = total
+
+        def on_split(window: Window, parts: list[Window]) -> None:
+            nonlocal leaves
+            leaves += len(parts) - 1
 
         def on_page(window: Window, items: list[dict[str, Any]], last: bool) -> None:
             report.events_added += store.write_page(key, items, (window.start, window.end) if last else None)
@@ -122,21 +202,25 @@ def refresh(
                     report.pages,
                     report.events_received,
                     sum(totals.values()) if len(totals) == len(windows) else None,
-                    (len(finished), len(windows)),
+                    (len(finished), leaves),
                 )
 
         stats = FetchStats()
         try:
-            client.flag_events(
+            await client.aflag_events(
                 key.project,
                 key.environment,
-                from_ms,
-                to_ms,
+                plan.from_ms,
+                plan.to_ms,
                 windows=windows,
+                probe=plan.probe,
                 on_page=on_page,
                 on_total=on_total,
+                on_split=on_split,
                 collect=False,
                 stats=stats,
+                http=http,
+                gate=gate,
             )
         except LDError as exc:
             report.error = exc
@@ -156,4 +240,6 @@ def refresh(
                 message=str(report.error or ""),
             ),
         )
-    return report
+        return report
+    finally:
+        claim.__exit__(None, None, None)  # quick, and must run even while the loop is being cancelled

@@ -153,7 +153,8 @@ def _sync(args: argparse.Namespace) -> int:
     print("ready", flush=True)
     if args.wait:
         sys.stdin.readline()
-    report = refresh(client, store, key, args.from_ms, args.to_ms, now=args.now_ms)
+    # fixed windows: the kill tests stop the holder after a few pages and need some windows already complete
+    report = refresh(client, store, key, args.from_ms, args.to_ms, now=args.now_ms, probe=False)
     store.close()
     print(
         json.dumps(

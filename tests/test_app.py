@@ -162,3 +162,41 @@ def test_lifecycle_page_counts_both_stage_sets_and_lists_the_linked_stage():
     assert len(listed) == ready > 0
     assert set(listed["ld_stage"]) == {"Ready to archive"}
     assert "ready_to_archive" in str(at.query_params["stage"])
+
+
+def test_flag_detail_shows_our_timeline_stage_beside_launchdarklys():
+    """The timeline stage and its days on Flag detail are the Lifecycle page's row for the flag."""
+    from dashboard import loaders
+    from ldclient.lifecycle import STAGE_LABELS
+    from ldclient.links import View
+
+    project = demo_project()
+    at = app({"project": project}, page="app_pages/lifecycle.py")
+    assert not at.exception, at.exception
+    timeline = loaders.timeline_table(View(project, "production"))
+    for stage in ("production", "cleanup"):
+        row = timeline[timeline["stage"] == stage].iloc[0]
+        at = app({"project": project, "flag": str(row["flag_key"])}, page="app_pages/flag_detail.py")
+        assert not at.exception, at.exception
+        shown = texts(at)
+        assert (
+            f"**Timeline stage:** :gray-badge[{STAGE_LABELS[stage]}], {float(row['days_in_stage']):.0f} days in stage"
+            in shown
+        )
+
+
+def test_flag_health_and_cleanup_agree_on_stale_flags_and_none_of_them_scores_100():
+    from dashboard import loaders
+    from ldclient.links import View
+
+    project = demo_project()
+    at = app({"project": project, "env": "production"}, page="app_pages/flag_health.py")
+    assert not at.exception, at.exception
+    shown = at.dataframe[0].value
+    stale_shown = set(shown.loc[shown["stale"], "flag_key"].astype(str))
+    cleanup = loaders.cleanup_table(View(project, "production"))
+    stale_listed = set(cleanup.loc[cleanup["stale"].astype(bool), "flag_key"].astype(str))
+    assert stale_listed and stale_shown == stale_listed
+    assert (shown.loc[shown["stale"], "health_score"] <= 50).all()
+    never = shown[shown["stale"] & (shown["events"] == 0)]
+    assert len(never) and (never["health_score"] == 50).all()  # never changed in the range: only the debt

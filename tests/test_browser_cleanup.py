@@ -43,7 +43,9 @@ def test_cleanup_by_team_to_flag_detail_and_back_by_link(app_server, page):
     page.get_by_text("Lifecycle and cleanup").wait_for(timeout=240_000)
     wait_ready(page)
     detail = page.inner_text('[data-testid="stMain"]')
-    assert "LaunchDarkly lifecycle stage" in detail
+    assert (
+        "LaunchDarkly lifecycle stage" in detail and "Timeline stage:" in detail and "days in stage" in detail
+    )
     assert "Code references" in detail and "Value to keep" in detail
     assert "Stale in production" in detail
     assert "nothing lowers its score" not in detail  # a stale flag is not shown as healthy

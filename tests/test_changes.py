@@ -5,7 +5,6 @@ once stored), a project the token may not read named in a warning while the rest
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import threading
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from ldclient import cli
-from ldclient.api import LDClient, SharedRateGate
+from ldclient.api import LDClient
 from ldclient.changes import (
     IMPACT_RANK,
     UNKNOWN_IMPACT_RANK,
@@ -243,36 +242,6 @@ def test_a_global_event_is_listed_once_per_project():
         ("g1", None, False),
         ("e2", "staging", False),
     ]
-
-
-def test_the_shared_rate_gate_holds_slots_across_threads_and_loops():
-    gate = SharedRateGate(initial=1, maximum=1)
-
-    async def nap(seconds: float) -> None:
-        return None
-
-    asyncio.run(gate.acquire(nap))  # held by this thread's (finished) loop
-    outcome: list[str] = []
-
-    def other() -> None:
-        async def attempt() -> None:
-            try:
-                await asyncio.wait_for(gate.acquire(nap), 0.05)
-                outcome.append("acquired")
-            except TimeoutError:
-                outcome.append("waited")
-
-        asyncio.run(attempt())
-
-    thread = threading.Thread(target=other)
-    thread.start()
-    thread.join()
-    assert outcome == ["waited"]  # the one slot is taken whatever thread or loop asks
-    asyncio.run(gate.release())
-    thread = threading.Thread(target=other)
-    thread.start()
-    thread.join()
-    assert outcome == ["waited", "acquired"]
 
 
 def test_offsets_read_as_people_say_them():

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from dashboard import charts
+from ldclient import metrics
 from ldclient.report import WEEK_MS, weekly_trend
 
 TODAY = date(2026, 12, 1)
@@ -143,7 +144,9 @@ def test_points_lost_labels_are_sentence_case():
         "Flapping",
         "Large unguarded",
         "Off-hours",
+        "Stale (flag debt)",
     ]
+    assert tuple(charts.PENALTY_LABELS) == metrics.SCORE_COLUMNS  # every component the score loses, in order
 
 
 @pytest.mark.parametrize(

@@ -346,7 +346,7 @@ def test_progress_writes_nothing_when_not_a_terminal():
     assert piped.getvalue() == ""
 
 
-def test_sync_on_a_terminal_shows_each_key_and_the_total_launchdarkly_announced(demo_project, monkeypatch):
+def test_sync_on_a_terminal_shows_keys_done_and_what_was_received_so_far(demo_project, monkeypatch):
     tty, out = FakeTerminal(), io.StringIO()
     monkeypatch.setattr(sys, "stderr", tty)
     assert main(["sync", "--project", demo_project, "--days", "10"], out=out) == 0
@@ -359,12 +359,28 @@ def test_sync_on_a_terminal_shows_each_key_and_the_total_launchdarkly_announced(
         )
         for line in lines
     )
-    frames = tty.getvalue().split("\r")
-    for n, line in enumerate(lines, 1):
-        key, received = line.split(":")[0], int(line.split(", ")[2].split()[0])
-        shown = [f for f in frames if f.startswith(f"[{n}/{len(lines)}] {key}: ")]
-        assert shown and shown[0].startswith(f"[{n}/{len(lines)}] {key}: checking the store")
-        assert re.search(rf": \d+ pages?, {received:,} of {received:,} events", shown[-1]), shown[-1]
+    envs = [e.key for p in main_projects(demo_project) for e in p.environments]
+    assert [line.split(":")[0] for line in lines] == [f"{demo_project}/{e}" for e in envs]  # in key order
+    frames = [f.strip() for f in tty.getvalue().split("\r") if f.strip()]
+    shown = [
+        re.fullmatch(rf"\[(\d+)/{len(lines)} keys\] ([\d,]+) pages?, ([\d,]+) events", f) for f in frames
+    ]
+    assert frames and all(shown), frames[:5]
+    done = [int(m.group(1)) for m in shown if m]
+    events = [int(m.group(3).replace(",", "")) for m in shown if m]
+    assert done == sorted(done) and done[-1] < len(
+        lines
+    )  # keys finished only grows; the line goes at the end
+    received = sum(int(line.split(", ")[2].split()[0]) for line in lines)
+    assert events == sorted(events) and 0 < events[-1] <= received  # events so far, across the keys
+    assert tty.getvalue().endswith("\r")  # cleared: what stays on the screen is the command's own output
+
+
+def main_projects(project: str):
+    from ldclient.settings import Settings
+    from ldclient.source import open_source
+
+    return [p for p in open_source(Settings.load()).projects() if p.key == project]
 
 
 def test_sync_piped_is_one_line_per_key_and_nothing_on_stderr(demo_project):

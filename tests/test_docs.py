@@ -82,3 +82,9 @@ def test_stale_thresholds_and_flag_columns_are_the_documented_ones():
         section("LIFECYCLE.md", "### Statuses: `statuses_to_frame(items, environment_key)`")
     )
     assert tuple(statuses) == lifecycle_core.STATUS_COLUMNS
+
+
+def test_the_stale_penalty_is_the_documented_one():
+    staleness = section("METRICS.md", "### Staleness")
+    assert definitions.STALE_POINTS == 50 and f"`STALE_POINTS` = {definitions.STALE_POINTS:g}" in staleness
+    assert f"score {100 - definitions.STALE_POINTS:g})" in staleness  # a never-changed stale flag's score

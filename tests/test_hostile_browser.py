@@ -4,10 +4,12 @@ tables, charts, tooltips, selects and headers alike, and nothing in them ever ru
 
 from __future__ import annotations
 
+import contextlib
 import re
 from urllib.parse import urlencode
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ldclient.demo import default_now_ms, start_server_in_thread
 from tests.conftest import screenshot, start_app
@@ -91,7 +93,17 @@ def open_page(page, url: str, *, scroll: bool = False) -> None:
         wait_ready(page)
 
 
-def svg_texts(page) -> list[str]:
+def svg_texts(page, *needles: str, timeout: int = 60_000) -> list[str]:
+    """The text of every chart's SVG labels, once each of ``needles`` is in one of them (charts below the
+    fold are drawn a moment after the scroll, later on a busy machine: wait for them, never a fixed time)."""
+    if needles:
+        with contextlib.suppress(PlaywrightTimeout):  # then the caller's assertion says what is missing
+            page.wait_for_function(
+                """(needles) => { const texts = [...document.querySelectorAll('svg text')].map(t => t.textContent);
+                    return needles.every(n => texts.some(t => t.includes(n))); }""",
+                arg=list(needles),
+                timeout=timeout,
+            )
     return page.evaluate("() => [...document.querySelectorAll('svg text')].map(t => t.textContent)")
 
 
@@ -132,7 +144,7 @@ def test_overview_shows_hostile_keys_and_members_as_text(hostile_app, guarded):
     page, dialogs = guarded
     open_page(page, hostile_app.url, scroll=True)
     assert_inert(page, dialogs, "overview")
-    texts = svg_texts(page)
+    texts = svg_texts(page, "xss-<", "script-<script>", "md-**bold**")
     assert any(
         t.startswith("xss-<img src=x") or (t.endswith("…") and FLAG_IMG.startswith(t[:-1]) and len(t) > 8)
         for t in texts
@@ -171,7 +183,7 @@ def test_flag_detail_of_a_hostile_key_shows_it_as_text(hostile_app, guarded, fla
     assert_inert(page, dialogs, f"flag detail {flag[:12]}")
     picked = page.locator('[data-testid="stMain"]').get_by_role("combobox", name="Flag")
     assert picked.input_value() == flag, "the hostile key did not reach the flag picker as plain text"
-    texts = svg_texts(page)
+    texts = svg_texts(page, IMG, SCRIPT)
     assert any(IMG in t for t in texts) and any(SCRIPT in t for t in texts), (
         "variation values not shown as text"
     )

@@ -757,3 +757,25 @@ def test_the_metric_columns_are_all_the_metrics_read(tmp_path):
     for name in m.METRIC_COLUMNS:
         with pytest.raises(KeyError):
             everything(narrow.drop(columns=[name]))
+
+
+def test_a_stale_flag_loses_the_stale_points_and_a_never_changed_one_gets_a_row() -> None:
+    """with_stale_flags: the debt of a stale flag is scored whether it changed or not (docs "Staleness")."""
+    calm = ev("c1", t=MONDAY + 12 * HOUR, flag="calm")  # one on-hours small change: nearly 100
+    churny = [ev(f"x{i}", t=MONDAY + i * HOUR, flag="churny", size="large") for i in range(12)]
+    table = m.per_flag_table(frame(calm, *churny), WEEK_FROM, WEEK_TO)
+    before = dict(zip(table["flag_key"], table["health_score"], strict=True))
+    scored = m.with_stale_flags(table, ["calm", "churny", "never-changed"])
+    rows = {r["flag_key"]: r for r in m.flag_table_records(scored)}
+    assert set(rows) == {"calm", "churny", "never-changed"} and tuple(scored.columns) == m.FLAG_TABLE_COLUMNS
+    assert rows["calm"]["stale"] and rows["calm"]["stale_penalty"] == m.STALE_POINTS == 50
+    assert rows["calm"]["health_score"] == round(before["calm"] - 50, 1)
+    assert rows["churny"]["health_score"] == max(0.0, round(before["churny"] - 50, 1))
+    never = rows["never-changed"]
+    assert never["events"] == 0 and never["last_change"] is None and never["last_change_ms"] is None
+    assert never["health_score"] == 50.0 and never["stale"]
+    assert list(scored["health_score"]) == sorted(scored["health_score"])  # still worst first
+    # a flag that is not stale keeps its score, and no stale list changes nothing
+    assert m.with_stale_flags(table, [])["health_score"].tolist() == table["health_score"].tolist()
+    kept = m.with_stale_flags(table, ["calm"])
+    assert kept.loc[kept["flag_key"] == "churny", "health_score"].item() == before["churny"]

@@ -269,7 +269,15 @@ PUBLIC_CALLS = {
     "ateams": lambda c: run_async(c.ateams()),
     # a client that shares another's rate gate is still read-only: it is checked by what it sends
     "with_shared_gate": lambda c: c.with_shared_gate(RateGate()).projects(),
+    "new_gate": lambda c: c.with_shared_gate(c.new_gate()).projects(),
+    # many keys in one loop share one session: what goes through it is checked by what it sends too
+    "session": lambda c: run_async(_through_a_session(c)),
 }
+
+
+async def _through_a_session(client: LDClient) -> None:
+    async with client.session() as http:
+        await client.aflag_events("web", "production", ANCHOR - DAY, ANCHOR, http=http, probe=True)
 
 
 def test_every_public_client_method_sends_only_gets():
@@ -302,7 +310,7 @@ def test_the_transport_refuses_every_method_but_get(method):
     client = LDClient(TOKEN, "https://ld.test", transport=inner, sleep=Sleeps())
 
     async def through_the_client() -> None:
-        async with client._client() as http:
+        async with client.session() as http:
             await http.request(method, "/api/v2/flags/web/x", json={"op": "replace"})
 
     with pytest.raises(ReadOnlyError):

@@ -10,7 +10,6 @@ from .client import (
     LDClient,
     RateGate,
     RetryPolicy,
-    SharedRateGate,
     Window,
     split_windows,
 )
@@ -24,7 +23,6 @@ __all__ = [
     "Project",
     "RateGate",
     "RetryPolicy",
-    "SharedRateGate",
     "Window",
     "split_windows",
 ]

@@ -47,8 +47,8 @@ def project_data(
         {"key": e.key, "critical": e.critical} for e in source.environments(project)
     ]
     frames, last = [], []
-    for env in envs:
-        report = source.refresh(project, env["key"], from_ms - HISTORY_MS, now_ms)
+    reports = source.refresh_many([(project, env["key"]) for env in envs], from_ms - HISTORY_MS, now_ms)
+    for env, report in zip(envs, reports, strict=True):
         if report.error is not None and warn is not None:
             warn(f"{project}/{env['key']}: {report.error} (using stored events)")
         key = source.key(project, env["key"])

@@ -29,6 +29,12 @@ REHEARSAL_WINDOW_MS = 14 * DAY_MS
 STALE_STATUSES = ("inactive", "launched")
 SERVING_ACTIONS = ("updateOn", "updateFallthrough", "updateRules", "updateTargets", "updateOffVariation")
 STAGES = ("develop", "production", "cleanup", "archived")
+STAGE_LABELS = {
+    "develop": "Develop",
+    "production": "Production",
+    "cleanup": "Cleanup",
+    "archived": "Archived",
+}
 FALLBACK_PRODUCTION_ENV = "production"
 
 FLAG_COLUMNS = (

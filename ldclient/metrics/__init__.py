@@ -16,6 +16,7 @@ the text buffer by a vectorised parser (``json.loads`` only for what it cannot t
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,8 @@ from .definitions import (
     OFF_HOURS_POINTS,
     PENALTY_COLUMNS,
     ROLLBACK_POINTS,
+    SCORE_COLUMNS,
+    STALE_POINTS,
     TOP_N,
     UNGUARDED_POINTS,
     WEEK_MS,
@@ -68,10 +71,13 @@ __all__ = [
     "FLAG_TABLE_COLUMNS",
     "HEALTH_WEIGHTS",
     "PENALTY_COLUMNS",
+    "SCORE_COLUMNS",
+    "STALE_POINTS",
     "METRIC_COLUMNS",
     "compute_metrics",
     "compute_with_trend",
     "per_flag_table",
+    "with_stale_flags",
     "flag_table_records",
     "health_penalties",
     "rollback_pairs",
@@ -284,8 +290,50 @@ def per_flag_table(
         table["large_unguarded"],
         table["off_hours"],
     )
-    table = pd.concat([table, penalties], axis=1)[list(FLAG_TABLE_COLUMNS)]
+    table = pd.concat([table, penalties], axis=1)
+    table["last_change_ms"] = table["last_change_ms"].astype("Int64")  # NA for a stale flag's own row
+    table["stale"] = np.zeros(len(table), dtype=bool)
+    table["stale_penalty"] = np.zeros(len(table), dtype=np.float64)
+    table = table[list(FLAG_TABLE_COLUMNS)]
     return table.sort_values(["health_score", "flag_key"], kind="stable").reset_index(drop=True)
+
+
+def with_stale_flags(table: pd.DataFrame, stale: Collection[str]) -> pd.DataFrame:
+    """``per_flag_table`` with flag debt scored (docs/METRICS.md, "Staleness"): every flag in ``stale`` (the
+    lifecycle's stale verdict in the same environment) loses ``STALE_POINTS`` on top of its change penalties,
+    the score clipped at 0, and a stale flag that did not change in the window gets a row of its own. So
+    the Flag health table and the Cleanup list agree, and an unused two-year-old flag is not "healthy"."""
+    stale_set = {str(k) for k in stale}
+    missing = sorted(stale_set - set(table["flag_key"].astype(str)))
+    if missing:
+        n = len(missing)
+        zeros = np.zeros(n, dtype=np.int64)
+        extra = pd.DataFrame(
+            {
+                "flag_key": pd.array(missing, dtype="string"),
+                **{c: zeros for c in ("events", "toggles", "rollbacks", "large_impact", "large_unguarded")},
+                "off_hours": zeros,
+                "flapping": np.zeros(n, dtype=bool),
+                "members": zeros,
+                "experiments": pd.array([pd.NA] * n, dtype="Int64"),
+                "last_change_ms": pd.array([pd.NA] * n, dtype="Int64"),
+                "last_change": pd.array([pd.NA] * n, dtype="string"),
+                "days_since_change": np.full(n, np.nan),
+                "churn_per_week": np.zeros(n),
+                **{c: np.zeros(n) for c in PENALTY_COLUMNS},
+                "health_score": np.full(n, 100.0),
+                "stale": np.zeros(n, dtype=bool),
+                "stale_penalty": np.zeros(n),
+            }
+        )[list(FLAG_TABLE_COLUMNS)]
+        table = pd.concat([table, extra], ignore_index=True) if len(table) else extra
+    out = table.copy()
+    is_stale = out["flag_key"].astype(str).isin(stale_set).to_numpy(dtype=bool)
+    out["stale"] = is_stale
+    out["stale_penalty"] = np.where(is_stale, STALE_POINTS, 0.0)
+    lost = out[list(SCORE_COLUMNS)].sum(axis=1).to_numpy(dtype=np.float64)
+    out["health_score"] = np.clip(100.0 - lost, 0.0, 100.0).round(1)
+    return out.sort_values(["health_score", "flag_key"], kind="stable").reset_index(drop=True)
 
 
 def _plain(value: Any) -> Any:

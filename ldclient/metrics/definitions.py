@@ -66,6 +66,9 @@ CHURN_FULL_PER_WEEK = 10.0  # changes per week that cost the whole churn weight 
 ROLLBACK_POINTS = 15.0  # per rollback
 UNGUARDED_POINTS = 10.0  # per large unguarded change
 OFF_HOURS_POINTS = 2.5  # per off-hours change
+# A stale flag is debt whatever its changes: it loses this on top of the five (score clipped at 0), so a
+# never-changed stale flag scores 50, not 100 (docs/METRICS.md, "Staleness").
+STALE_POINTS = 50.0
 PENALTY_COLUMNS = (
     "churn_penalty",
     "rollback_penalty",
@@ -90,7 +93,10 @@ FLAG_TABLE_COLUMNS = (
     "days_since_change",
     "churn_per_week",
     *PENALTY_COLUMNS,
+    "stale",
+    "stale_penalty",
 )
+SCORE_COLUMNS = (*PENALTY_COLUMNS, "stale_penalty")  # everything the health score loses, for breakdowns
 
 _UNKNOWN = IMPACT_KEYS.index("unknown")
 _LARGE = IMPACT_SIZES.index("large")
