@@ -43,8 +43,8 @@ chart.altair_chart(charts.stage_bars(counts, LD_STAGE_LABELS), width="stretch")
 notes.caption(
     f"Judged on the critical environments ({', '.join(critical) or 'none'}), as LaunchDarkly does: Ready for "
     "code removal = temporary, 30+ days old, launched in every critical environment, still referenced in "
-    "code, not a prerequisite; Ready to archive = the same but inactive and in no code. The flags list "
-    "leaves archived flags out. docs/LIFECYCLE.md has the exact rules."
+    "code, not a prerequisite; Ready to archive = the same but inactive and in no code. Archived flags are "
+    "read with the flags list's filter=state:archived. docs/LIFECYCLE.md has the exact rules."
 )
 
 # --- our timeline --------------------------------------------------------------------------------------------

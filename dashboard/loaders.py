@@ -327,6 +327,10 @@ def _matrix(
     source_id: str, project: str, version: tuple[int, int], apps: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     flags, statuses = flags_and_statuses(project, None, apps)
+    archived = app_filter.filter_flags(
+        get_source().stored_resource("archived-flags", project), app_keys(project, apps)
+    )
+    flags = pd.concat([flags, lifecycle.flags_to_frame(archived)], ignore_index=True) if archived else flags
     now = now_ms()
     events = project_events(
         View(project, project_map(fetch=False)[project][0], apps=apps), now - 90 * DAY_MS, now + 1
@@ -385,6 +389,7 @@ def ensure_cleanup_resources(project: str, env: str) -> int:
     source = get_source()
     critical = critical_envs(project)
     version = ensure_resources(project, env)
+    source.archived_flags(project)
     for e in sorted(critical - {env}):
         source.statuses(project, e)
     for e in sorted(critical):
@@ -411,6 +416,7 @@ def _cleanup(source_id: str, project: str, env: str, version: tuple[int, int], d
     critical = critical_envs(project)
     listings = [_stored("flag-configs", f"{project}/{e}") or [] for e in sorted(critical)]
     items = lifecycle.merge_flag_configs(*listings) if critical else _stored("flags", project) or []
+    items = [*items, *(_stored("archived-flags", project) or [])]  # the flags lists leave them out
     _, statuses = flags_and_statuses(project, None)
     code = _stored("code-refs", project)
     members, teams = _stored("members", "*"), _stored("teams", "*")
@@ -448,6 +454,10 @@ def _timeline(
     source_id: str, project: str, version: tuple[int, int], days: int, apps: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     flags, statuses = flags_and_statuses(project, None, apps)
+    archived = app_filter.filter_flags(
+        get_source().stored_resource("archived-flags", project), app_keys(project, apps)
+    )
+    flags = pd.concat([flags, lifecycle.flags_to_frame(archived)], ignore_index=True) if archived else flags
     now = now_ms()
     events = project_events(
         View(project, project_map(fetch=False)[project][0], apps=apps), now - days * DAY_MS, now + 1
@@ -464,6 +474,7 @@ def timeline_table(view: View) -> pd.DataFrame:
         ensure_project_events(view, now - days * DAY_MS, now + 1),
         ensure_resources(view.project, None),
     )
+    get_source().archived_flags(view.project)
     return _timeline(get_source().source_id, view.project, version, days, view.apps)
 
 
@@ -475,7 +486,8 @@ def flag_item(project: str, flag: str) -> dict[str, Any] | None:
     """The stored flag item (full targeting of the critical environments when fetched), without fetching."""
     critical = critical_envs(project)
     listings = [_stored("flag-configs", f"{project}/{e}") or [] for e in sorted(critical)]
-    for item in lifecycle.merge_flag_configs(*listings, _stored("flags", project) or []):
+    everything = (_stored("flags", project) or [], _stored("archived-flags", project) or [])
+    for item in lifecycle.merge_flag_configs(*listings, *everything):
         if item.get("key") == flag:
             return item
     return None

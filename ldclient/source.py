@@ -120,6 +120,15 @@ class DataSource:
     def flags(self, project: str) -> list[dict[str, Any]]:
         return self._resource("flags", project, lambda: self.client.flags(project), self.settings.flags_ttl_s)
 
+    def archived_flags(self, project: str) -> list[dict[str, Any]]:
+        """The project's archived flags (the flags list leaves them out): they date the Archived stages."""
+        return self._resource(
+            "archived-flags",
+            project,
+            lambda: self.client.flags(project, archived=True),
+            self.settings.flags_ttl_s,
+        )
+
     def applications(self) -> list[Application]:
         """The account's applications with the flags each evaluates, store-cached like the flags."""
         raw = self._resource("applications", "*", self.client.applications, self.settings.flags_ttl_s)

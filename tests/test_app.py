@@ -164,6 +164,25 @@ def test_lifecycle_page_counts_both_stage_sets_and_lists_the_linked_stage():
     assert "ready_to_archive" in str(at.query_params["stage"])
 
 
+def test_lifecycle_page_counts_the_archived_flags_the_flags_list_leaves_out():
+    """Archived flags come from filter=state:archived: both stage sets count exactly the demo's archived
+    flags of the project, and choosing the Archived stage lists them."""
+    from ldclient.demo import default_now_ms
+    from ldclient.source import demo_account
+
+    account = demo_account(7, default_now_ms())
+    project = account.projects[0]["key"]
+    archived = {f["key"] for f in account.cleanup().flags[project] if f["archived"]}
+    assert archived, "the demo project has archived flags"
+    at = app({"project": project, "stage": "archived"}, page="app_pages/lifecycle.py")
+    assert not at.exception, at.exception
+    counts = [int(m.value) for m in at.metric if m.label == "Archived"]
+    assert counts == [len(archived), len(archived)]  # LaunchDarkly's stage and our timeline stage
+    listed = at.dataframe[0].value
+    assert set(listed["flag_key"]) == archived
+    assert set(listed["ld_stage"]) == {"Archived"} and set(listed["timeline_stage"]) == {"Archived"}
+
+
 def test_flag_detail_shows_our_timeline_stage_beside_launchdarklys():
     """The timeline stage and its days on Flag detail are the Lifecycle page's row for the flag."""
     from dashboard import loaders

@@ -116,6 +116,21 @@ def test_flags_with_and_without_full_targeting(client: httpx.Client, account: De
     check(client.get("/api/v2/flags/nope"), path)  # 404 body
 
 
+def test_archived_flags_are_listed_only_when_asked_for(client: httpx.Client, account: DemoAccount) -> None:
+    """The list leaves archived flags out; ``filter=state:archived`` (what ``LDClient.flags(archived=True)``
+    sends) lists only them, each with its ``archivedDate``."""
+    path = "/api/v2/flags/{projectKey}"
+    archived = {f["key"] for f in account.cleanup().flags["payments-platform"] if f["archived"]}
+    assert archived
+    listed = check(client.get("/api/v2/flags/payments-platform", params={"limit": 100}), path)
+    assert not {f["key"] for f in listed["items"]} & archived
+    only = check(
+        client.get("/api/v2/flags/payments-platform", params={"limit": 100, "filter": "state:archived"}), path
+    )
+    assert {f["key"] for f in only["items"]} == archived
+    assert all(f["archived"] is True and isinstance(f["archivedDate"], int) for f in only["items"])
+
+
 def test_flag_statuses_leave_out_what_they_do_not_know(client: httpx.Client) -> None:
     path = "/api/v2/flag-statuses/{projectKey}/{environmentKey}"
     for project, env in (("web-storefront", "production"), ("payments-platform", "prod-eu")):

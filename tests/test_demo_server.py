@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
+from ldclient.api.client import LDClient
 from ldclient.demo import (
     FLAG_EVENTS_PATH,
     DemoAccount,
@@ -256,7 +257,9 @@ def test_projects_and_environments(client: httpx.Client, account: DemoAccount) -
     assert any(e["key"] == "prod-eu" and e["critical"] for e in envs["items"])
 
 
-def test_flags_paging_filters_and_env(client: httpx.Client, account: DemoAccount) -> None:
+def test_flags_paging_filters_and_env(
+    server: RunningServer, client: httpx.Client, account: DemoAccount
+) -> None:
     live = [f for f in account.flags["mobile-app"] if not f["archived"]]
     seen: list[str] = []
     response = client.get("/api/v2/flags/mobile-app", params={"env": "production"})
@@ -273,6 +276,10 @@ def test_flags_paging_filters_and_env(client: httpx.Client, account: DemoAccount
     archived = client.get("/api/v2/flags/mobile-app", params={"filter": "archived:true", "limit": 100}).json()
     assert archived["totalCount"] == sum(f["archived"] for f in account.flags["mobile-app"]) > 0
     assert all(f["archived"] for f in archived["items"])
+    # the client asks for them with filter=state:archived, the filter LaunchDarkly recommends now
+    ld = LDClient("api-demo", server.base_url)
+    assert {f["key"] for f in ld.flags("mobile-app", archived=True)} == {f["key"] for f in archived["items"]}
+    assert {f["key"] for f in ld.flags("mobile-app")} == {f["key"] for f in live}
     found = client.get("/api/v2/flags/mobile-app", params={"filter": "query:login", "limit": 100}).json()
     assert found["items"] and all("login" in f["key"] or "login" in f["name"].lower() for f in found["items"])
     tagged = client.get("/api/v2/flags/mobile-app", params={"filter": "tags:ops", "limit": 100}).json()

@@ -441,10 +441,16 @@ class LDClient:
         items = await self._collection(path, page_size=100)
         return [_parsed(Environment, i, path) for i in items]
 
-    async def aflags(self, project_key: str, env: str | None = None) -> list[dict[str, Any]]:
+    async def aflags(
+        self, project_key: str, env: str | None = None, *, archived: bool = False
+    ) -> list[dict[str, Any]]:
+        """The project's flags. LaunchDarkly leaves archived flags out of this list unless asked for them,
+        and then lists only those (``archived=True`` sends ``filter=state:archived``)."""
         params: dict[str, Any] = {"summary": "true"}
         if env:
             params["env"] = env
+        if archived:
+            params["filter"] = "state:archived"
         return await self._collection(f"/api/v2/flags/{_seg(project_key)}", params, page_size=100)
 
     async def aflag_statuses(self, project_key: str, env: str) -> list[dict[str, Any]]:
@@ -487,8 +493,10 @@ class LDClient:
     def environments(self, project_key: str) -> list[Environment]:
         return run_async(self.aenvironments(project_key))
 
-    def flags(self, project_key: str, env: str | None = None) -> list[dict[str, Any]]:
-        return run_async(self.aflags(project_key, env))
+    def flags(
+        self, project_key: str, env: str | None = None, *, archived: bool = False
+    ) -> list[dict[str, Any]]:
+        return run_async(self.aflags(project_key, env, archived=archived))
 
     def flag_statuses(self, project_key: str, env: str) -> list[dict[str, Any]]:
         return run_async(self.aflag_statuses(project_key, env))
