@@ -225,13 +225,17 @@ def ensure_resources(project: str, env: str | None) -> int:
 
 
 def flags_and_statuses(
-    project: str, env: str | None, apps: tuple[str, ...] = ()
+    project: str, env: str | None, apps: tuple[str, ...] = (), *, with_archived: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The stored flags and statuses (``ensure_resources`` fetched them): a read, never a fetch. With ``apps``,
-    only the flags those applications evaluate."""
+    only the flags those applications evaluate; ``with_archived`` adds the stored archived flags (the flags
+    list leaves them out)."""
     source = get_source()
     keys = app_keys(project, apps)
-    flags = lifecycle.flags_to_frame(app_filter.filter_flags(source.stored_resource("flags", project), keys))
+    items = source.stored_resource("flags", project)
+    if with_archived:
+        items = [*items, *source.stored_resource("archived-flags", project)]
+    flags = lifecycle.flags_to_frame(app_filter.filter_flags(items, keys))
     envs = _resource_envs(project, env, fetch=False)
     statuses = (
         pd.concat(
@@ -327,10 +331,6 @@ def _matrix(
     source_id: str, project: str, version: tuple[int, int], apps: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     flags, statuses = flags_and_statuses(project, None, apps)
-    archived = app_filter.filter_flags(
-        get_source().stored_resource("archived-flags", project), app_keys(project, apps)
-    )
-    flags = pd.concat([flags, lifecycle.flags_to_frame(archived)], ignore_index=True) if archived else flags
     now = now_ms()
     events = project_events(
         View(project, project_map(fetch=False)[project][0], apps=apps), now - 90 * DAY_MS, now + 1
@@ -453,11 +453,7 @@ def cleanup_table(view: View) -> pd.DataFrame:
 def _timeline(
     source_id: str, project: str, version: tuple[int, int], days: int, apps: tuple[str, ...] = ()
 ) -> pd.DataFrame:
-    flags, statuses = flags_and_statuses(project, None, apps)
-    archived = app_filter.filter_flags(
-        get_source().stored_resource("archived-flags", project), app_keys(project, apps)
-    )
-    flags = pd.concat([flags, lifecycle.flags_to_frame(archived)], ignore_index=True) if archived else flags
+    flags, statuses = flags_and_statuses(project, None, apps, with_archived=True)
     now = now_ms()
     events = project_events(
         View(project, project_map(fetch=False)[project][0], apps=apps), now - days * DAY_MS, now + 1
