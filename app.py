@@ -37,6 +37,7 @@ pages = {
     ],
     "Lifecycle": [
         st.Page("app_pages/lifecycle.py", title="Lifecycle", icon=":material/timeline:"),
+        st.Page("app_pages/history.py", title="History", icon=":material/trending_down:"),
         st.Page("app_pages/cleanup.py", title="Cleanup", icon=":material/cleaning_services:"),
         st.Page("app_pages/environments.py", title="Environments", icon=":material/layers:"),
     ],

@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import loaders, startup, view_state
@@ -22,6 +23,21 @@ rows = loaders.project_rows(view, from_ms, to_ms)
 if rows.empty:
     st.info("No projects to show.", icon=":material/info:")
     st.stop()
+missing = rows[rows["stale_share"].isna()]
+if len(missing):
+    note, button = st.columns([4, 1], vertical_alignment="center")
+    note.caption(
+        f"{len(missing)} of {len(rows)} environments have no flag-health snapshot in the range, so their stale "
+        "columns are empty: `python -m ldclient sync` (nightly, say) records one for every environment, and "
+        "opening an environment's Overview or History records its own."
+    )
+    if button.button("Record them now", icon=":material/photo_camera:"):
+        bar = st.progress(0.0, text="Recording flag-health snapshots…")
+        for i, (p, e) in enumerate(zip(missing["project"], missing["environment"], strict=True)):
+            loaders.ensure_snapshot(View(p, e, tz=view.tz))
+            bar.progress((i + 1) / len(missing), text=f"Recorded: {p}/{e}")
+        bar.empty()
+        st.rerun()
 
 d = loaders.today(view.tz)
 rows["open"] = [
@@ -33,8 +49,11 @@ st.caption(
     "just before the range (up to the time the data is as of); the trend is events per whole 7 days, "
     "counted back from the start of today, so no point is a partial week."
 )
-shares = ["large_impact_share", "rollback_rate", "off_hours_share"]
-shown = rows.drop(columns=["project_name"]).assign(**{c: rows[c] * 100 for c in shares})  # shown as 0.8%
+shares = ["large_impact_share", "rollback_rate", "off_hours_share", "stale_share", "stale_share_change"]
+rows["stale_trend"] = [[p * 100 for p in points] for points in rows["stale_trend"]]
+shown = rows.drop(columns=["project_name"]).assign(
+    **{c: pd.to_numeric(rows[c], errors="coerce") * 100 for c in shares}  # shown as 0.8%
+)
 st.dataframe(
     shown,
     hide_index=True,
@@ -45,6 +64,10 @@ st.dataframe(
         "events",
         "events_change",
         "trend",
+        "stale_share",
+        "stale_share_change",
+        "stale_flags",
+        "stale_trend",
         "large_impact_share",
         "rollback_rate",
         "off_hours_share",
@@ -65,6 +88,17 @@ st.dataframe(
         "flapping_flags": st.column_config.NumberColumn("Flapping flags", width=95),
         "off_hours_share": st.column_config.NumberColumn("Off-hours", format="%.1f%%", width=80),
         "trend": st.column_config.LineChartColumn("Trend (events/week)", width=130),
+        "stale_share": st.column_config.NumberColumn(
+            "Stale share",
+            format="%.1f%%",
+            width=85,
+            help="Stale temporary flags / temporary flags, newest snapshot",
+        ),
+        "stale_share_change": st.column_config.NumberColumn(
+            "Stale change", format="%+.1f pts", width=90, help="Against the newest snapshot before the range"
+        ),
+        "stale_flags": st.column_config.NumberColumn("Stale flags", width=75),
+        "stale_trend": st.column_config.LineChartColumn("Stale share/week", width=120),
         "open": st.column_config.LinkColumn("Overview", display_text="Open overview"),
     },
 )

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, loaders, text, view_state
+from dashboard import charts, history_charts, loaders, text, view_state
 from ldclient.errors import LDError
 
 view = view_state.current_view()
@@ -28,17 +28,35 @@ def stale_block() -> None:
     except LDError as exc:
         st.warning(f"Flag statuses could not be loaded: {text.plain(exc)}", icon=":material/cloud_off:")
         return
+    try:
+        trend = loaders.stale_trend(view)
+    except LDError as exc:
+        trend = {"stale_share_change": None, "frame": None}
+        st.caption(f"Today's flag-health snapshot could not be recorded: {text.plain(exc)}")
+    change = trend["stale_share_change"]
     a, b, c, d = st.columns([1, 1, 1, 2])
     a.metric(
         "Stale share",
         f"{life['stale_share']:.1%}",
+        None if change is None else f"{change * 100:+.1f} pts",
+        delta_color="inverse",
         border=True,
-        help="Stale temporary flags / temporary flags (LaunchDarkly's flag-health measure).",
+        help="Stale temporary flags / temporary flags (LaunchDarkly's flag-health measure). The change is "
+        "against the newest daily snapshot before the range (the previous period's end); none until a "
+        "snapshot that old exists (History, docs/HISTORY.md).",
     )
     b.metric("Stale flags", f"{life['stale_flags']:,}", border=True)
     c.metric("Temporary flags", f"{life['temporary_flags']:,}", border=True)
     with d:
         st.altair_chart(charts.status_bars(life["statuses"]), width="stretch")
+    frame = trend["frame"]
+    if frame is not None and len(frame) > 1:
+        st.caption("Stale share per day in the range, from the daily snapshots (History shows more).")
+        st.altair_chart(history_charts.stale_sparkline(frame), width="stretch")
+    elif frame is not None:
+        st.caption(
+            "The stale share's trend starts with today's snapshot: one is recorded per day (History)."
+        )
 
 
 kpis = [  # label, value, previous value, sparkline column, format, delta colour, what it means

@@ -1499,6 +1499,145 @@ def fig_wide_sync(ctx: Context) -> None:
     )
 
 
+# -- figure 10: flag health over months (daily snapshots) ----------------------------------------------------
+
+
+def year_of_snapshots(n_flags: int, days: int, seed: int = 1) -> list[Any]:
+    """``days`` daily snapshots of one key with ``n_flags`` flags: each day about 1 % of the flags change
+    status or stale verdict and a few are created or archived, as a busy project's flags do."""
+    import random
+    from datetime import date, timedelta
+
+    import pandas as pd
+
+    from ldclient.store.snapshots import Snapshot
+
+    rng = random.Random(seed)
+    statuses = ("new", "active", "launched", "inactive")
+    flags = {
+        f"team-{i % 40}-feature-flag-{i:05d}": (
+            rng.choice(statuses),
+            "live",
+            "production",
+            rng.random() < 0.2,
+        )
+        for i in range(n_flags)
+    }
+    next_id = n_flags
+    out = []
+    first = date(2026, 1, 1)
+    for n in range(days):
+        keys = list(flags)
+        for key in rng.sample(keys, max(1, n_flags // 100)):
+            flags[key] = (
+                rng.choice(statuses),
+                rng.choice(("live", "ready_to_archive")),
+                "production",
+                rng.random() < 0.3,
+            )
+        for key in rng.sample(keys, 2):
+            del flags[key]
+        for _ in range(2):
+            flags[f"team-{next_id % 40}-feature-flag-{next_id:05d}"] = ("new", "live", "develop", False)
+            next_id += 1
+        stale = sum(v[3] for v in flags.values())
+        figures = {"stale_flags": stale, "stale_share": stale / len(flags), "temporary_flags": len(flags)}
+        day = first + timedelta(days=n)
+        out.append(
+            Snapshot(
+                day.isoformat(),
+                int(pd.Timestamp(day, tz="UTC").value // 1_000_000) + 7 * HOUR_MS,
+                figures,
+                dict(flags),
+            )
+        )
+    return out
+
+
+def fig_history(ctx: Context) -> None:
+    import sqlite3
+
+    from ldclient.store import SQLiteStore, StoreKey
+    from ldclient.store.snapshots import row_bytes
+
+    fig = "10 History"
+    n_flags, days, n_keys = (200, 60, 20) if ctx.quick else (2_000, 365, 200)
+    snaps = year_of_snapshots(n_flags, days)
+    path = ctx.tmp / "history.sqlite"
+    store = SQLiteStore(path)
+    key = StoreKey("https://bench.example", "project-000", "production")
+    times = []
+    for snap in snaps:  # one a day, as sync records them
+        _, seconds = timed(lambda snap=snap: store.put_snapshot(key, snap))
+        times.append(seconds)
+    times.sort()
+    ctx.add(
+        fig,
+        f"snapshot write, {n_flags:,} flags (median of {days} days)",
+        times[len(times) // 2] * 1000,
+        "ms",
+        "<= 50 ms",
+        times[len(times) // 2] <= 0.05,
+        note=f"p95 {times[int(len(times) * 0.95)] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms",
+    )
+    rows = store._snapshot_rows(key, "0001-01-01", "9999-12-31")
+    per_key = sum(row_bytes(r) for r in rows)
+    full_rows = [r for r in rows if r.full]
+    ctx.add(
+        fig,
+        f"stored bytes per key, {days} days x {n_flags:,} flags",
+        per_key / 1e6,
+        "MB",
+        "<= 1 MB per key-year" if not ctx.quick else "",
+        (per_key * 365 / days) <= 1e6 if not ctx.quick else None,
+        kind="size",
+        note=f"{len(full_rows)} full rows of {sum(len(r.flags) for r in full_rows) / max(1, len(full_rows)) / 1e3:.1f} KB, "
+        f"{len(rows) - len(full_rows)} deltas of {sum(len(r.flags) for r in rows if not r.full) / max(1, len(rows) - len(full_rows)) / 1e3:.2f} KB",
+    )
+    back = store.snapshots(key, snaps[0].day, snaps[-1].day, with_flags=True)
+    ctx.check(fig, "a year read back equals what was written", back == snaps, f"{len(back)} days")
+    store.close()
+    with sqlite3.connect(path) as conn:  # the other keys: the same rows under other names, written by SQL
+        conn.executemany(
+            "INSERT INTO snapshots SELECT source, ?, environment, day, taken_ms, figures, flags, full FROM snapshots "
+            "WHERE project = 'project-000'",
+            [(f"project-{n:03d}",) for n in range(1, n_keys)],
+        )
+        conn.commit()
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the file as a restart finds it, no WAL beside it
+    size = sum(p.stat().st_size for p in path.parent.glob("history.sqlite*"))
+    ctx.add(
+        fig,
+        f"file size, {n_keys} keys x {days} days x {n_flags:,} flags",
+        size / 1e6,
+        "MB",
+        kind="size",
+        note=f"extrapolated to 200 keys x 365 days: {size / n_keys * 200 / days * 365 / 1e6:.0f} MB",
+    )
+    store = SQLiteStore(path)
+    keys = [StoreKey(key.source, f"project-{n:03d}", "production") for n in range(n_keys)]
+
+    def query() -> int:
+        return sum(len(store.snapshots(k, snaps[0].day, snaps[-1].day)) for k in keys)
+
+    got, seconds, spread = median_time(query, ctx.sizes.repeats)
+    ctx.add(
+        fig,
+        f"history query, {days} days x {n_keys} keys (figures)",
+        seconds,
+        "s",
+        "<= 1.0 s",
+        seconds <= 1.0,
+        note=f"{got:,} days read; {fmt_times(spread)}",
+    )
+    ctx.check(fig, "every key's every day read", got == n_keys * days, got)
+    _, one = median_time(
+        lambda: store.snapshots(keys[-1], snaps[0].day, snaps[-1].day, with_flags=True), ctx.sizes.repeats
+    )[:2]
+    ctx.add(fig, f"one key's {days} days with every flag's state", one, "s", "<= 1.0 s", one <= 1.0)
+    store.close()
+
+
 # -- running ---------------------------------------------------------------------------------------------
 
 FIGURES: list[tuple[str, str, Callable[[Context], None]]] = [
@@ -1511,6 +1650,7 @@ FIGURES: list[tuple[str, str, Callable[[Context], None]]] = [
     ("7", "7 PostgreSQL", fig_postgres),
     ("8", "8 Changes around", fig_changes),
     ("9", "9 Wide sync", fig_wide_sync),
+    ("10", "10 History", fig_history),
 ]
 
 

@@ -5,7 +5,7 @@ without clearing any other session's cache."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -20,6 +20,7 @@ from ldclient.links import (
 )
 from ldclient.store import StoreKey
 from ldclient.sync import now_ms, plan_refresh
+from ldclient.timeutil import day_start_ms
 from ldclient.vocabulary import DAY_MS
 from ldclient.working_hours import WorkingHours
 
@@ -487,3 +488,113 @@ def flag_item(project: str, flag: str) -> dict[str, Any] | None:
         if item.get("key") == flag:
             return item
     return None
+
+
+# --- history: daily snapshots and the days rebuilt before them (ldclient/history.py) --------------------
+
+
+def ensure_snapshot(view: View) -> None:
+    """Record today's snapshot of the view's key unless one was taken since its last refresh: what the
+    snapshot reads is fetched first (where a TTL ran out), outside any cached reader."""
+    from ldclient import history
+
+    source = get_source()
+    now = now_ms()
+    key = _key(view)
+    if history.snapshot_is_recent(source.store, key, now):
+        return
+    ensure_project_events(view, now - 30 * DAY_MS, now + 1)
+    ensure_cleanup_resources(view.project, view.env)
+    with st.spinner("Recording today's flag-health snapshot…"):
+        history.record_snapshot(source, view.project, view.env, now)
+
+
+def _snapshot_version(key: StoreKey) -> int:
+    latest = get_source().store.latest_snapshot(key)
+    return latest.taken_ms if latest else 0
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=16)
+def _history(
+    source_id: str, project: str, env: str, first: date, last: date, tz: str, version: tuple[int, int]
+) -> dict[str, Any]:
+    from ldclient import history
+
+    source = get_source()
+    now = now_ms()
+    frame = history.key_history(source, project, env, first, last, tz, now)
+    key = source.key(project, env)
+    snaps = source.store.snapshots(
+        key, history.utc_day(day_start_ms(first, tz) - DAY_MS), history.utc_day(now), with_flags=True
+    )
+    flags = lifecycle.flags_to_frame(
+        [*source.stored_resource("flags", project), *source.stored_resource("archived-flags", project)]
+    )
+    lo, hi = day_start_ms(first, tz), day_start_ms(last + timedelta(days=1), tz)
+    events = project_events(View(project, env), lo, hi)
+    weekly = history.weekly_transitions(snaps, flags, tz)
+    weekly = weekly[
+        (weekly["week"] >= (first - timedelta(days=first.weekday())).isoformat())
+        & (weekly["week"] <= last.isoformat())
+    ]
+    monthly = history.monthly_medians(flags, events, production_envs(project), tz)
+    monthly = monthly[
+        (monthly["month"] >= first.strftime("%Y-%m")) & (monthly["month"] <= last.strftime("%Y-%m"))
+    ]
+    return {
+        "frame": frame,
+        "weekly": weekly.reset_index(drop=True),
+        "monthly": monthly.reset_index(drop=True),
+    }
+
+
+def history_data(view: View) -> dict[str, Any]:
+    """The view's days (``history_frame``), weekly transitions and monthly medians; today's snapshot first."""
+    ensure_snapshot(view)
+    first, last = view.dates(today(view.tz))
+    key = _key(view)
+    from_ms, to_ms = window(view)
+    ensure_project_events(view, from_ms - 7 * DAY_MS, to_ms)
+    return _history(
+        get_source().source_id,
+        view.project,
+        view.env,
+        first,
+        last,
+        view.tz,
+        (_snapshot_version(key), _version(key)),
+    )
+
+
+def stale_trend(view: View) -> dict[str, Any]:
+    """The Overview's compact stale history: the view's key's snapshots in the range (``frame``: date,
+    observed, stale_share, stale_flags) and ``stale_share_change`` (``report.stale_trend``)."""
+    from ldclient.report import stale_trend as figures
+
+    ensure_snapshot(view)
+    source = get_source()
+    from_ms, to_ms = window(view)
+    out = figures(source, _key(view), from_ms, to_ms)
+    snaps = [
+        s
+        for s in source.store.snapshots(_key(view), history_day(from_ms), history_day(to_ms))
+        if from_ms <= s.taken_ms < to_ms
+    ]
+    frame = pd.DataFrame(
+        {
+            "date": [
+                pd.Timestamp(s.taken_ms, unit="ms", tz="UTC").tz_convert(view.tz).strftime("%Y-%m-%d")
+                for s in snaps
+            ],
+            "observed": True,
+            "stale_share": [s.figures.get("stale_share") for s in snaps],
+            "stale_flags": [s.figures.get("stale_flags") for s in snaps],
+        }
+    ).drop_duplicates("date", keep="last")
+    return {**out, "frame": frame}
+
+
+def history_day(ms: int) -> str:
+    from ldclient.history import utc_day
+
+    return utc_day(ms)

@@ -26,7 +26,7 @@ from .source import DataSource, open_source, source_label
 from .store import SQLiteStore, StoreKey
 from .sync import Progress as SyncProgress
 from .sync import RefreshPlan, RefreshReport, now_ms, refresh_keys
-from .timeutil import DAY_MS, MAX_RANGE_DAYS, format_ms, local_date, parse_time, zone_or_error
+from .timeutil import DAY_MS, MAX_RANGE_DAYS, day_start_ms, format_ms, local_date, parse_time, zone_or_error
 from .vocabulary import IMPACT_SIZES
 
 
@@ -304,6 +304,33 @@ def cmd_metrics(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace, out: IO[str]) -> int:
+    """One record per day of the last ``--days``: observed days from the snapshots, the others rebuilt."""
+    from .history import history_records, key_history, record_snapshot, render_history, snapshot_is_recent
+
+    try:
+        zone_or_error(args.tz)
+    except ValueError as exc:
+        raise CLIError(str(exc).replace("`", "")) from None
+    source = _source(args)
+    _check_env(source, args.project, args.env)
+    now = now_ms()
+    today = local_date(now, args.tz)
+    first = today - timedelta(days=args.days - 1)
+    report = source.refresh(args.project, args.env, day_start_ms(first, args.tz) - 7 * DAY_MS, now + 1)
+    if report.error is not None:
+        raise report.error
+    for env in source.environments(args.project):  # the stale verdicts read every environment's last week
+        if env.key != args.env:
+            source.refresh(args.project, env.key, now - 30 * DAY_MS, now + 1)
+    source.archived_flags(args.project)
+    if not snapshot_is_recent(source.store, source.key(args.project, args.env), now):
+        record_snapshot(source, args.project, args.env, now)
+    frame = key_history(source, args.project, args.env, first, today, args.tz, now)
+    out.write(render_history(history_records(frame), args.format))
+    return 0
+
+
 def cmd_changes(args: argparse.Namespace, out: IO[str]) -> int:
     """Every flag event within ``--window`` either side of ``--at``, across projects: ``changes.changes_around``."""
     from .changes import changes_around, changes_csv, format_offset
@@ -411,7 +438,26 @@ def cmd_sync(args: argparse.Namespace, out: IO[str]) -> int:
         on_done=on_done,
     )
     line.done()
+    recorded = _record_snapshots(source, [r.key for r in reports if r.ok], to_ms)
+    from .history import utc_day
+
+    out.write(f"snapshots: {recorded} of {len(store_keys)} keys recorded for {utc_day(to_ms)}\n")
     return 1 if any(not r.ok for r in reports) else 0
+
+
+def _record_snapshots(source: DataSource, keys: list[Any], now: int) -> int:
+    """Today's snapshot of every key refreshed (docs/HISTORY.md); a key whose flags cannot be read is skipped
+    with a line on stderr, the others are still recorded."""
+    from .history import record_snapshot
+
+    recorded = 0
+    for key in keys:
+        try:
+            record_snapshot(source, key.project, key.environment, now)
+            recorded += 1
+        except LDError as exc:
+            print(f"warning: no snapshot of {key.project}/{key.environment}: {exc}", file=sys.stderr)
+    return recorded
 
 
 class KeysProgress:
@@ -565,7 +611,16 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_changes)
 
-    p = sub.add_parser("sync", help="warm the store for one or all projects and environments")
+    p = sub.add_parser("history", help="flag health per day: recorded snapshots and rebuilt days")
+    p.add_argument("--project", required=True)
+    p.add_argument("--env", required=True)
+    p.add_argument("--days", type=int, default=90, help="days up to today (default 90)")
+    p.add_argument("--tz", default="UTC", help="whose days: dates are local days in this timezone")
+    p.add_argument("--format", choices=("json", "csv", "table"), default="table")
+    common(p)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("sync", help="warm the store and record today's snapshots (docs/HISTORY.md)")
     p.add_argument("--project")
     p.add_argument("--env")
     p.add_argument("--days", type=int, default=90)

@@ -200,6 +200,7 @@ def project_rows(
             as_of = source.store.last_good_refresh_ms(key)
             end = as_of if as_of is not None and from_ms < as_of < to_ms else to_ms
             m = metrics.compute_with_trend(frame, from_ms, end, tz, work=work)
+            stale = stale_trend(source, key, from_ms, to_ms)
             rows.append(
                 {
                     "project": project.key,
@@ -216,9 +217,46 @@ def project_rows(
                     if m["events_total"]
                     else 0.0,
                     "trend": weekly_trend(frame, from_ms, min(end, whole_days_end)),
+                    **stale,
                 }
             )
     return pd.DataFrame(rows)
+
+
+def stale_trend(source: DataSource, key: Any, from_ms: int, to_ms: int) -> dict[str, Any]:
+    """The key's stale figures from its daily snapshots (docs/HISTORY.md): ``stale_share`` and ``stale_flags``
+    of the newest snapshot taken before ``to_ms`` (None without one), ``stale_share_change`` against the newest
+    taken before ``from_ms`` (the previous period's end; None without one), and ``stale_trend``: the stale share
+    of the last snapshot of each 7 days counted back from ``to_ms``, oldest first (weeks without one left out)."""
+    from .history import utc_day
+
+    snaps = [
+        s
+        for s in source.store.snapshots(key, utc_day(from_ms - 8 * DAY_MS), utc_day(to_ms))
+        if s.taken_ms < to_ms
+    ]
+    inside = [s for s in snaps if s.taken_ms >= from_ms]
+    before = [s for s in snaps if s.taken_ms < from_ms]
+    out: dict[str, Any] = {
+        "stale_share": None,
+        "stale_flags": None,
+        "stale_share_change": None,
+        "stale_trend": [],
+    }
+    if not inside:
+        return out
+    last = inside[-1].figures
+    out["stale_share"], out["stale_flags"] = last.get("stale_share"), last.get("stale_flags")
+    if before and last.get("stale_share") is not None and before[-1].figures.get("stale_share") is not None:
+        out["stale_share_change"] = last["stale_share"] - before[-1].figures["stale_share"]
+    points = []
+    for n in range((to_ms - from_ms) // WEEK_MS, 0, -1):
+        end = to_ms - (n - 1) * WEEK_MS
+        week = [s for s in inside if end - WEEK_MS <= s.taken_ms < end]
+        if week and week[-1].figures.get("stale_share") is not None:
+            points.append(float(week[-1].figures["stale_share"]))
+    out["stale_trend"] = points
+    return out
 
 
 def weekly_trend(events: pd.DataFrame, from_ms: int, end_ms: int) -> list[int]:

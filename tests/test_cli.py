@@ -158,8 +158,10 @@ def test_sync_then_sync_again_makes_at_most_one_request_per_key(demo_project):
     first = run("sync", "--project", demo_project, "--days", "30")
     assert first.returncode == 0, first.stderr
     second = run("sync", "--project", demo_project, "--days", "30")
-    lines = second.stdout.strip().splitlines()
+    *lines, snapshots = second.stdout.strip().splitlines()
     assert len(lines) >= 3
+    # the same day's snapshots again: replaced, one per key and day (docs/HISTORY.md)
+    assert snapshots.startswith(f"snapshots: {len(lines)} of {len(lines)} keys recorded for ")
     for line in lines:
         assert int(line.split(": ")[1].split(" requests")[0]) <= 1, line
     info = run("cache", "info")

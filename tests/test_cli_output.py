@@ -350,7 +350,10 @@ def test_sync_on_a_terminal_shows_keys_done_and_what_was_received_so_far(demo_pr
     tty, out = FakeTerminal(), io.StringIO()
     monkeypatch.setattr(sys, "stderr", tty)
     assert main(["sync", "--project", demo_project, "--days", "10"], out=out) == 0
-    lines = out.getvalue().splitlines()
+    *lines, snapshots = out.getvalue().splitlines()
+    assert re.fullmatch(
+        rf"snapshots: {len(lines)} of {len(lines)} keys recorded for \d{{4}}-\d\d-\d\d", snapshots
+    )
     assert len(lines) >= 3 and all(
         re.fullmatch(
             rf"{demo_project}/[\w-]+: \d+ requests, \d+ events added, "
@@ -387,7 +390,10 @@ def test_sync_piped_is_one_line_per_key_and_nothing_on_stderr(demo_project):
     out = run("sync", "--project", demo_project, "--days", "10")
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""
-    lines = out.stdout.splitlines()
+    *lines, snapshots = out.stdout.splitlines()
+    assert re.fullmatch(
+        rf"snapshots: {len(lines)} of {len(lines)} keys recorded for \d{{4}}-\d\d-\d\d", snapshots
+    )
     assert len(lines) >= 3 and all(
         re.fullmatch(
             rf"{demo_project}/[\w-]+: \d+ requests, \d+ events added, "

@@ -886,8 +886,8 @@ def test_a_schema_4_sqlite_store_gains_the_digest_tables_in_place(tmp_path):
         conn.execute("UPDATE meta SET value = '4' WHERE name = 'schema_version'")
     store.close()
     store = SQLiteStore(tmp_path / "old.sqlite")
-    assert store.notice is None and SCHEMA_VERSION == 5
-    assert store._read("SELECT value FROM meta WHERE name = 'schema_version'") == [("5",)]
+    assert store.notice is None and SCHEMA_VERSION >= 5  # opened as the current schema, upgraded in place
+    assert store._read("SELECT value FROM meta WHERE name = 'schema_version'") == [(str(SCHEMA_VERSION),)]
     assert len(store.load_frame(KEY, 0, 2 * NOW)) == 1  # nothing rebuilt
     assert store.digest_add_pending("webhook", [("k", NOW, "{}")], NOW) == 1
     assert store.digest_add_pending("webhook", [("k", NOW, "{}")], NOW) == 0
@@ -920,7 +920,7 @@ def test_a_schema_1_postgres_store_is_migrated_to_the_digest_tables(tmp_path):
             store.close()
         with pg_support.admin(url) as db:
             rows = dict(db.execute(f'SELECT name, value FROM "{schema}".flag_health_meta').fetchall())
-        assert rows["schema_version"] == "2" and "migration:0002" in rows
+        assert rows["schema_version"] == str(len(MIGRATIONS)) and "migration:0002" in rows
     finally:
         pg_support.drop_schema(url, schema)
 

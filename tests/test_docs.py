@@ -88,3 +88,20 @@ def test_the_stale_penalty_is_the_documented_one():
     staleness = section("METRICS.md", "### Staleness")
     assert definitions.STALE_POINTS == 50 and f"`STALE_POINTS` = {definitions.STALE_POINTS:g}" in staleness
     assert f"score {100 - definitions.STALE_POINTS:g})" in staleness  # a never-changed stale flag's score
+
+
+def test_history_records_and_snapshot_storage_are_the_documented_ones():
+    from ldclient import history
+    from ldclient.store import snapshots
+
+    fields = first_column(section("HISTORY.md", "## One record per day: `python -m ldclient history`"))
+    assert tuple(fields) == history.RECORD_FIELDS
+    rebuilt = first_column(section("HISTORY.md", "## The days rebuilt"))
+    assert set(rebuilt) == set(history.RECORD_FIELDS) - set(history.OBSERVED_ONLY) - {"date", "observed"}
+    storage = section("HISTORY.md", "### Storage and its cost")
+    assert f"`BLOCK_DAYS` ({snapshots.BLOCK_DAYS})" in storage
+    snapshot = section("HISTORY.md", "## The snapshot")
+    for name in snapshots.FLAG_STATE_FIELDS:
+        assert f"`{name}`" in snapshot
+    for name in history.OBSERVED_ONLY:
+        assert f"`{name}`" in snapshot, name

@@ -284,6 +284,7 @@ def test_replicas_starting_together_migrate_once(pg_url, schemas, open_pg):
         "fh_resources",
         "fh_digest_items",
         "fh_digest_runs",
+        "fh_snapshots",
     }
 
 

@@ -13,6 +13,9 @@ from ..vocabulary import DAY_MS, HOUR_MS, MINUTE_MS
 
 WINDOW_DAYS = 180
 HISTORY_DAYS = 730
+SPRINT_STARTS_DAYS_AGO = (
+    62  # the demo teams' cleanup sprint (generator.cleanup_sprint), a Monday-ish two months ago
+)
 
 EVENT_TYPES: dict[str, str] = {
     "flag-created": "A flag was created (global).",

@@ -28,6 +28,7 @@ from .catalog import (
     _WORK_START_MS,
     _WORK_WEIGHTS,
     HISTORY_DAYS,
+    SPRINT_STARTS_DAYS_AGO,
     WINDOW_DAYS,
     ChangeSpec,
     _event_order,
@@ -536,6 +537,27 @@ class _Builder:
                 if archived < self.now:
                     f.archived_at = archived
 
+    def cleanup_sprint(self) -> None:
+        """A cleanup sprint ``SPRINT_STARTS_DAYS_AGO`` days ago: each team archives most of its abandoned temporary
+        flags (code removed a week or more before) within five working days, so the History page shows debt
+        that grew for a quarter and then dropped. Its own random generator: the rest of the account is the
+        same with or without it."""
+        rng = random.Random(f"demo-account:{self.seed}:sprint")
+        start = self.now - SPRINT_STARTS_DAYS_AGO * DAY_MS
+        for f in self.flags:
+            abandoned = f.retired is not None and f.retired < start - 7 * DAY_MS
+            if not (f.temporary and f.archived_at is None and abandoned and f.created < start - 60 * DAY_MS):
+                continue
+            if rng.random() >= 0.7:
+                continue
+            day = start + rng.randrange(5) * DAY_MS
+            zone = self.people[f.maintainer][3]
+            at = day - self.clocks[zone].offset(day) + rng.randrange(9, 17) * HOUR_MS + rng.randrange(HOUR_MS)
+            self.seq += 1
+            f.specs.append(ChangeSpec(at, self.seq, None, "archive", None, f.maintainer, "story"))
+            f.archived_at = at
+            f.churn_end = min(f.churn_end, at)
+
     def flapping(self, f: _Flag, env: str) -> None:
         """An incident: the kill switch goes off and on again several times within a few days."""
         rng = self.rng
@@ -672,6 +694,7 @@ def generate_account(seed: int = 7, now_ms: int | None = None, events_target: in
         ]
         for f in b.rng.sample(pool, min(len(pool), 2)):
             b.flapping(f, "production" if b.rng.random() < 0.7 else "staging")
+    b.cleanup_sprint()
     scripted = sum(1 for f in b.flags for s in f.specs if b.window_start <= s.time < now)
     b.churn(events_target - scripted)
 

@@ -8,17 +8,19 @@ the ranges recorded complete, raw events are read in keyset batches, and one thr
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from ..frame import COLUMNS, flatten_event
+from .snapshots import Snapshot, SnapshotRow, block_bounds, block_of, decode_block, merge_block
 
 RAW_BATCH = 5000  # raw events per keyset batch: bounded memory on long ranges
 
@@ -162,6 +164,10 @@ def latest_copies(items: Iterable[Mapping[str, Any]]) -> dict[str, tuple[dict[st
     return out
 
 
+def _merge_into(stored: list[SnapshotRow], *, new: list[Snapshot]) -> list[SnapshotRow]:
+    return merge_block(stored, new)
+
+
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
 
@@ -256,6 +262,60 @@ class EventStore(ABC):
     @abstractmethod
     def digest_runs(self, limit: int = 50, destination: str | None = None) -> list[DigestRun]:
         """The latest digests, newest first."""
+
+    # -- daily snapshots (ldclient/store/snapshots.py holds the encoding, ldclient/history.py the figures) ---
+
+    @abstractmethod
+    def _snapshot_rows(
+        self, key: StoreKey, from_day: str, to_day: str, *, with_flags: bool = True, last: int | None = None
+    ) -> list[SnapshotRow]:
+        """``key``'s rows of days ``from_day``..``to_day`` (inclusive) by day (only the ``last`` ones when given);
+        without ``with_flags`` the flags column is not read (``b""``)."""
+
+    @abstractmethod
+    def _snapshot_update(
+        self,
+        key: StoreKey,
+        from_day: str,
+        to_day: str,
+        update: Callable[[list[SnapshotRow]], list[SnapshotRow]],
+    ) -> None:
+        """In one transaction that shuts out other writers of ``key``'s snapshots: read the rows of
+        ``from_day``..``to_day`` and write (replace by day) the rows ``update`` returns for them."""
+
+    def put_snapshots(self, key: StoreKey, snapshots: Sequence[Snapshot]) -> None:
+        """Record snapshots (with their flags); one per day, a day already stored is replaced."""
+        blocks: dict[int, list[Snapshot]] = {}
+        for snap in snapshots:
+            blocks.setdefault(block_of(snap.day), []).append(snap)
+        for group in blocks.values():
+            first, last = block_bounds(group[0].day)
+            self._snapshot_update(key, first, last, functools.partial(_merge_into, new=group))
+
+    def put_snapshot(self, key: StoreKey, snapshot: Snapshot) -> None:
+        self.put_snapshots(key, [snapshot])
+
+    def snapshots(
+        self, key: StoreKey, from_day: str, to_day: str, *, with_flags: bool = False
+    ) -> list[Snapshot]:
+        """``key``'s snapshots of ``from_day``..``to_day`` (inclusive), oldest first; ``with_flags`` decodes
+        every flag's state (read from the first day of ``from_day``'s block, which the deltas refer to)."""
+        start = block_bounds(from_day)[0] if with_flags else from_day
+        rows = self._snapshot_rows(key, start, to_day, with_flags=with_flags)
+        out: list[Snapshot] = []
+        group: list[SnapshotRow] = []
+        for row in [*rows, None]:
+            if group and (row is None or block_of(row.day) != block_of(group[0].day)):
+                out += decode_block(group, with_flags=with_flags)
+                group = []
+            if row is not None:
+                group.append(row)
+        return [s for s in out if s.day >= from_day]
+
+    def latest_snapshot(self, key: StoreKey) -> Snapshot | None:
+        """The newest snapshot's figures (no flags), or None when none was recorded."""
+        rows = self._snapshot_rows(key, "0001-01-01", "9999-12-31", with_flags=False, last=1)
+        return decode_block(rows, with_flags=False)[0] if rows else None
 
     def digest_pending(self, destination: str) -> list[DigestItemState]:
         return [s for s in self.digest_states(destination) if s.state == "pending"]

@@ -46,8 +46,9 @@ from .base import (
     StoreKey,
     wanted_columns,
 )
+from .snapshots import SnapshotRow
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 META_TABLE = "flag_health_meta"
 # Fixed id for pg_advisory_xact_lock: every replica's migration runs under it, one at a time.
 MIGRATION_LOCK_ID = int.from_bytes(b"fh-migr8", "big", signed=True)
@@ -106,8 +107,16 @@ MIGRATIONS: list[list[str]] = [
             delivered INTEGER NOT NULL, message TEXT NOT NULL, item_keys JSON NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS fh_digest_runs_by_time ON fh_digest_runs (started_ms)",
     ],
+    [  # 3: daily snapshots (ldclient/store/snapshots.py), by names: clearing the event cache keeps them
+        """CREATE TABLE IF NOT EXISTS fh_snapshots (
+            source TEXT NOT NULL, project TEXT NOT NULL, environment TEXT NOT NULL,
+            day TEXT COLLATE "C" NOT NULL, taken_ms BIGINT NOT NULL, figures TEXT NOT NULL,
+            flags BYTEA NOT NULL, full_state BOOLEAN NOT NULL,
+            PRIMARY KEY (source, project, environment, day))""",
+    ],
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
+SNAPSHOT_LOCK_SALT = 0x534E4150  # "SNAP": the snapshot writers' advisory lock differs from the key's claim
 TABLES = ("fh_events", "fh_coverage", "fh_refreshes", "fh_resources", "fh_keys")
 
 _SELECT_COLUMNS = ", ".join(COLUMNS)
@@ -604,6 +613,50 @@ class PostgresStore(EventStore):
             (*params, limit),
         )
         return [DigestRun.from_row(row) for row in rows]
+
+    # -- daily snapshots ------------------------------------------------------------------------------------
+
+    def _snapshot_rows(
+        self, key: StoreKey, from_day: str, to_day: str, *, with_flags: bool = True, last: int | None = None
+    ) -> list[SnapshotRow]:
+        flags = "flags" if with_flags else "''::bytea"
+        query = (
+            f"SELECT day, taken_ms, figures, {flags} AS flags, full_state FROM fh_snapshots WHERE source = %s "
+            "AND project = %s AND environment = %s AND day BETWEEN %s AND %s ORDER BY day"
+        )
+        params: tuple[Any, ...] = (key.source, key.project, key.environment, from_day, to_day)
+        if last is not None:
+            query = f"SELECT * FROM ({query} DESC LIMIT %s) AS t ORDER BY day"
+            params = (*params, last)
+        return [SnapshotRow(r[0], r[1], r[2], bytes(r[3]), bool(r[4])) for r in self._read(query, params)]
+
+    def _snapshot_update(
+        self,
+        key: StoreKey,
+        from_day: str,
+        to_day: str,
+        update: Callable[[list[SnapshotRow]], list[SnapshotRow]],
+    ) -> None:
+        names = (key.source, key.project, key.environment)
+        with self._tx() as conn:
+            # one writer of this key's snapshots at a time, for the transaction (not the refresh's lock id)
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_id(key) ^ SNAPSHOT_LOCK_SALT,))
+            stored = [
+                SnapshotRow(r[0], r[1], r[2], bytes(r[3]), bool(r[4]))
+                for r in conn.execute(
+                    "SELECT day, taken_ms, figures, flags, full_state FROM fh_snapshots WHERE source = %s "
+                    "AND project = %s AND environment = %s AND day BETWEEN %s AND %s ORDER BY day",
+                    (*names, from_day, to_day),
+                ).fetchall()
+            ]
+            rows = update(stored)
+            if rows:
+                conn.cursor().executemany(
+                    "INSERT INTO fh_snapshots VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (source, project, environment, day) DO UPDATE SET taken_ms = EXCLUDED.taken_ms, "
+                    "figures = EXCLUDED.figures, flags = EXCLUDED.flags, full_state = EXCLUDED.full_state",
+                    [(*names, r.day, r.taken_ms, r.figures, r.flags, r.full) for r in rows],
+                )
 
     def _lock_name(self, key: StoreKey) -> str:
         return f"postgres:{self.lock_id(key)}"

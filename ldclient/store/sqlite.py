@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,14 @@ from .base import (
     StoreKey,
     wanted_columns,
 )
+from .snapshots import SnapshotRow
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Schema 3 is schema 4 without ``chunk_columns``: opening it adds the table, and its whole-page chunks
 # are converted on their first load. Schema 4 is schema 5 without the digest tables (``digest_items``,
-# ``digest_runs``): opening it adds them. Older versions (and code that predates 4) rebuild from the API.
-UPGRADABLE_VERSIONS = (3, 4)
+# ``digest_runs``), schema 5 is schema 6 without ``snapshots``: opening them adds what is missing. Older
+# versions (and code that predates 4) rebuild from the API.
+UPGRADABLE_VERSIONS = (3, 4, 5)
 EVENT_COLUMNS = COLUMNS  # the frame's columns, stored flat so loading needs no JSON parsing
 
 
@@ -77,6 +79,11 @@ CREATE TABLE IF NOT EXISTS digest_runs (
     finished_ms INTEGER NOT NULL, outcome TEXT NOT NULL, items INTEGER NOT NULL, delivered INTEGER NOT NULL,
     message TEXT NOT NULL, item_keys TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS digest_runs_by_time ON digest_runs (started_ms);
+CREATE TABLE IF NOT EXISTS snapshots (  -- one per key and local day (ldclient/store/snapshots.py); by names,
+    -- not key_id: clearing the event cache keeps the history it cannot rebuild
+    source TEXT NOT NULL, project TEXT NOT NULL, environment TEXT NOT NULL, day TEXT NOT NULL,
+    taken_ms INTEGER NOT NULL, figures TEXT NOT NULL, flags BLOB NOT NULL, full INTEGER NOT NULL,
+    PRIMARY KEY (source, project, environment, day));
 """
 
 _INSERT = (
@@ -222,9 +229,26 @@ class SQLiteStore(EventStore):
         except OSError as exc:
             raise StoreError(f"cannot create the cache directory {self.path.parent}: {exc.strerror}") from exc
         try:
-            self._conn = self._open()
+            self._conn = self._open_when_free()
+        except sqlite3.OperationalError as exc:  # busy past the retries, unreadable path: not corruption
+            raise StoreError(f"cannot open the event store at {self.path}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             self._conn = self._rebuild(exc)
+
+    def _open_when_free(self) -> sqlite3.Connection:
+        """``_open``, again while another process holds the file busy: switching to WAL and creating the
+        schema can fail with "database is locked" without waiting on the busy timeout. Only a file that is
+        not a database (or of a foreign schema) is corrupt: moving aside a busy one would pull it out from
+        under the processes using it."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return self._open()
+            except sqlite3.OperationalError as exc:
+                text = str(exc).lower()
+                if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
@@ -622,6 +646,44 @@ class SQLiteStore(EventStore):
             (*params, limit),
         )
         return [DigestRun.from_row(row) for row in rows]
+
+    # -- daily snapshots ------------------------------------------------------------------------------------
+
+    def _snapshot_rows(
+        self, key: StoreKey, from_day: str, to_day: str, *, with_flags: bool = True, last: int | None = None
+    ) -> list[SnapshotRow]:
+        flags = "flags" if with_flags else "X''"
+        sql = (
+            f"SELECT day, taken_ms, figures, {flags}, full FROM snapshots WHERE source = ? AND project = ? "
+            "AND environment = ? AND day BETWEEN ? AND ? ORDER BY day"
+        )
+        params: tuple[Any, ...] = (key.source, key.project, key.environment, from_day, to_day)
+        if last is not None:
+            sql = f"SELECT * FROM ({sql} DESC LIMIT ?) ORDER BY day"
+            params = (*params, last)
+        return [SnapshotRow(r[0], r[1], r[2], bytes(r[3]), bool(r[4])) for r in self._read(sql, params)]
+
+    def _snapshot_update(
+        self,
+        key: StoreKey,
+        from_day: str,
+        to_day: str,
+        update: Callable[[list[SnapshotRow]], list[SnapshotRow]],
+    ) -> None:
+        names = (key.source, key.project, key.environment)
+        with self._tx() as conn:  # BEGIN IMMEDIATE: one writer at a time across processes
+            stored = [
+                SnapshotRow(r[0], r[1], r[2], bytes(r[3]), bool(r[4]))
+                for r in conn.execute(
+                    "SELECT day, taken_ms, figures, flags, full FROM snapshots WHERE source = ? AND project = ? "
+                    "AND environment = ? AND day BETWEEN ? AND ? ORDER BY day",
+                    (*names, from_day, to_day),
+                )
+            ]
+            conn.executemany(
+                "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*names, r.day, r.taken_ms, r.figures, r.flags, int(r.full)) for r in update(stored)],
+            )
 
     def _lock_name(self, key: StoreKey) -> str:
         return f"{self.path}:{key.digest()}"
