@@ -54,9 +54,7 @@ def stale_block() -> None:
         st.caption("Stale share per day in the range, from the daily snapshots (History shows more).")
         st.altair_chart(history_charts.stale_sparkline(frame), width="stretch")
     elif frame is not None:
-        st.caption(
-            "The stale share's trend starts with today's snapshot: one is recorded per day (History)."
-        )
+        st.caption("The stale share's trend starts with today's snapshot: one is recorded per day (History).")
 
 
 kpis = [  # label, value, previous value, sparkline column, format, delta colour, what it means
