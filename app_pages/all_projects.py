@@ -77,7 +77,7 @@ st.dataframe(
         "critical",
     ],
     column_config={
-        "project": st.column_config.TextColumn("Project", pinned=True, width=140),
+        "project": st.column_config.TextColumn("Project", pinned=True, width=130),
         "environment": st.column_config.TextColumn("Environment", pinned=True, width=100),
         "critical": st.column_config.CheckboxColumn("Production-like"),
         "events": st.column_config.NumberColumn("Events", format="%d", width=65),
@@ -87,7 +87,7 @@ st.dataframe(
         "rollback_rate": st.column_config.NumberColumn("Rollback rate", format="%.1f%%", width=95),
         "flapping_flags": st.column_config.NumberColumn("Flapping flags", width=95),
         "off_hours_share": st.column_config.NumberColumn("Off-hours", format="%.1f%%", width=80),
-        "trend": st.column_config.LineChartColumn("Trend (events/week)", width=130),
+        "trend": st.column_config.LineChartColumn("Trend (events/week)", width=115),
         "stale_share": st.column_config.NumberColumn(
             "Stale share",
             format="%.1f%%",
@@ -98,7 +98,7 @@ st.dataframe(
             "Stale change", format="%+.1f pts", width=90, help="Against the newest snapshot before the range"
         ),
         "stale_flags": st.column_config.NumberColumn("Stale flags", width=75),
-        "stale_trend": st.column_config.LineChartColumn("Stale share/week", width=120),
+        "stale_trend": st.column_config.LineChartColumn("Stale share/week", width=95),
         "open": st.column_config.LinkColumn("Overview", display_text="Open overview"),
     },
 )

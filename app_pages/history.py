@@ -114,15 +114,27 @@ with right:
     else:
         st.caption("No flag reached production or was archived in the range.")
 
-with st.expander("Every day as a table"):
-    table = frame.drop(columns=["statuses", "lifecycle_stages", "timeline_stages"])
-    st.dataframe(
-        table.assign(stale_share=table["stale_share"] * 100),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "date": st.column_config.TextColumn("Day", pinned=True),
-            "observed": st.column_config.CheckboxColumn("Observed"),
-            "stale_share": st.column_config.NumberColumn("Stale share", format="%.1f%%"),
-        },
-    )
+st.subheader("Every day")
+table = frame.drop(columns=["statuses", "lifecycle_stages", "timeline_stages"]).iloc[::-1]  # newest first
+st.dataframe(
+    table.assign(stale_share=table["stale_share"] * 100),
+    hide_index=True,
+    width="stretch",
+    height=320,
+    column_config={
+        "date": st.column_config.TextColumn("Day", pinned=True),
+        "observed": st.column_config.CheckboxColumn("Observed"),
+        "temporary_flags": st.column_config.NumberColumn("Temporary flags"),
+        "stale_flags": st.column_config.NumberColumn("Stale flags"),
+        "stale_share": st.column_config.NumberColumn("Stale share", format="%.1f%%"),
+        "flags_without_owner": st.column_config.NumberColumn("Without owner"),
+        "flags_with_code_references": st.column_config.NumberColumn("With code refs"),
+        "median_flag_age_days": st.column_config.NumberColumn("Median age (days)", format="%.0f"),
+        "median_days_to_production": st.column_config.NumberColumn("Days to production", format="%.0f"),
+        "median_days_in_cleanup": st.column_config.NumberColumn("Days in cleanup", format="%.0f"),
+        "flags": st.column_config.NumberColumn("Flags"),
+        "events": st.column_config.NumberColumn("Events"),
+        "rollbacks": st.column_config.NumberColumn("Rollbacks"),
+        "flapping_flags": st.column_config.NumberColumn("Flapping"),
+    },
+)

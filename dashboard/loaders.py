@@ -355,7 +355,7 @@ def production_changes(view: View, from_ms: int, to_ms: int) -> pd.DataFrame:
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=8)
 def _project_rows(
-    source_id: str, from_ms: int, to_ms: int, tz: str, version: int, apps: tuple[str, ...] = ()
+    source_id: str, from_ms: int, to_ms: int, tz: str, version: tuple[int, int], apps: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     from ldclient.report import project_rows as build
 
@@ -365,8 +365,12 @@ def _project_rows(
 def project_rows(view: View, from_ms: int, to_ms: int) -> pd.DataFrame:
     source = get_source()
     source.projects()  # fetched here if their TTL ran out, not inside the cached reader
-    version = max((s.last_refresh.at_ms for s in source.store.summaries() if s.last_refresh), default=0)
-    return _project_rows(source.source_id, from_ms, to_ms, view.tz, version, view.apps)
+    refreshed = max((s.last_refresh.at_ms for s in source.store.summaries() if s.last_refresh), default=0)
+    recorded = max(
+        (_snapshot_version(source.key(p, e)) for p, envs in project_map(fetch=False).items() for e in envs),
+        default=0,
+    )  # a snapshot recorded since ("Record them now") shows at once
+    return _project_rows(source.source_id, from_ms, to_ms, view.tz, (refreshed, recorded), view.apps)
 
 
 # --- cleanup: LaunchDarkly's lifecycle stages, code references, owners, values to keep -------------------

@@ -402,7 +402,7 @@ def became_stale(snapshots: Sequence[Snapshot], from_ms: int, to_ms: int) -> lis
 
 def monthly_medians(flags: pd.DataFrame, events: pd.DataFrame, production: set[str], tz: str) -> pd.DataFrame:
     """Per local month: the median ``days_to_production`` of the flags whose first production change fell in
-    it (from creation), and the median ``days_in_cleanup`` of the flags archived in it (from the start of
+    it (from creation; only flags created within ``events``, whose first change those events hold), and the median ``days_in_cleanup`` of the flags archived in it (from the start of
     their cleanup: 30 days after creation or their last change before the archive, whichever is later;
     docs/HISTORY.md). Columns month (``YYYY-MM``), days_to_production, flags_to_production, days_in_cleanup,
     flags_archived."""
@@ -414,7 +414,11 @@ def monthly_medians(flags: pd.DataFrame, events: pd.DataFrame, production: set[s
     )
     prod = prod[prod["creation_date"].isna() | (prod["event_time"] >= prod["creation_date"])]
     first = prod.groupby("flag_key")["event_time"].min()
-    lead = pd.DataFrame({"at": first, "days": (first - created.reindex(first.index)) / DAY_MS}).dropna()
+    born = created.reindex(first.index)
+    # only flags created within the events given: for an older one the first production change may be earlier
+    since = int(ev["event_time"].min()) if len(ev) else 0
+    first = first[(born >= since).fillna(False).to_numpy(dtype=bool)]
+    lead = pd.DataFrame({"at": first, "days": (first - born.reindex(first.index)) / DAY_MS}).dropna()
 
     archived = fl[fl["archived"] & fl["archived_date"].notna()][
         ["flag_key", "creation_date", "archived_date"]

@@ -20,6 +20,7 @@ PAGES = [
     "app_pages/environments.py",
     "app_pages/all_projects.py",
     "app_pages/data.py",
+    "app_pages/history.py",
 ]
 
 
@@ -219,3 +220,16 @@ def test_flag_health_and_cleanup_agree_on_stale_flags_and_none_of_them_scores_10
     assert (shown.loc[shown["stale"], "health_score"] <= 50).all()
     never = shown[shown["stale"] & (shown["events"] == 0)]
     assert len(never) and (never["health_score"] == 50).all()  # never changed in the range: only the debt
+
+
+def test_all_projects_records_the_missing_snapshots_and_shows_their_stale_share():
+    at = app(page="app_pages/all_projects.py")
+    assert not at.exception, at.exception
+    rows = at.dataframe[0].value
+    assert rows["stale_share"].isna().any()  # a fresh store: no snapshot of most environments yet
+    next(b for b in at.button if b.label == "Record them now").click().run()
+    assert not at.exception, at.exception
+    rows = at.dataframe[0].value
+    assert rows["stale_share"].notna().all() and rows["stale_flags"].notna().all()
+    assert all(len(trend) >= 1 for trend in rows["stale_trend"])  # the demo's recorded past: weekly points
+    assert "no flag-health snapshot" not in texts(at)

@@ -36,7 +36,7 @@ def test_history_page_charts_and_its_shared_link(app_server, page):
     assert _metric(body, "Observed days") == "90 of 90"  # the demo's recorded past covers the range
     shot = screenshot(page, "history")
     copy_to_docs(shot, "history.png")
-    page.get_by_text("Every day as a table").scroll_into_view_if_needed()
+    page.get_by_text("Became stale and archived, per week").scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     screenshot(page, "history-lower")
 

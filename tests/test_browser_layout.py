@@ -25,7 +25,8 @@ KEY_COLUMNS: dict[str, set[str]] = {
     "changes": {"Flag", "Time", "Impact", "Member"},
     "digests": set(),
     "environments": {"Flag", "When", "Who"},
-    "all_projects": {"Project", "Environment", "Events", "Change"},
+    "all_projects": {"Project", "Environment", "Events", "Change", "Stale share", "Stale flags"},
+    "history": {"Day", "Observed", "Temporary flags", "Stale flags", "Stale share"},
     "data": {"Project", "Environment", "Events", "Last refresh", "Outcome"},
 }
 # Changes lists a moment's changes: yesterday afternoon (the demo account's events end at midnight)

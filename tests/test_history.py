@@ -370,3 +370,31 @@ def test_the_demo_shows_a_cleanup_sprint_and_debt_growing_before_it(tmp_path):
     stale = frame.set_index("date")["stale_flags"].astype(float)
     grew = stale[(sprint - timedelta(days=3)).isoformat()] - stale[(sprint - timedelta(days=95)).isoformat()]
     assert grew > 5 and len(quarter) > 80  # the quarter before it: more stale flags every month
+
+
+def test_monthly_medians_restate_time_to_production_and_in_cleanup():
+    from ldclient import lifecycle
+    from ldclient.frame import events_to_frame
+
+    march = date(2026, 3, 2)
+    items = [
+        flag("fast", march, temporary=True),  # created, in production 5 days later
+        flag("slow", march + timedelta(days=1)),  # in production 9 days later
+        flag("before-the-events", march - timedelta(days=300)),  # first change unknowable: left out
+        flag("retired", march - timedelta(days=100), archived=march + timedelta(days=10)),
+    ]
+    events = [
+        event(1, "before-the-events", march, 8, ["updateRules"], env="staging"),
+        event(2, "fast", march + timedelta(days=5), 10, ["updateOn"]),
+        event(3, "slow", march + timedelta(days=10), 10, ["updateOn"]),
+        event(4, "before-the-events", march + timedelta(days=11), 10, ["updateOn"]),
+        event(5, "retired", march - timedelta(days=20), 15, ["updateRules"], env="staging"),
+    ]
+    got = history.monthly_medians(
+        lifecycle.flags_to_frame(items), events_to_frame(events), {"production"}, "UTC"
+    )
+    row = got.set_index("month").loc["2026-03"]
+    assert row["flags_to_production"] == 2 and row["days_to_production"] == 7.0  # median of 5 and 9 days
+    # cleanup began at the later of creation + 30 days and the last change (20 days before the archive date)
+    assert row["flags_archived"] == 1 and row["days_in_cleanup"] == 30.0
+    assert got["month"].tolist() == ["2026-03"]  # months without either are not listed
