@@ -60,6 +60,29 @@ def stale_over_time(frame: pd.DataFrame) -> alt.LayerChart:
     return alt.layer(bars, line).resolve_scale(y="independent").properties(height=HEIGHT)
 
 
+def _stacked(data: pd.DataFrame, field: str, title: str, scale: alt.Scale, order: list[str]) -> alt.Chart:
+    """Flags per day stacked by ``field`` in ``order`` (the first at the bottom)."""
+    return (
+        alt.Chart(data)
+        .mark_area(opacity=0.85)
+        .encode(
+            x=_day_x(),
+            y=alt.Y("flags:Q", title="Flags", stack=True),
+            color=alt.Color(
+                f"{field}:N", scale=scale, sort=order, title=title, legend=alt.Legend(orient="top")
+            ),
+            order=alt.Order("position:Q"),
+            tooltip=[
+                _day_tip(),
+                alt.Tooltip(f"{field}:N", title=title),
+                alt.Tooltip("flags:Q", title="Flags"),
+            ],
+        )
+        .transform_calculate(position=f"indexof({order!r}, datum.{field})")
+        .properties(height=HEIGHT)
+    )
+
+
 def status_mix(frame: pd.DataFrame) -> alt.Chart:
     """Flag statuses per observed day, stacked (new, active, launched, inactive)."""
     seen = frame[frame["observed"]]
@@ -69,29 +92,7 @@ def status_mix(frame: pd.DataFrame) -> alt.Chart:
         for name in STATUS_ORDER
     ]
     data = pd.DataFrame(rows, columns=["date", "status", "flags"])
-    return (
-        alt.Chart(data)
-        .mark_area(opacity=0.85)
-        .encode(
-            x=_day_x(),
-            y=alt.Y("flags:Q", title="Flags", stack=True),
-            color=alt.Color(
-                "status:N",
-                scale=STATUS_SCALE,
-                sort=STATUS_ORDER,
-                title="Status",
-                legend=alt.Legend(orient="top"),
-            ),
-            order=alt.Order("status_order:Q"),
-            tooltip=[
-                _day_tip(),
-                alt.Tooltip("status:N", title="Status"),
-                alt.Tooltip("flags:Q", title="Flags"),
-            ],
-        )
-        .transform_calculate(status_order=f"indexof({STATUS_ORDER!r}, datum.status)")
-        .properties(height=HEIGHT)
-    )
+    return _stacked(data, "status", "Status", STATUS_SCALE, STATUS_ORDER)
 
 
 def stages_over_time(frame: pd.DataFrame) -> alt.Chart:
@@ -103,26 +104,7 @@ def stages_over_time(frame: pd.DataFrame) -> alt.Chart:
         for name in LD_STAGE_ORDER
     ]
     data = pd.DataFrame(rows, columns=["date", "stage", "flags"])
-    order = [LD_STAGE_LABELS[s] for s in LD_STAGE_ORDER]
-    return (
-        alt.Chart(data)
-        .mark_area(opacity=0.85)
-        .encode(
-            x=_day_x(),
-            y=alt.Y("flags:Q", title="Flags", stack=True),
-            color=alt.Color(
-                "stage:N", scale=LD_STAGE_SCALE, sort=order, title="Stage", legend=alt.Legend(orient="top")
-            ),
-            order=alt.Order("stage_order:Q"),
-            tooltip=[
-                _day_tip(),
-                alt.Tooltip("stage:N", title="Stage"),
-                alt.Tooltip("flags:Q", title="Flags"),
-            ],
-        )
-        .transform_calculate(stage_order=f"indexof({order!r}, datum.stage)")
-        .properties(height=HEIGHT)
-    )
+    return _stacked(data, "stage", "Stage", LD_STAGE_SCALE, [LD_STAGE_LABELS[s] for s in LD_STAGE_ORDER])
 
 
 def temporary_over_time(frame: pd.DataFrame) -> alt.Chart:

@@ -34,26 +34,7 @@ SNAPSHOT_FRESH_MS = 5 * 60_000  # the dashboard records again after a refresh, a
 FLAPPING_WINDOW_MS = 7 * DAY_MS
 
 # one row per day: the recorded figures (None on a reconstructed day) and the rebuilt ones (every day)
-RECORD_FIELDS = (
-    "date",
-    "observed",
-    "temporary_flags",
-    "stale_flags",
-    "stale_share",
-    "statuses",
-    "lifecycle_stages",
-    "timeline_stages",
-    "flags_without_owner",
-    "flags_with_code_references",
-    "median_flag_age_days",
-    "median_days_to_production",
-    "median_days_in_cleanup",
-    "flags",
-    "events",
-    "rollbacks",
-    "flapping_flags",
-)
-OBSERVED_ONLY = (
+OBSERVED_ONLY = (  # what only a snapshot knows: statuses, and so stale verdicts, have no history
     "stale_flags",
     "stale_share",
     "statuses",
@@ -65,6 +46,8 @@ OBSERVED_ONLY = (
     "median_days_to_production",
     "median_days_in_cleanup",
 )
+REBUILT = ("flags", "events", "rollbacks", "flapping_flags")
+RECORD_FIELDS = ("date", "observed", "temporary_flags", *OBSERVED_ONLY, *REBUILT)
 
 
 # --- taking a snapshot ------------------------------------------------------------------------------------

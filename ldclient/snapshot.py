@@ -49,14 +49,9 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-def take_snapshot(inputs: SnapshotInputs, env: str, now: int) -> Snapshot:
-    """Today's figures and every flag's state for ``env``, with the same functions ``metrics``, Lifecycle and
-    Cleanup use, so a snapshot says what those pages said that day."""
-    recent = inputs.events[pd.to_numeric(inputs.events["event_time"]) >= now - STALE_EVENTS_DAYS * DAY_MS]
-    live = lifecycle.flags_to_frame(inputs.flags)
-    here = inputs.statuses[inputs.statuses["environment_key"] == env]
-    health = lifecycle.lifecycle_metrics(live, here, recent, env, inputs.production, now)
-    stages = lifecycle.lifecycle_stages(
+def stages_of(inputs: SnapshotInputs, env: str, now: int) -> pd.DataFrame:
+    """LaunchDarkly's lifecycle stage, owner and code references of every flag (the Cleanup page's table)."""
+    return lifecycle.lifecycle_stages(
         inputs.items,
         inputs.statuses,
         inputs.critical,
@@ -68,6 +63,16 @@ def take_snapshot(inputs: SnapshotInputs, env: str, now: int) -> Snapshot:
         stale_env=env,
         history_from_ms=inputs.history_from_ms,
     )
+
+
+def take_snapshot(inputs: SnapshotInputs, env: str, now: int) -> Snapshot:
+    """Today's figures and every flag's state for ``env``, with the same functions ``metrics``, Lifecycle and
+    Cleanup use, so a snapshot says what those pages said that day."""
+    recent = inputs.events[pd.to_numeric(inputs.events["event_time"]) >= now - STALE_EVENTS_DAYS * DAY_MS]
+    live = lifecycle.flags_to_frame(inputs.flags)
+    here = inputs.statuses[inputs.statuses["environment_key"] == env]
+    health = lifecycle.lifecycle_metrics(live, here, recent, env, inputs.production, now)
+    stages = stages_of(inputs, env, now)
     everything = lifecycle.flags_to_frame([*inputs.flags, *inputs.archived])
     timeline = lifecycle.lifecycle_table(everything, inputs.statuses, inputs.events, inputs.production, now)
     summary = lifecycle.timeline_summary(timeline)

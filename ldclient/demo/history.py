@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import lifecycle
 from ..lifecycle.core import RECENT_WINDOW_MS, STALE_MIN_AGE_MS, STALE_STATUSES
-from ..snapshot import SnapshotInputs, take_snapshot, utc_day
+from ..snapshot import SnapshotInputs, stages_of, take_snapshot, utc_day
 from ..store.snapshots import FlagState, Snapshot
 from ..vocabulary import DAY_MS, STATUS_NAMES
 
@@ -49,18 +49,7 @@ def seeded_snapshots(inputs: SnapshotInputs, env: str, now: int, days: int = SEE
     touched = _times(here)
     production = ev[env_keys.isin(sorted(inputs.production)).fillna(False)]
     first_production = {k: int(v[0]) for k, v in _times(production).items()}
-    stages = lifecycle.lifecycle_stages(
-        inputs.items,
-        inputs.statuses,
-        inputs.critical,
-        now,
-        code_refs=inputs.code_refs,
-        members=inputs.members,
-        teams=inputs.teams,
-        events=inputs.events,
-        stale_env=env,
-        history_from_ms=inputs.history_from_ms,
-    ).set_index("flag_key")
+    stages = stages_of(inputs, env, now).set_index("flag_key")
     never = np.iinfo(np.int64).max
     rows = []
     for f in fl.itertuples(index=False):
