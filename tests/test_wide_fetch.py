@@ -184,3 +184,35 @@ def test_a_failing_part_of_a_split_key_is_not_recorded_and_the_rest_is(server, a
     covered = store.covered(key)
     assert all(end <= doomed.start or start >= doomed.end for start, end in covered)
     assert_store_honest(store, key, truth(account, key))
+
+
+def test_a_global_budget_of_ten_requests_a_second_is_waited_for_not_overrun(server, account, store):
+    """LaunchDarkly's budget is global: the keys fetched side by side share it. The client reads what is left
+    of it from every answer and waits for its reset, so nearly nothing is refused and nothing is lost."""
+    server.api.faults = DemoFaults(budget_per_s=10)
+    client = LDClient(TOKEN, server.base_url, seed=3, retry=RetryPolicy(max_elapsed_s=600))  # real sleeps
+    keys = keys_of(account, server.base_url)
+    reports = refresh_keys(client, store, keys, RefreshPlan(LO, HI, now=ANCHOR))
+    assert all(r.ok for r in reports), [r.error for r in reports if not r.ok]
+    sent, refused = server.stats.count("flag-events"), server.stats.status_count(429)
+    assert sent > 30  # more than three seconds of budget: the waits were needed
+    assert refused <= sent // 10, (refused, sent)  # without the waits, most requests past the first 10 fail
+    for key in keys:
+        assert store.covered(key) == [(LO, HI)], key
+        assert_store_honest(store, key, truth(account, key))
+
+
+def test_a_spent_budget_pauses_every_request_until_its_reset():
+    import time
+
+    from ldclient.api.client import RateGate
+
+    gate = RateGate(4, 8)
+    gate.active = 3  # three requests in flight: a budget of 2 left would refuse one of them
+    reset_ms = int((time.time() + 30) * 1000)
+    gate.observe({"X-Ratelimit-Global-Remaining": "2", "X-Ratelimit-Reset": str(reset_ms)})
+    assert 25 < gate.paused_until - time.monotonic() <= 30 and gate.limit == 2
+    calm = RateGate(4, 8)
+    calm.active = 3
+    calm.observe({"X-Ratelimit-Global-Remaining": "500", "X-Ratelimit-Reset": str(reset_ms)})
+    assert calm.paused_until == 0.0 and calm.limit == 4  # budget to spare: no wait

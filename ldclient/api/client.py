@@ -90,6 +90,9 @@ class RetryPolicy:
         return rng.uniform(0, min(self.max_delay_s, self.base_delay_s * 2**attempt))
 
 
+MAX_RESET_WAIT_S = 60.0  # a reset further away than this is a clock problem, not a budget: wait no longer
+
+
 class RateGate:
     """Adaptive concurrency shared by all requests of one fetch: start small, grow on success,
     halve when LaunchDarkly's remaining budget runs low or a 429 arrives, pause everyone on 429."""
@@ -128,6 +131,13 @@ class RateGate:
             for k in ("X-Ratelimit-Global-Remaining", "X-Ratelimit-Route-Remaining")
             if (v := headers.get(k)) is not None and v.strip().lstrip("-").isdigit()
         ]
+        if remaining and min(remaining) < self.active:
+            # the budget is spent (or the requests in flight will spend it): everyone waits for its reset
+            # instead of being refused, as LaunchDarkly's rate-limit docs ask of clients
+            reset = headers.get("X-Ratelimit-Reset", "")
+            wait = int(reset) / 1000 - time.time() if reset.isdigit() else 1.0
+            self.pause(min(MAX_RESET_WAIT_S, max(0.0, wait)))
+            return
         if remaining and min(remaining) <= 2 * self.limit:
             self.limit = max(1, self.limit // 2)
             self._successes = 0

@@ -114,10 +114,13 @@ class DemoFaults:
     error_rate: float = 0.0
     error_statuses: tuple[int, ...] = (500, 502, 503, 504)
     seed: int = 0
+    # a global budget of requests per second, as LaunchDarkly enforces one: beyond it, 429 with Retry-After
+    # until the second ends; the rate-limit headers then count down to 0 for real (0 turns it off)
+    budget_per_s: int = 0
 
     def __post_init__(self) -> None:
-        if self.latency_s < 0 or self.retry_after_s < 0:
-            raise ValueError("latency_s and retry_after_s must not be negative")
+        if self.latency_s < 0 or self.retry_after_s < 0 or self.budget_per_s < 0:
+            raise ValueError("latency_s, retry_after_s and budget_per_s must not be negative")
         if self.rate_limit_every < 0:
             raise ValueError("rate_limit_every must not be negative (0 turns it off)")
         if not 0.0 <= self.error_rate <= 1.0:
@@ -246,6 +249,7 @@ class DemoApi:
         self._fault_rng = random.Random(self._faults.seed)
         self._seq = 0
         self._rate_lock = threading.Lock()
+        self._budget_second, self._budget_used = -1, 0
         self._rate_window = -1
         self._rate_global = 0
         self._rate_routes: Counter[str] = Counter()
@@ -303,6 +307,29 @@ class DemoApi:
                 return self._fault_rng.choice(faults.error_statuses), {}
         return None
 
+    def _budget(self) -> tuple[dict[str, str], bool]:
+        """With ``budget_per_s``: count this request in its second and return the rate-limit headers that say
+        what is left of it, and whether it is over (a 429 until the second ends). Without: ({}, False)."""
+        budget = self._faults.budget_per_s
+        if not budget:
+            return {}, False
+        now = time.time()
+        second = int(now)
+        with self._fault_lock:
+            if second != self._budget_second:
+                self._budget_second, self._budget_used = second, 0
+            self._budget_used += 1
+            used = self._budget_used
+        reset_ms = (second + 1) * 1000
+        headers = {
+            "X-Ratelimit-Global-Remaining": str(max(0, budget - used)),
+            "X-Ratelimit-Route-Remaining": str(max(0, budget - used)),
+            "X-Ratelimit-Reset": str(reset_ms),
+        }
+        if used <= budget:
+            return headers, False
+        return {**headers, "Retry-After": _seconds_text(max(0.001, reset_ms / 1000 - now))}, True
+
     def _rate_headers(self, route: str) -> dict[str, str]:
         """Plausible budgets in 10-second windows; never 0 unless a 429 is injected (demo never throttles)."""
         now = int(time.time() * 1000)
@@ -333,7 +360,9 @@ class DemoApi:
                 break
         self.stats.record(route)
         headers = self._rate_headers(route)
-        fault = self._fault()
+        budget, refused = self._budget()
+        headers.update(budget)
+        fault = (429, {}) if refused else self._fault()
         if fault is not None:
             status, extra = fault
             headers.update(extra)

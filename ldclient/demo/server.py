@@ -170,7 +170,7 @@ def _probability(text: str) -> float:
 
 def add_cli_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Adds --host --port --seed --events and the fault options (--latency-ms --rate-limit-every
-    --retry-after --error-rate --fault-seed) to ``parser``."""
+    --retry-after --budget-per-s --error-rate --fault-seed) to ``parser``."""
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=_non_negative(int), default=8765, help="port (default 8765, 0 = any)")
     parser.add_argument("--seed", type=int, default=7, help="demo account seed (default 7)")
@@ -201,6 +201,13 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
         help="Retry-After seconds on injected 429s (default 1)",
     )
     parser.add_argument(
+        "--budget-per-s",
+        type=_non_negative(int),
+        default=0,
+        metavar="N",
+        help="a global budget of N requests per second, as LaunchDarkly's: 429 with Retry-After past it (0 = none)",
+    )
+    parser.add_argument(
         "--error-rate",
         type=_probability,
         default=0.0,
@@ -219,6 +226,7 @@ def faults_from_args(ns: argparse.Namespace) -> DemoFaults:
         retry_after_s=getattr(ns, "retry_after", 1.0),
         error_rate=getattr(ns, "error_rate", 0.0),
         seed=getattr(ns, "fault_seed", 0),
+        budget_per_s=getattr(ns, "budget_per_s", 0),
     )
 
 
