@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from . import lifecycle
-from .errors import LDError
+from .history import snapshot_inputs
+from .snapshot import stages_of
 from .source import DataSource
 from .sync import now_ms
 from .timeutil import format_ms
@@ -47,13 +47,6 @@ def _iso(ms: Any) -> str | None:
     return pd.Timestamp(int(ms), unit="ms", tz="UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _optional(fetch: Any) -> Any:
-    try:
-        return fetch()
-    except LDError:
-        return None  # not readable with this token (or switched off): unknown, not a failure
-
-
 def stale_environment(source: DataSource, project: str, env: str | None) -> str:
     """``env``, else the project's first critical environment, else its first environment."""
     envs = source.environments(project)
@@ -82,38 +75,14 @@ def cleanup_records(
     if not environments:
         raise ValueError(f"unknown project {project!r}")
     here = stale_environment(source, project, env)
-    critical = lifecycle.critical_environments([{"key": e.key, "critical": e.critical} for e in environments])
     at = now_ms() if now is None else now
     start = at - source.settings.history_days * DAY_MS
-    frames = []
     for e in environments:
         report = source.refresh(project, e.key, start, at + 1)
         if report.error is not None and e.key == here:
             raise report.error
-        frames.append(source.store.load_frame(source.key(project, e.key), start, at + 1))
-    events = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
-    items = (
-        lifecycle.merge_flag_configs(*[source.flag_configs(project, e) for e in sorted(critical)])
-        if critical
-        else source.flags(project)
-    )
-    statuses = pd.concat(
-        [lifecycle.statuses_to_frame(source.statuses(project, e), e) for e in sorted(critical | {here})],
-        ignore_index=True,
-    )
-    code = _optional(lambda: source.code_refs(project))
-    table = lifecycle.lifecycle_stages(
-        items,
-        statuses,
-        critical,
-        at,
-        code_refs=lifecycle.code_refs_to_frame(code) if isinstance(code, dict) else None,
-        members=_optional(source.members),
-        teams=_optional(source.teams),
-        events=events,
-        stale_env=here,
-        history_from_ms=start,
-    )
+    # what a snapshot's stages read, read the same way (history.snapshot_inputs); archived flags have no record
+    table = stages_of(snapshot_inputs(source, project, here, at, with_archived=False), here, at)
     table = table[table["lifecycle_stage"] != "archived"]
     if maintainers:
         wanted = {m.lower() for m in maintainers}

@@ -60,16 +60,20 @@ def _optional(fetch: Any) -> Any:
         return None  # not readable with this token (or switched off): unknown, not a failure
 
 
-def snapshot_inputs(source: DataSource, project: str, env: str, now: int) -> SnapshotInputs:
-    """Read (fetching where a TTL ran out) what a snapshot of (project, env) needs. Events are read from
-    the store only: the caller refreshed them (``sync``, the dashboard's loaders, ``metrics``)."""
+def snapshot_inputs(
+    source: DataSource, project: str, env: str, now: int, *, with_archived: bool = True
+) -> SnapshotInputs:
+    """Read (fetching where a TTL ran out) what a snapshot of (project, env) needs, which is also what the
+    Cleanup report's lifecycle stages read. Events are read from the store only: the caller refreshed them
+    (``sync``, the dashboard's loaders, ``metrics``, ``cleanup``). ``with_archived=False`` leaves the archived
+    flags out (not fetched, not staged)."""
     environments = source.environments(project)
     if env not in [e.key for e in environments]:
         raise ValueError(f"unknown environment {env!r} in project {project!r}")
     envs = [{"key": e.key, "critical": e.critical} for e in environments]
     critical = lifecycle.critical_environments(envs)
     flags = source.flags(project)
-    archived = _optional(lambda: source.archived_flags(project)) or []
+    archived = (_optional(lambda: source.archived_flags(project)) or []) if with_archived else []
     items = (
         lifecycle.merge_flag_configs(*[source.flag_configs(project, e) for e in sorted(critical)])
         if critical
