@@ -571,34 +571,24 @@ def history_data(view: View) -> dict[str, Any]:
 
 
 def stale_trend(view: View) -> dict[str, Any]:
-    """The Overview's compact stale history: the view's key's snapshots in the range (``frame``: date,
-    observed, stale_share, stale_flags) and ``stale_share_change`` (``report.stale_trend``)."""
+    """The Overview's compact stale history, from one read of the key's snapshots: ``report.stale_trend``'s
+    figures and ``frame`` (date, observed, stale_share, stale_flags), one row per local day of the range."""
+    from ldclient.report import range_snapshots
     from ldclient.report import stale_trend as figures
 
     ensure_snapshot(view)
-    source = get_source()
     from_ms, to_ms = window(view)
-    out = figures(source, _key(view), from_ms, to_ms)
-    snaps = [
-        s
-        for s in source.store.snapshots(_key(view), history_day(from_ms), history_day(to_ms))
-        if from_ms <= s.taken_ms < to_ms
-    ]
+    snaps = range_snapshots(get_source(), _key(view), from_ms, to_ms)
+    inside = [s for s in snaps if s.taken_ms >= from_ms]
     frame = pd.DataFrame(
         {
             "date": [
                 pd.Timestamp(s.taken_ms, unit="ms", tz="UTC").tz_convert(view.tz).strftime("%Y-%m-%d")
-                for s in snaps
+                for s in inside
             ],
             "observed": True,
-            "stale_share": [s.figures.get("stale_share") for s in snaps],
-            "stale_flags": [s.figures.get("stale_flags") for s in snaps],
+            "stale_share": [s.figures.get("stale_share") for s in inside],
+            "stale_flags": [s.figures.get("stale_flags") for s in inside],
         }
     ).drop_duplicates("date", keep="last")
-    return {**out, "frame": frame}
-
-
-def history_day(ms: int) -> str:
-    from ldclient.history import utc_day
-
-    return utc_day(ms)
+    return {**figures(snaps, from_ms, to_ms), "frame": frame}

@@ -111,11 +111,11 @@ def record_snapshot(source: DataSource, project: str, env: str, now: int) -> Sna
     (``demo.history``), so its History charts have months to show."""
     key = source.key(project, env)
     inputs = snapshot_inputs(source, project, env, now)
+    snap = take_snapshot(inputs, env, now)
     if source.demo and not source.store.snapshots(key, "0001-01-01", utc_day(now - DAY_MS)):
         from .demo.history import seeded_snapshots
 
-        source.store.put_snapshots(key, seeded_snapshots(inputs, env, now))
-    snap = take_snapshot(inputs, env, now)
+        source.store.put_snapshots(key, seeded_snapshots(inputs, env, snap))
     source.store.put_snapshot(key, snap)
     return snap
 
@@ -193,17 +193,11 @@ def history_frame(
     if len(days):
         series = metrics.daily_series(events, int(starts[0]), int(at[-1]), tz)
         by_day = series.set_index("period")
-        out["events"] = pd.array(
-            [int(by_day["events"].get(d, 0)) if k else None for d, k in zip(out["date"], known, strict=True)],
-            dtype="Int64",
-        )
-        out["rollbacks"] = pd.array(
-            [
-                int(by_day["rollbacks"].get(d, 0)) if k else None
-                for d, k in zip(out["date"], known, strict=True)
-            ],
-            dtype="Int64",
-        )
+        for name in ("events", "rollbacks"):  # counted where the stored history reaches, else unknown
+            out[name] = pd.array(
+                [int(by_day[name].get(d, 0)) if k else None for d, k in zip(out["date"], known, strict=True)],
+                dtype="Int64",
+            )
         times = pd.to_numeric(events["event_time"]).to_numpy(dtype="int64") if len(events) else np.empty(0)
         order = np.argsort(times, kind="stable")
         sorted_times = times[order]
@@ -339,6 +333,16 @@ def render_history(records: list[dict[str, Any]], fmt: str) -> str:
 # --- what changed: weekly transitions, monthly medians --------------------------------------------------
 
 
+def _with_flags_in_order(snapshots: Sequence[Snapshot]) -> list[Snapshot]:
+    return sorted((s for s in snapshots if s.flags is not None), key=lambda s: s.taken_ms)
+
+
+def _newly_stale(before: Snapshot, after: Snapshot) -> set[str]:
+    """Flags stale in ``after`` that were not stale (or not there) in ``before``."""
+    was, now = before.flags or {}, after.flags or {}
+    return {k for k, v in now.items() if v[3] and not (k in was and was[k][3])}
+
+
 def weekly_transitions(snapshots: Sequence[Snapshot], flags: pd.DataFrame, tz: str) -> pd.DataFrame:
     """Per ISO week (labelled by its Monday): flags that ``became_stale`` (stale in a snapshot, not stale or
     absent in the snapshot before it) and flags ``archived`` (by their archive date). Columns week,
@@ -354,12 +358,9 @@ def weekly_transitions(snapshots: Sequence[Snapshot], flags: pd.DataFrame, tz: s
             week, {"week": week, "became_stale": 0, "archived": 0, "became_stale_keys": []}
         )
 
-    ordered = sorted((s for s in snapshots if s.flags is not None), key=lambda s: s.taken_ms)
+    ordered = _with_flags_in_order(snapshots)
     for before, after in zip(ordered, ordered[1:], strict=False):
-        assert before.flags is not None and after.flags is not None
-        new = sorted(
-            k for k, v in after.flags.items() if v[3] and not (k in before.flags and before.flags[k][3])
-        )
+        new = sorted(_newly_stale(before, after))
         r = row(week_of(after.taken_ms))
         r["became_stale"] += len(new)
         r["became_stale_keys"] += new
@@ -376,14 +377,11 @@ def weekly_transitions(snapshots: Sequence[Snapshot], flags: pd.DataFrame, tz: s
 
 def became_stale(snapshots: Sequence[Snapshot], from_ms: int, to_ms: int) -> list[str]:
     """Flags stale in a snapshot taken in ``[from_ms, to_ms)`` that were not stale in the one before it."""
-    ordered = sorted((s for s in snapshots if s.flags is not None), key=lambda s: s.taken_ms)
+    ordered = _with_flags_in_order(snapshots)
     out: set[str] = set()
     for before, after in zip(ordered, ordered[1:], strict=False):
         if from_ms <= after.taken_ms < to_ms:
-            assert before.flags is not None and after.flags is not None
-            out |= {
-                k for k, v in after.flags.items() if v[3] and not (k in before.flags and before.flags[k][3])
-            }
+            out |= _newly_stale(before, after)
     return sorted(out)
 
 
@@ -445,46 +443,6 @@ def monthly_medians(flags: pd.DataFrame, events: pd.DataFrame, production: set[s
     return out.sort_values("month").reset_index(drop=True)
 
 
-def latest_figures(frame: pd.DataFrame, days_back: int = 7) -> dict[str, Any]:
-    """The newest observed day's stale figures and the change from the observed day ``days_back`` before it
-    (or the oldest one after that, when the history is shorter): ``stale_flags``, ``stale_share``,
-    ``stale_flags_change``, ``stale_share_change`` (None without two observed days), ``date``, ``since``."""
-    seen = frame[frame["observed"]]
-    if not len(seen):
-        return {}
-    last = seen.iloc[-1]
-    target = (date.fromisoformat(str(last["date"])) - timedelta(days=days_back)).isoformat()
-    earlier = seen[seen["date"] <= target]
-    base = earlier.iloc[-1] if len(earlier) else (seen.iloc[0] if len(seen) > 1 else None)
-    out: dict[str, Any] = {
-        "date": str(last["date"]),
-        "stale_flags": _plain(last["stale_flags"]),
-        "stale_share": _plain(last["stale_share"]),
-        "since": None if base is None else str(base["date"]),
-        "stale_flags_change": None,
-        "stale_share_change": None,
-    }
-    if base is not None and base["date"] != last["date"]:
-        out["stale_flags_change"] = _plain(last["stale_flags"] - base["stale_flags"])
-        out["stale_share_change"] = _plain(last["stale_share"] - base["stale_share"])
-    return out
-
-
-def weekly_points(frame: pd.DataFrame, column: str) -> list[float]:
-    """``column`` of the observed days, one point per whole week back from the newest (for sparklines)."""
-    seen = frame[frame["observed"] & frame[column].notna()]
-    if not len(seen):
-        return []
-    newest = date.fromisoformat(str(seen["date"].iloc[-1]))
-    by_day = dict(zip(seen["date"], seen[column], strict=True))
-    points = []
-    for n in range(12, -1, -1):
-        day = (newest - timedelta(days=7 * n)).isoformat()
-        if day in by_day:
-            points.append(float(by_day[day]))
-    return points
-
-
 __all__ = [
     "OBSERVED_ONLY",
     "RECORD_FIELDS",
@@ -493,7 +451,6 @@ __all__ = [
     "history_frame",
     "history_records",
     "key_history",
-    "latest_figures",
     "monthly_medians",
     "record_snapshot",
     "render_history",
@@ -501,6 +458,5 @@ __all__ = [
     "snapshot_is_recent",
     "take_snapshot",
     "utc_day",
-    "weekly_points",
     "weekly_transitions",
 ]

@@ -15,6 +15,7 @@ from .applications import filter_events, filter_flags, filter_statuses
 from .applications import flag_keys as app_flag_keys
 from .frame import filter_frame
 from .source import DataSource
+from .store.snapshots import Snapshot
 from .sync import now_ms
 from .timeutil import day_start_ms, format_ms
 from .vocabulary import DAY_MS, WEEK_MS
@@ -200,7 +201,7 @@ def project_rows(
             as_of = source.store.last_good_refresh_ms(key)
             end = as_of if as_of is not None and from_ms < as_of < to_ms else to_ms
             m = metrics.compute_with_trend(frame, from_ms, end, tz, work=work)
-            stale = stale_trend(source, key, from_ms, to_ms)
+            stale = stale_trend(range_snapshots(source, key, from_ms, to_ms), from_ms, to_ms)
             rows.append(
                 {
                     "project": project.key,
@@ -223,19 +224,24 @@ def project_rows(
     return pd.DataFrame(rows)
 
 
-def stale_trend(source: DataSource, key: Any, from_ms: int, to_ms: int) -> dict[str, Any]:
-    """The key's stale figures from its daily snapshots (docs/HISTORY.md): ``stale_share`` and ``stale_flags``
-    of the newest snapshot taken before ``to_ms`` (None without one), ``stale_share_change`` against the newest
-    taken before ``from_ms`` (the previous period's end; None without one), and ``stale_trend``: the stale share
-    of the last snapshot of each 7 days counted back from ``to_ms``, oldest first (weeks without one left out)."""
+TREND_LOOKBACK_MS = 8 * DAY_MS  # how far before a range ``stale_trend`` looks for the previous period's end
+
+
+def range_snapshots(source: DataSource, key: Any, from_ms: int, to_ms: int) -> list[Snapshot]:
+    """The key's snapshots (figures only) of the UTC days from ``TREND_LOOKBACK_MS`` before the range to its
+    end, taken before ``to_ms``, oldest first."""
     from .history import utc_day
 
-    snaps = [
-        s
-        for s in source.store.snapshots(key, utc_day(from_ms - 8 * DAY_MS), utc_day(to_ms))
-        if s.taken_ms < to_ms
-    ]
-    inside = [s for s in snaps if s.taken_ms >= from_ms]
+    day = utc_day(from_ms - TREND_LOOKBACK_MS)
+    return [s for s in source.store.snapshots(key, day, utc_day(to_ms)) if s.taken_ms < to_ms]
+
+
+def stale_trend(snaps: list[Snapshot], from_ms: int, to_ms: int) -> dict[str, Any]:
+    """Stale figures of ``range_snapshots`` (docs/HISTORY.md): ``stale_share`` and ``stale_flags`` of the newest
+    snapshot taken in the range (None without one), ``stale_share_change`` against the newest taken before it
+    (the previous period's end; None without one), and ``stale_trend``: the stale share of the last snapshot of
+    each 7 days counted back from ``to_ms``, oldest first (weeks without one left out)."""
+    inside = [s for s in snaps if from_ms <= s.taken_ms < to_ms]
     before = [s for s in snaps if s.taken_ms < from_ms]
     out: dict[str, Any] = {
         "stale_share": None,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import lifecycle
 from ..lifecycle.core import RECENT_WINDOW_MS, STALE_MIN_AGE_MS, STALE_STATUSES
-from ..snapshot import SnapshotInputs, stages_of, take_snapshot, utc_day
+from ..snapshot import SnapshotInputs, stages_of, utc_day
 from ..store.snapshots import FlagState, Snapshot
 from ..vocabulary import DAY_MS, STATUS_NAMES
 
@@ -38,9 +38,12 @@ def _times(events: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def seeded_snapshots(inputs: SnapshotInputs, env: str, now: int, days: int = SEEDED_DAYS) -> list[Snapshot]:
-    """One snapshot per UTC day of the ``days`` before today's (oldest first), from the account's own data."""
-    today = take_snapshot(inputs, env, now)
+def seeded_snapshots(
+    inputs: SnapshotInputs, env: str, today: Snapshot, days: int = SEEDED_DAYS
+) -> list[Snapshot]:
+    """One snapshot per UTC day of the ``days`` before ``today``'s (oldest first), from the account's own data
+    and today's snapshot (``snapshot.take_snapshot`` of the same inputs), whose states are carried back."""
+    now = today.taken_ms
     assert today.flags is not None
     fl = lifecycle.core._flags_view(lifecycle.flags_to_frame([*inputs.flags, *inputs.archived]))
     ev = inputs.events

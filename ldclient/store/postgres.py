@@ -619,16 +619,12 @@ class PostgresStore(EventStore):
     def _snapshot_rows(
         self, key: StoreKey, from_day: str, to_day: str, *, with_flags: bool = True, last: int | None = None
     ) -> list[SnapshotRow]:
-        flags = "flags" if with_flags else "''::bytea"
-        query = (
-            f"SELECT day, taken_ms, figures, {flags} AS flags, full_state FROM fh_snapshots WHERE source = %s "
-            "AND project = %s AND environment = %s AND day BETWEEN %s AND %s ORDER BY day"
-        )
+        query = _snapshot_select("flags" if with_flags else "''::bytea")
         params: tuple[Any, ...] = (key.source, key.project, key.environment, from_day, to_day)
         if last is not None:
             query = f"SELECT * FROM ({query} DESC LIMIT %s) AS t ORDER BY day"
             params = (*params, last)
-        return [SnapshotRow(r[0], r[1], r[2], bytes(r[3]), bool(r[4])) for r in self._read(query, params)]
+        return [SnapshotRow.from_row(r) for r in self._read(query, params)]
 
     def _snapshot_update(
         self,
@@ -642,12 +638,8 @@ class PostgresStore(EventStore):
             # one writer of this key's snapshots at a time, for the transaction (not the refresh's lock id)
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_id(key) ^ SNAPSHOT_LOCK_SALT,))
             stored = [
-                SnapshotRow(r[0], r[1], r[2], bytes(r[3]), bool(r[4]))
-                for r in conn.execute(
-                    "SELECT day, taken_ms, figures, flags, full_state FROM fh_snapshots WHERE source = %s "
-                    "AND project = %s AND environment = %s AND day BETWEEN %s AND %s ORDER BY day",
-                    (*names, from_day, to_day),
-                ).fetchall()
+                SnapshotRow.from_row(r)
+                for r in conn.execute(_snapshot_select("flags"), (*names, from_day, to_day)).fetchall()
             ]
             rows = update(stored)
             if rows:
@@ -696,6 +688,14 @@ class PostgresStore(EventStore):
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _snapshot_select(flags: str) -> str:
+    """A key's snapshot rows of a day range, by day; ``flags`` is the column (or an empty stand-in)."""
+    return (
+        f"SELECT day, taken_ms, figures, {flags} AS flags, full_state FROM fh_snapshots WHERE source = %s "
+        "AND project = %s AND environment = %s AND day BETWEEN %s AND %s ORDER BY day"
+    )
 
 
 def _secrets_of(url: str) -> list[str]:

@@ -45,6 +45,11 @@ class SnapshotRow:
     flags: bytes  # zlib-compressed JSON
     full: bool
 
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> SnapshotRow:
+        """A stored row (day, taken_ms, figures, flags, full) as either backend's driver returns it."""
+        return cls(row[0], int(row[1]), row[2], bytes(row[3]), bool(row[4]))
+
 
 def block_of(day: str) -> int:
     return date.fromisoformat(day).toordinal() // BLOCK_DAYS

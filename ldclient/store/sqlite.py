@@ -216,6 +216,14 @@ def time_slice(table: Any, from_ms: int, to_ms: int) -> Any:
     return table.slice(int(lo), int(hi - lo))
 
 
+def _snapshot_select(flags: str) -> str:
+    """A key's snapshot rows of a day range, by day; ``flags`` is the column (or an empty stand-in)."""
+    return (
+        f"SELECT day, taken_ms, figures, {flags}, full FROM snapshots WHERE source = ? AND project = ? "
+        "AND environment = ? AND day BETWEEN ? AND ? ORDER BY day"
+    )
+
+
 class SQLiteStore(EventStore):
     """The embedded store: one SQLite file in WAL mode, safe for several threads and processes."""
 
@@ -652,16 +660,12 @@ class SQLiteStore(EventStore):
     def _snapshot_rows(
         self, key: StoreKey, from_day: str, to_day: str, *, with_flags: bool = True, last: int | None = None
     ) -> list[SnapshotRow]:
-        flags = "flags" if with_flags else "X''"
-        sql = (
-            f"SELECT day, taken_ms, figures, {flags}, full FROM snapshots WHERE source = ? AND project = ? "
-            "AND environment = ? AND day BETWEEN ? AND ? ORDER BY day"
-        )
+        sql = _snapshot_select("flags" if with_flags else "X''")
         params: tuple[Any, ...] = (key.source, key.project, key.environment, from_day, to_day)
         if last is not None:
             sql = f"SELECT * FROM ({sql} DESC LIMIT ?) ORDER BY day"
             params = (*params, last)
-        return [SnapshotRow(r[0], r[1], r[2], bytes(r[3]), bool(r[4])) for r in self._read(sql, params)]
+        return [SnapshotRow.from_row(r) for r in self._read(sql, params)]
 
     def _snapshot_update(
         self,
@@ -673,12 +677,8 @@ class SQLiteStore(EventStore):
         names = (key.source, key.project, key.environment)
         with self._tx() as conn:  # BEGIN IMMEDIATE: one writer at a time across processes
             stored = [
-                SnapshotRow(r[0], r[1], r[2], bytes(r[3]), bool(r[4]))
-                for r in conn.execute(
-                    "SELECT day, taken_ms, figures, flags, full FROM snapshots WHERE source = ? AND project = ? "
-                    "AND environment = ? AND day BETWEEN ? AND ? ORDER BY day",
-                    (*names, from_day, to_day),
-                )
+                SnapshotRow.from_row(r)
+                for r in conn.execute(_snapshot_select("flags"), (*names, from_day, to_day))
             ]
             conn.executemany(
                 "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
