@@ -54,8 +54,8 @@ if len(seen):
     )
 else:
     st.info(
-        "No snapshot falls in this range yet: the first is recorded today. Until then only the rebuilt "
-        "figures (temporary flags, events) are shown.",
+        "No snapshot was recorded in this range (they start on the first day Flag Health looked at this "
+        "environment): only the rebuilt figures (temporary flags, events) are shown.",
         icon=":material/info:",
     )
 

@@ -526,15 +526,13 @@ def _history(
 
     source = get_source()
     now = now_ms()
-    frame = history.key_history(source, project, env, first, last, tz, now)
-    key = source.key(project, env)
-    snaps = source.store.snapshots(
-        key, history.utc_day(day_start_ms(first, tz) - DAY_MS), history.utc_day(now), with_flags=True
-    )
+    lo, hi = day_start_ms(first, tz), day_start_ms(last + timedelta(days=1), tz)
+    days = history.snapshot_days(lo, max(hi, now))
+    snaps = source.store.snapshots(source.key(project, env), *days, with_flags=True)  # one read for both
+    frame = history.key_history(source, project, env, first, last, tz, now, snapshots=snaps)
     flags = lifecycle.flags_to_frame(
         [*source.stored_resource("flags", project), *source.stored_resource("archived-flags", project)]
     )
-    lo, hi = day_start_ms(first, tz), day_start_ms(last + timedelta(days=1), tz)
     events = project_events(View(project, env), lo, hi)
     weekly = history.weekly_transitions(snaps, flags, tz)
     weekly = weekly[

@@ -258,13 +258,21 @@ def history_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def key_history(
-    source: DataSource, project: str, env: str, from_day: date, to_day: date, tz: str, now: int
+    source: DataSource,
+    project: str,
+    env: str,
+    from_day: date,
+    to_day: date,
+    tz: str,
+    now: int,
+    snapshots: Sequence[Snapshot] | None = None,
 ) -> pd.DataFrame:
-    """``history_frame`` of one key from what the store holds (snapshots, flags, archived flags, events)."""
+    """``history_frame`` of one key from what the store holds (snapshots, flags, archived flags, events).
+    ``snapshots`` are the key's, already read (``snapshot_days`` of the range at least), else read here."""
     key = source.key(project, env)
     lo = day_start_ms(from_day, tz)
     hi = day_start_ms(to_day + timedelta(days=1), tz)
-    snaps = source.store.snapshots(key, utc_day(lo - DAY_MS), utc_day(hi + DAY_MS))
+    snaps = source.store.snapshots(key, *snapshot_days(lo, hi)) if snapshots is None else snapshots
     flags = lifecycle.flags_to_frame(
         [
             *source.stored_resource("flags", project),
@@ -273,6 +281,11 @@ def key_history(
     )
     events = source.store.load_frame(key, lo - FLAPPING_WINDOW_MS, hi, metrics.METRIC_COLUMNS)
     return history_frame(snaps, flags, events, source.store.covered(key), from_day, to_day, tz, now)
+
+
+def snapshot_days(lo_ms: int, hi_ms: int) -> tuple[str, str]:
+    """The UTC days whose snapshots can fall on a local day within ``[lo_ms, hi_ms)``, whatever the timezone."""
+    return utc_day(lo_ms - DAY_MS), utc_day(hi_ms + DAY_MS)
 
 
 def render_history(records: list[dict[str, Any]], fmt: str) -> str:

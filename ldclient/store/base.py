@@ -164,10 +164,6 @@ def latest_copies(items: Iterable[Mapping[str, Any]]) -> dict[str, tuple[dict[st
     return out
 
 
-def _merge_into(stored: list[SnapshotRow], *, new: list[Snapshot]) -> list[SnapshotRow]:
-    return merge_block(stored, new)
-
-
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
 
@@ -290,7 +286,7 @@ class EventStore(ABC):
             blocks.setdefault(block_of(snap.day), []).append(snap)
         for group in blocks.values():
             first, last = block_bounds(group[0].day)
-            self._snapshot_update(key, first, last, functools.partial(_merge_into, new=group))
+            self._snapshot_update(key, first, last, functools.partial(merge_block, new=group))
 
     def put_snapshot(self, key: StoreKey, snapshot: Snapshot) -> None:
         self.put_snapshots(key, [snapshot])
