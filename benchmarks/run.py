@@ -831,9 +831,29 @@ def fig_metrics(ctx: Context) -> None:
         "daily_impact_counts / DuckDB (day x impact)",
         ratio,
         "x",
-        "<= 2 (goal)",
-        ratio <= 2.0,
+        "<= 1.0",
+        ratio <= 1.0,
         note=f"{ours_s:.3f} s vs {dcell_s:.3f} s",
+    )
+
+    counts, counts_s, counts_times = median_time(lambda: metrics.event_counts(frame, mid, hi), reps)
+    ctx.check(
+        fig,
+        "event_counts == DuckDB (by impact, by day, top 10 flags)",
+        {k: v for k, v in counts["events_by_impact"].items() if v} == ref["impact"]
+        and {d: c for d, c in counts["events_by_day"].items() if c} == day_ref
+        and [(t["flagKey"], t["events"]) for t in counts["top_flags"]]
+        == [(f, int(c)) for f, c in ref["top"]],
+    )
+    ratio = counts_s / duck_s
+    ctx.add(
+        fig,
+        "metrics.event_counts / DuckDB (the same 3 aggregates)",
+        ratio,
+        "x",
+        "<= 1.0",
+        ratio <= 1.0,
+        note=f"{counts_s:.3f} s vs {duck_s:.3f} s ({fmt_times(counts_times)})",
     )
 
     pd_ref, pd_s, pd_times = median_time(lambda: _pandas_core(frame, mid, hi), reps)
@@ -850,11 +870,10 @@ def fig_metrics(ctx: Context) -> None:
     ratio = pd_s / duck_s
     ctx.add(
         fig,
-        "pandas groupby / DuckDB (same 3 aggregates)",
+        "plain pandas groupby / DuckDB (same 3 aggregates, written in the benchmark)",
         ratio,
         "x",
-        "<= 2 (goal)",
-        ratio <= 2.0,
+        kind="info",
         note=f"{pd_s:.3f} s vs {duck_s:.3f} s",
     )
     con.close()
@@ -1111,7 +1130,7 @@ def fig_memory(ctx: Context) -> None:
         )
         measure = f"peak RSS: load {r['events']:,} events ({what}) + all metrics ({label})"
         if columns == "metrics":
-            ctx.add(fig, measure, peak_mb, "MB", "<= 400 MB", peak_mb <= 400, kind="count", note=note)
+            ctx.add(fig, measure, peak_mb, "MB", "<= 300 MB", peak_mb <= 300, kind="count", note=note)
         else:  # not the target's process: shown so the dashboard's own footprint is on record
             ctx.add(fig, measure, peak_mb, "MB", kind="info", note=note)
 

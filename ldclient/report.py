@@ -187,40 +187,50 @@ def project_rows(
 ) -> pd.DataFrame:
     """One row per project and environment: headline numbers, their change, and a weekly trend. With
     ``apps``, only the events of the flags those applications evaluate."""
-    rows = []
     known = source.stored_applications() if apps else []
-    for project in source.projects():
-        keys = app_flag_keys(known, apps, project.key) if apps else None
-        for env in project.environments:
-            key = source.key(project.key, env.key)
-            frame = source.store.load_frame(key, from_ms - (to_ms - from_ms), to_ms, metrics.METRIC_COLUMNS)
-            frame = filter_events(frame, keys)
-            whole_days_end = min(to_ms, day_start_ms(clock.today(tz), tz))  # today so far is no whole day
-            work = source.settings.working_hours_for(project.key)
-            # like with like: the range up to the time the data is as of, against as much time before it
-            as_of = source.store.last_good_refresh_ms(key)
-            end = as_of if as_of is not None and from_ms < as_of < to_ms else to_ms
-            m = metrics.compute_with_trend(frame, from_ms, end, tz, work=work)
-            stale = stale_trend(range_snapshots(source, key, from_ms, to_ms), from_ms, to_ms)
-            rows.append(
-                {
-                    "project": project.key,
-                    "project_name": project.name,
-                    "environment": env.key,
-                    "critical": env.critical,
-                    "events": m["events_total"],
-                    "events_change": m["events_total"] - m["previous"]["events_total"],
-                    "flags_changed": m["flags_changed"],
-                    "large_impact_share": m["large_impact_share"],
-                    "rollback_rate": m["rollback_rate"],
-                    "flapping_flags": len(m["flapping_flags"]),
-                    "off_hours_share": m["off_hours_events"] / m["events_total"]
-                    if m["events_total"]
-                    else 0.0,
-                    "trend": weekly_trend(frame, from_ms, min(end, whole_days_end)),
-                    **stale,
-                }
-            )
+    pairs = [(project, env) for project in source.projects() for env in project.environments]
+    keys = [source.key(project.key, env.key) for project, env in pairs]
+    frame, counts = source.store.load_frames(keys, from_ms - (to_ms - from_ms), to_ms, metrics.METRIC_COLUMNS)
+    if apps:
+        frame, counts = _keep_flags(
+            frame, counts, [app_flag_keys(known, apps, project.key) for project, _ in pairs]
+        )
+    whole_days_end = min(to_ms, day_start_ms(clock.today(tz), tz))  # today so far is no whole day
+    ends = []
+    for (
+        key
+    ) in keys:  # like with like: the range up to the time the data is as of, against as much time before it
+        as_of = source.store.last_good_refresh_ms(key)
+        ends.append(as_of if as_of is not None and from_ms < as_of < to_ms else to_ms)
+    headlines = metrics.compute_with_trend_per_key(
+        frame,
+        counts,
+        [(from_ms, end) for end in ends],
+        tz,
+        works=[source.settings.working_hours_for(project.key) for project, _ in pairs],
+    )
+    times = frame["event_time"].to_numpy(dtype="int64")
+    starts = np.concatenate([[0], np.cumsum(counts, dtype="int64")])
+    rows = []
+    for i, ((project, env), key, end, m) in enumerate(zip(pairs, keys, ends, headlines, strict=True)):
+        stale = stale_trend(range_snapshots(source, key, from_ms, to_ms), from_ms, to_ms)
+        rows.append(
+            {
+                "project": project.key,
+                "project_name": project.name,
+                "environment": env.key,
+                "critical": env.critical,
+                "events": m["events_total"],
+                "events_change": m["events_total"] - m["previous"]["events_total"],
+                "flags_changed": m["flags_changed"],
+                "large_impact_share": m["large_impact_share"],
+                "rollback_rate": m["rollback_rate"],
+                "flapping_flags": len(m["flapping_flags"]),
+                "off_hours_share": m["off_hours_events"] / m["events_total"] if m["events_total"] else 0.0,
+                "trend": weekly_counts(times[starts[i] : starts[i + 1]], from_ms, min(end, whole_days_end)),
+                **stale,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -265,18 +275,35 @@ def stale_trend(snaps: list[Snapshot], from_ms: int, to_ms: int) -> dict[str, An
     return out
 
 
+def _keep_flags(
+    frame: pd.DataFrame, counts: list[int], keys: list[frozenset[str] | None]
+) -> tuple[pd.DataFrame, list[int]]:
+    """A ``load_frames`` frame narrowed, key by key, to the events of the flags in ``keys[i]`` (None: all)."""
+    flags = frame["flag_key"].astype("string")
+    keep = np.ones(len(frame), dtype=bool)
+    start = 0
+    for n, allowed in zip(counts, keys, strict=True):
+        if allowed is not None:
+            keep[start : start + n] = flags.iloc[start : start + n].isin(allowed).fillna(False).to_numpy(bool)
+        start += n
+    bounds = np.concatenate([[0], np.cumsum(counts, dtype="int64")])
+    kept = np.concatenate([[0], np.cumsum(keep, dtype="int64")])
+    return frame[keep], [int(kept[b] - kept[a]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def weekly_trend(events: pd.DataFrame, from_ms: int, end_ms: int) -> list[int]:
     """Events per whole 7 days in ``[from, end)``, oldest first, counted back from ``end_ms`` (the start of
     today, or the range's end): every point is a full week, none cut short by today or by the range's start
     (the days before the first whole week are left out)."""
+    return weekly_counts(pd.to_numeric(events["event_time"]).to_numpy(dtype="int64"), from_ms, end_ms)
+
+
+def weekly_counts(event_times: np.ndarray, from_ms: int, end_ms: int) -> list[int]:
+    """``weekly_trend`` of bare event times (Unix ms, any order)."""
     weeks = (end_ms - from_ms) // WEEK_MS
     if weeks <= 0:
         return []
-    times = (
-        np.sort(pd.to_numeric(events["event_time"]).to_numpy(dtype="int64"))
-        if len(events)
-        else np.empty(0, dtype="int64")
-    )
+    times = np.sort(event_times) if len(event_times) else np.empty(0, dtype="int64")
     edges = np.array([end_ms - (weeks - i) * WEEK_MS for i in range(weeks + 1)], dtype="int64")
     return np.diff(np.searchsorted(times, edges, side="left")).astype(int).tolist()
 

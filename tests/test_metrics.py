@@ -779,3 +779,61 @@ def test_a_stale_flag_loses_the_stale_points_and_a_never_changed_one_gets_a_row(
     assert m.with_stale_flags(table, [])["health_score"].tolist() == table["health_score"].tolist()
     kept = m.with_stale_flags(table, ["calm"])
     assert kept.loc[kept["flag_key"] == "churny", "health_score"].item() == before["churny"]
+
+
+def test_compute_with_trend_per_key_equals_one_call_per_key(tmp_path):
+    """All projects computes every key from one ``load_frames`` frame: each key's numbers, with its own
+    window and working hours, are exactly those of ``compute_with_trend`` on that key's own frame."""
+    from ldclient.demo import default_now_ms, generate_account
+    from ldclient.store import SQLiteStore, StoreKey
+    from ldclient.working_hours import WorkingHours
+
+    now = default_now_ms()
+    account = generate_account(seed=7, now_ms=now)
+    store = SQLiteStore(tmp_path / "events.sqlite")
+    keys = []
+    for project in account.projects[:2]:
+        for env in project["environments"]:
+            key = StoreKey("demo", project["key"], env["key"])
+            events = [
+                e
+                for e in account.events
+                if e["projectKey"] == project["key"] and e.get("environmentKey") in (env["key"], None)
+            ]
+            if events:
+                store.write_page(key, events)
+            keys.append(key)
+    keys.append(StoreKey("demo", "nowhere", "production"))  # a key without events
+    lo, hi = now - 60 * DAY, now
+    windows = [(now - 30 * DAY, hi - (i % 3) * DAY) for i in range(len(keys))]
+    works = [None if i % 2 else WorkingHours(timezone="Asia/Tokyo") for i in range(len(keys))]
+    frame, counts = store.load_frames(keys, lo, hi, m.METRIC_COLUMNS)
+    for tz in ("UTC", "America/New_York"):
+        together = m.compute_with_trend_per_key(frame, counts, windows, tz, works=works)
+        alone = [
+            m.compute_with_trend(store.load_frame(k, lo, hi, m.METRIC_COLUMNS), f, t, tz, work=w)
+            for k, (f, t), w in zip(keys, windows, works, strict=True)
+        ]
+        assert together == alone
+    assert sum(r["rollbacks"] for r in alone) > 0 and sum(r["global_events"] for r in alone) > 0
+    assert sum(len(r["flapping_flags"]) for r in alone) > 0 and alone[-1]["events_total"] == 0
+    with pytest.raises(ValueError, match="counts add up"):
+        m.compute_with_trend_per_key(frame, counts[:-1] + [5], windows)
+    store.close()
+
+
+def test_event_counts_are_the_headlines_counts():
+    """Unsorted rows, a duplicate id, a global event, a size outside the four and an event outside the window."""
+    df = raw_frame(
+        ev("b", "f2", MONDAY + 30 * HOUR, size="large"),
+        ev("a", "f1", MONDAY + 2 * HOUR, size="small"),
+        ev("a", "f1", MONDAY + 3 * HOUR, size="medium"),
+        ev("c", "f1", MONDAY + 100 * HOUR, env=None, size="huge"),
+        ev("d", "f3", MONDAY + 9 * DAY),
+        ev("e", "f2", MONDAY + 160 * HOUR, size="none"),
+    )
+    for tz in ("UTC", "Asia/Kolkata"):
+        head = m.compute_metrics(df, WEEK_FROM, WEEK_TO, tz)
+        counts = m.event_counts(df, WEEK_FROM, WEEK_TO, tz)
+        assert counts == {k: head[k] for k in ("events_by_impact", "events_by_day", "top_flags")}
+        assert sum(counts["events_by_impact"].values()) == head["events_total"] > 0

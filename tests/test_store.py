@@ -504,3 +504,32 @@ def test_an_event_stored_again_at_another_time_keeps_its_latest_write(store):
     assert df["id"].tolist() == [make_event(2, 0)["id"], first["id"]]
     assert df["event_time"].tolist() == [T0 + 20, T0 + 30] and df["description"].tolist()[1] == "moved"
     assert store.load_frame(KEY, T0, NOW)["id"].tolist() == df["id"].tolist()
+
+
+def test_load_frames_is_each_keys_load_frame_one_after_another(store):
+    """All projects reads every key in one frame: the rows of each key are exactly its own load_frame's,
+    an id stored under two keys (a global event) stays once per key, and a key without events adds none."""
+    other = StoreKey(KEY.source, KEY.project, "staging")
+    empty = StoreKey(KEY.source, KEY.project, "test")  # never written
+    for k in range(0, 90, 30):
+        store.write_page(KEY, [make_event(i, T0 + i * 1000) for i in range(k, k + 30)])
+    shared = make_event(5, T0 + 5000)  # the same id under the second key, as a project's global event is
+    store.write_page(other, [shared, *(make_event(i, T0 + i * 1000) for i in range(200, 220))])
+    keys = [KEY, empty, other]
+    for columns in (None, ("id", "flag_key", "variations", "member_email")):
+        frame, counts = store.load_frames(keys, T0 + 3000, T0 + 250_000, columns)
+        singles = [store.load_frame(k, T0 + 3000, T0 + 250_000, columns) for k in keys]
+        assert counts == [len(s) for s in singles] == [87, 0, 21]
+        assert list(frame.columns) == list(singles[0].columns)
+        start = 0
+        for single, n in zip(singles, counts, strict=True):
+            part = frame.iloc[start : start + n]
+            start += n
+            for name in frame.columns:
+                assert part[name].astype(object).tolist() == single[name].astype(object).tolist(), name
+        assert (frame["id"] == shared["id"]).sum() == 2
+        for name in frame.columns:
+            assert frame[name].dtype == singles[0][name].dtype or name in ("environment_key", "flag_key"), (
+                name
+            )
+    assert store.load_frames([], 0, 2**62)[1] == []

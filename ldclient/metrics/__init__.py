@@ -16,7 +16,7 @@ the text buffer by a vectorised parser (``json.loads`` only for what it cannot t
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,7 @@ from .engine import (
     _sorted_labels,
     _weekday,
 )
-from .records import Headline, HeadlineWithTrend
+from .records import EventCounts, Headline, HeadlineWithTrend
 
 __all__ = [
     "Headline",
@@ -75,7 +75,10 @@ __all__ = [
     "STALE_POINTS",
     "METRIC_COLUMNS",
     "compute_metrics",
+    "event_counts",
+    "EventCounts",
     "compute_with_trend",
+    "compute_with_trend_per_key",
     "per_flag_table",
     "with_stale_flags",
     "flag_table_records",
@@ -103,38 +106,58 @@ def _top(codes: IntArray, labels: np.ndarray, name: str) -> list[dict[str, str |
     return [{name: str(names[i]), "events": int(counts[present][i])} for i in order]
 
 
-def _headline(ev: _Events, from_ms: int, to_ms: int, tz: str, work: WorkingHours | None) -> Headline:
-    n = len(ev)
-    local = _local_ms(ev.time, tz)
+def _counts(ev: _Events, from_ms: int, to_ms: int, tz: str, local: IntArray) -> tuple[IntArray, EventCounts]:
+    """Events by impact (as an array too: the headline derives shares from it), by local day, top flags."""
     first_day, n_days = _day_range(from_ms, to_ms, tz, local // DAY_MS)
     by_impact = np.bincount(ev.impact, minlength=len(IMPACT_KEYS))
-    known = n - int(by_impact[_UNKNOWN])
-    impactful = int(by_impact[_IMPACTFUL].sum())
-    rollbacks = len(_rollbacks(ev)[0])
     per_day = (
         np.bincount(local // DAY_MS - first_day, minlength=n_days) if n_days else np.array([], dtype=int)
     )
-    exp_known = ~np.isnan(ev.exp)
-    return {
-        "events_total": n,
-        "flags_changed": int(np.count_nonzero(np.bincount(ev.flag[ev.flag >= 0], minlength=len(ev.flags)))),
+    return by_impact, {
         "events_by_impact": {key: int(count) for key, count in zip(IMPACT_KEYS, by_impact, strict=True)},
-        "large_impact_share": float(by_impact[_LARGE] / known) if known else 0.0,
-        "global_events": int(np.count_nonzero(ev.env < 0)),
-        "experiment_events": int(np.count_nonzero(ev.exp[exp_known] > 0)) if exp_known.any() else None,
-        "off_hours_events": int(np.count_nonzero(_off_hours(ev.time, work, tz, local))),
         "events_by_day": dict(
             zip(
                 _day_strings(np.arange(first_day, first_day + n_days)), (int(c) for c in per_day), strict=True
             )
         ),
+        "top_flags": _top(ev.flag, ev.flags, "flagKey"),
+    }
+
+
+def _headline(ev: _Events, from_ms: int, to_ms: int, tz: str, work: WorkingHours | None) -> Headline:
+    n = len(ev)
+    local = _local_ms(ev.time, tz)
+    by_impact, counts = _counts(ev, from_ms, to_ms, tz, local)
+    known = n - int(by_impact[_UNKNOWN])
+    impactful = int(by_impact[_IMPACTFUL].sum())
+    rollbacks = len(_rollbacks(ev)[0])
+    exp_known = ~np.isnan(ev.exp)
+    return {
+        "events_total": n,
+        "flags_changed": int(np.count_nonzero(np.bincount(ev.flag[ev.flag >= 0], minlength=len(ev.flags)))),
+        "events_by_impact": counts["events_by_impact"],
+        "large_impact_share": float(by_impact[_LARGE] / known) if known else 0.0,
+        "global_events": int(np.count_nonzero(ev.env < 0)),
+        "experiment_events": int(np.count_nonzero(ev.exp[exp_known] > 0)) if exp_known.any() else None,
+        "off_hours_events": int(np.count_nonzero(_off_hours(ev.time, work, tz, local))),
+        "events_by_day": counts["events_by_day"],
         "toggles": int(np.count_nonzero(ev.toggle)),
         "rollbacks": rollbacks,
         "rollback_rate": float(rollbacks / impactful) if impactful else 0.0,
         "flapping_flags": _sorted_labels(ev.flags, _flapping_codes(ev)),
-        "top_flags": _top(ev.flag, ev.flags, "flagKey"),
+        "top_flags": counts["top_flags"],
         "top_members": _top(ev.member, ev.members, "email"),
     }
+
+
+def event_counts(
+    events: pd.DataFrame, from_ms: int, to_ms: int, tz: str = "UTC", include_global: bool = True
+) -> EventCounts:
+    """``events_by_impact``, ``events_by_day`` and ``top_flags`` of ``compute_metrics`` alone: what a caller
+    that needs only counts asks for, without the rollback search (the headline's costliest part)."""
+    _check_window(from_ms, to_ms)
+    ev = _Events.of(events).window(from_ms, to_ms, include_global)
+    return _counts(ev, from_ms, to_ms, tz, _local_ms(ev.time, tz))[1]
 
 
 def compute_metrics(
@@ -172,6 +195,39 @@ def compute_with_trend(
     prev_from = from_ms - (to_ms - from_ms)
     previous = _headline(ev.window(prev_from, from_ms, include_global), prev_from, from_ms, tz, work)
     return HeadlineWithTrend(**current, previous=previous)
+
+
+def compute_with_trend_per_key(
+    events: pd.DataFrame,
+    counts: Sequence[int],
+    windows: Sequence[tuple[int, int]],
+    tz: str = "UTC",
+    include_global: bool = True,
+    *,
+    works: Sequence[WorkingHours | None] | None = None,
+) -> list[HeadlineWithTrend]:
+    """``compute_with_trend`` for each key of an ``EventStore.load_frames`` frame: ``counts[i]`` rows of key
+    ``i`` follow key ``i - 1``'s, ``windows[i]`` is its ``(from_ms, to_ms)`` and ``works[i]`` its working hours.
+
+    The same numbers as one call per key's own frame, but the frame becomes numpy arrays once: on an account
+    of hundreds of small keys the per-call conversion, not the arithmetic, is what costs."""
+    if len(counts) != len(windows) or (works is not None and len(works) != len(counts)):
+        raise ValueError("counts, windows and works must have one entry per key")
+    if sum(counts) != len(events):
+        raise ValueError(f"counts add up to {sum(counts)} rows, the frame has {len(events)}")
+    ev = _Events.of(events, deduplicated=True)
+    out: list[HeadlineWithTrend] = []
+    start = 0
+    for i, (n, (from_ms, to_ms)) in enumerate(zip(counts, windows, strict=True)):
+        _check_window(from_ms, to_ms)
+        part = ev.rows(start, start + n)
+        start += n
+        work = works[i] if works is not None else None
+        current = _headline(part.window(from_ms, to_ms, include_global), from_ms, to_ms, tz, work)
+        prev_from = from_ms - (to_ms - from_ms)
+        previous = _headline(part.window(prev_from, from_ms, include_global), prev_from, from_ms, tz, work)
+        out.append(HeadlineWithTrend(**current, previous=previous))
+    return out
 
 
 # --------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ over events."""
 
 from __future__ import annotations
 
+import functools
 import json
 import weakref
 from dataclasses import dataclass
@@ -131,90 +132,127 @@ def _dedup(events: pd.DataFrame) -> pd.DataFrame:
     return ordered[~ordered["id"].duplicated(keep="last")]
 
 
-@dataclass(frozen=True)
+_LABELS = {"flag": "flag_key", "env": "environment_key", "member": "member_email"}
+
+
+def _column(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """One of ``_Events``' arrays for every row of ``df`` (and its labels, for the code columns)."""
+    if name in _LABELS:
+        return _key_codes(df[_LABELS[name]])
+    if name == "time":
+        return df["event_time"].to_numpy(dtype=np.int64), None
+    if name == "impact":
+        codes, labels = _codes(df["impact_size"])
+        lut = _label_lut(
+            labels, lambda s: IMPACT_KEYS.index(s) if s in IMPACT_SIZES else _UNKNOWN, np.int8, _UNKNOWN
+        )
+        return lut[codes], None
+    if name == "toggle":
+        codes, labels = _codes(df["actions"])
+        return _label_lut(labels, _has_toggle, bool, False)[codes], None
+    if name == "exp":
+        exp = pd.to_numeric(df["experiments_count"], errors="coerce")
+        return exp.to_numpy(dtype=np.float32, na_value=np.nan), None
+    if name == "has_var":
+        return df["variations"].notna().to_numpy(dtype=bool), None
+    raise KeyError(name)
+
+
 class _Events:
     """Numpy view of a (deduplicated) frame, or of a selection of its rows.
 
-    Arrays are kept narrow (int32 codes, int8 impact, float32 counts): at a million events every
-    freshly allocated temporary costs page faults, which dominate otherwise cheap passes.
+    Each array is built on first use, from the frame or as a take of the parent selection's: a metric
+    pays only for the columns it reads (counts by day and impact need three of nine). Arrays are kept
+    narrow (int32 codes, int8 impact, float32 counts): at a million events every freshly allocated
+    temporary costs page faults, which dominate otherwise cheap passes.
     """
 
-    df: pd.DataFrame
-    pos: IntArray | None  # rows of ``df`` (None: all of them, in order)
     time: IntArray
     flag: npt.NDArray[np.int32]
-    flags: np.ndarray
     env: npt.NDArray[np.int32]
-    envs: np.ndarray
     impact: npt.NDArray[np.int8]  # index into IMPACT_KEYS
     toggle: BoolArray
     member: npt.NDArray[np.int32]
-    members: np.ndarray
     exp: npt.NDArray[np.float32]  # experiments.totalCount, NaN when not fetched
     has_var: BoolArray
 
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        parent: _Events | None = None,
+        rows: IntArray | slice | None = None,
+    ) -> None:
+        self.df = df
+        self._parent, self._rows = parent, rows  # this selection is ``parent``'s ``rows``
+        self._root: _Events = parent._root if parent is not None else self
+        self._labels: dict[str, np.ndarray] = {}
+
     @classmethod
-    def of(cls, events: pd.DataFrame) -> _Events:
-        df = _dedup(events)
-        flag, flags = _key_codes(df["flag_key"])
-        env, envs = _key_codes(df["environment_key"])
-        member, members = _key_codes(df["member_email"])
-        impact_codes, impact_labels = _codes(df["impact_size"])
-        impact_lut = _label_lut(
-            impact_labels,
-            lambda s: IMPACT_KEYS.index(s) if s in IMPACT_SIZES else _UNKNOWN,
-            np.int8,
-            _UNKNOWN,
-        )
-        action_codes, action_labels = _codes(df["actions"])
-        toggle_lut = _label_lut(action_labels, _has_toggle, bool, False)
-        exp = pd.to_numeric(df["experiments_count"], errors="coerce").to_numpy(
-            dtype=np.float32, na_value=np.nan
-        )
-        return cls(
-            df=df,
-            pos=None,
-            time=df["event_time"].to_numpy(dtype=np.int64),
-            flag=flag,
-            flags=flags,
-            env=env,
-            envs=envs,
-            impact=impact_lut[impact_codes],
-            toggle=toggle_lut[action_codes],
-            member=member,
-            members=members,
-            exp=exp,
-            has_var=df["variations"].notna().to_numpy(dtype=bool),
-        )
+    def of(cls, events: pd.DataFrame, deduplicated: bool = False) -> _Events:
+        """With ``deduplicated``, the caller vouches for the rows (``EventStore.load_frames``: each key's
+        rows are, and an id shared by two keys is two events, one per key)."""
+        return cls(events if deduplicated else _dedup(events))
+
+    def __getattr__(self, name: str) -> Any:  # the arrays and labels, built on first use and kept
+        if name in ("flags", "envs", "members"):
+            root = self._root
+            key = {"flags": "flag", "envs": "env", "members": "member"}[name]
+            if key not in root._labels:
+                getattr(root, key)
+            value: Any = root._labels[key]
+        elif name in _Events.__annotations__:
+            if self._parent is None:
+                value, labels = _column(self.df, name)
+                if labels is not None:
+                    self._labels[name] = labels
+            else:
+                value = getattr(self._parent, name)[self._rows]
+        else:
+            raise AttributeError(name)
+        setattr(self, name, value)
+        return value
 
     def __len__(self) -> int:
-        return len(self.time)
+        if self._parent is None:
+            return len(self.df)
+        if isinstance(self._rows, slice):
+            return len(range(*self._rows.indices(len(self._parent))))
+        return len(self._rows)  # type: ignore[arg-type]
 
     def select(self, mask: BoolArray) -> _Events:
         if mask.all():
             return self
         rows = np.flatnonzero(mask)
-        return _Events(
-            df=self.df,
-            pos=rows if self.pos is None else self.pos[rows],
-            time=self.time[rows],
-            flag=self.flag[rows],
-            flags=self.flags,
-            env=self.env[rows],
-            envs=self.envs,
-            impact=self.impact[rows],
-            toggle=self.toggle[rows],
-            member=self.member[rows],
-            members=self.members,
-            exp=self.exp[rows],
-            has_var=self.has_var[rows],
-        )
+        return _Events(self.df, self, rows)
+
+    def rows(self, start: int, stop: int) -> _Events:
+        """The contiguous rows ``[start, stop)`` (views, no copy): one key of a ``load_frames`` frame."""
+        return _Events(self.df, self, slice(start, stop))
+
+    @functools.cached_property
+    def pos(self) -> IntArray | None:
+        """Rows of ``df`` (None: all of them, in order), derived from the parent's when first needed."""
+        if self._parent is None:
+            return None
+        rows, parent = self._rows, self._parent.pos
+        if isinstance(rows, slice):
+            return np.arange(len(self._parent))[rows] if parent is None else parent[rows]
+        return rows if parent is None else parent[rows]
 
     def window(self, from_ms: int, to_ms: int, include_global: bool) -> _Events:
+        if self._root.time_sorted:  # a store's frame: the window is a slice, found by two binary searches
+            lo, hi = np.searchsorted(self.time, [from_ms, to_ms], side="left")
+            part = self if lo == 0 and hi == len(self) else self.rows(int(lo), int(hi))
+            return part if include_global else part.select(part.env >= 0)
         mask = (self.time >= from_ms) & (self.time < to_ms)
         if not include_global:
             mask &= self.env >= 0
         return self.select(mask)
+
+    @functools.cached_property
+    def time_sorted(self) -> bool:
+        """Whether the rows are in time order (every selection keeps the order, so asked of the root)."""
+        return bool(np.all(self.time[1:] >= self.time[:-1]))
 
     def df_rows(self, rows: IntArray) -> IntArray:
         """Positions in ``df`` of these rows of the selection."""

@@ -5,6 +5,14 @@ from __future__ import annotations
 from typing import TypedDict
 
 
+class EventCounts(TypedDict):
+    """``event_counts``: the three plain counts of the headline, the same definitions and values."""
+
+    events_by_impact: dict[str, int]
+    events_by_day: dict[str, int]
+    top_flags: list[dict[str, str | int]]
+
+
 class Headline(TypedDict):
     """``compute_metrics``: exactly ``HEADLINE_KEYS`` (a test holds the two together), JSON-serialisable."""
 

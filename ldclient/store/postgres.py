@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import pandas as pd
 import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -34,7 +33,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from ..errors import StoreError
-from ..frame import CATEGORY_COLUMNS, COLUMNS, frame_from_arrow, frame_from_columns
+from ..frame import CATEGORY_COLUMNS, COLUMNS
 from .base import (
     DIGEST_ITEM_COLUMNS,
     DIGEST_RUN_COLUMNS,
@@ -145,6 +144,13 @@ _CSV_TYPES = {
     )
     for c in COLUMNS
 }
+
+
+def _empty_table(names: Sequence[str]) -> pa.Table:
+    """No events, in the columns and types a CSV read of ``names`` gives."""
+    return pa.table({c: pa.array([], type=_CSV_TYPES[c]) for c in names})
+
+
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
@@ -396,16 +402,16 @@ class PostgresStore(EventStore):
                     )
         return added
 
-    def load_frame(
+    def load_table(
         self, key: StoreKey, from_ms: int, to_ms: int, columns: Sequence[str] | None = None
-    ) -> pd.DataFrame:
+    ) -> Any:
         """The events of ``[from_ms, to_ms)`` by time then id: the server streams CSV, pyarrow parses it.
         With ``columns``, only those (and ``event_time``) are sent."""
         names = wanted_columns(columns) or list(COLUMNS)
         with self._tx() as conn:
             key_id = self._key_id(conn, key)
             if key_id is None:
-                return frame_from_columns({}, names)
+                return _empty_table(names)
             query = sql.SQL(
                 "COPY (SELECT {columns} FROM fh_events WHERE key_id = {key_id} AND event_time >= {lo} "
                 "AND event_time < {hi} ORDER BY event_time, id) TO STDOUT (FORMAT csv)"
@@ -418,7 +424,7 @@ class PostgresStore(EventStore):
             with conn.cursor() as cur, cur.copy(query) as copy:
                 first = copy.read()
                 if not first:  # no rows (pyarrow refuses an empty CSV)
-                    return frame_from_columns({}, names)
+                    return _empty_table(names)
                 try:
                     table = pacsv.read_csv(
                         io.BufferedReader(_CopyReader(copy, first), buffer_size=1 << 20),
@@ -437,7 +443,7 @@ class PostgresStore(EventStore):
                         f"the PostgreSQL event store at {self._where} sent events that could "
                         f"not be read: {exc}"
                     ) from None
-        return frame_from_arrow(table)
+        return table
 
     def _raw_batch(
         self, key: StoreKey, after: tuple[int, str], to_ms: int, limit: int

@@ -18,10 +18,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from ..errors import StoreError
-from ..frame import COLUMNS, arrow_from_rows, arrow_schema, frame_from_arrow
+from ..frame import COLUMNS, arrow_from_rows, arrow_schema
 from .base import (
     DIGEST_ITEM_COLUMNS,
     DIGEST_RUN_COLUMNS,
@@ -371,10 +369,10 @@ class SQLiteStore(EventStore):
                 )
         return len(ids) - existing
 
-    def load_frame(
+    def load_table(
         self, key: StoreKey, from_ms: int, to_ms: int, columns: Sequence[str] | None = None
-    ) -> pd.DataFrame:
-        """The events of ``[from_ms, to_ms)`` by time then id; only ``columns`` (plus ``event_time``) if given.
+    ) -> Any:
+        """The events of ``[from_ms, to_ms)`` by time then id, as Arrow; only ``columns`` (plus ``event_time``).
 
         Reading a million rows through sqlite3 costs seconds of Python objects, so every page is also
         written as columnar chunks (Arrow IPC, one per column) in the same transaction. The first load
@@ -399,7 +397,7 @@ class SQLiteStore(EventStore):
         if table is None:
             table = arrow_from_rows([])
             table = table if wanted is None else table.select(wanted)
-        return frame_from_arrow(time_slice(table, from_ms, to_ms))
+        return time_slice(table, from_ms, to_ms)
 
     def _chunk_list(self, key_id: int) -> tuple[list[tuple[int, int]], dict[int, dict[str, int]]]:
         """Whole chunks of earlier versions as (seq, rowid), and column chunks as seq -> name -> rowid."""
