@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from .. import jsontext
 from ..errors import (
     APIConnectionError,
     APIStatusError,
@@ -371,7 +372,7 @@ class LDClient:
                 gate.observe(response.headers)
                 status = response.status_code
                 try:
-                    body = response.json() if response.content else None
+                    body = jsontext.loads(response.content) if response.content else None
                 except ValueError:
                     body = ValueError
                 if status < 300 and body is not ValueError and body is not None:

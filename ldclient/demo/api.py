@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import random
 import re
 import threading
@@ -49,6 +48,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from .. import jsontext
 from ..clock import now_ms
 from ..vocabulary import DAY_MS, IMPACT_SIZES
 from .account import DemoAccount
@@ -393,7 +393,7 @@ class DemoApi:
 
     def _respond(self, status: int, body: Any, headers: dict[str, str]) -> httpx.Response:
         self.stats.record_status(status)
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        content = jsontext.dumps_bytes(body)
         headers["Content-Type"] = _JSON
         return httpx.Response(status, headers=headers, content=content)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import jsontext
 from ..frame import COLUMNS, flatten_event, frame_from_arrow
 from .snapshots import Snapshot, SnapshotRow, block_bounds, block_of, decode_block, merge_block
 
@@ -160,7 +161,7 @@ def latest_copies(items: Iterable[Mapping[str, Any]]) -> dict[str, tuple[dict[st
     out: dict[str, tuple[dict[str, Any], str]] = {}
     for item in items:
         flat = flatten_event(item)
-        out[flat["id"]] = (flat, json.dumps(item, separators=(",", ":")))
+        out[flat["id"]] = (flat, jsontext.dumps(item))
     return out
 
 
