@@ -1848,6 +1848,20 @@ def fig_first_impression(ctx: Context) -> None:
 
             cold = open_once()  # a fresh store: the demo account is fetched into it first
             warm = sorted(open_once() for _ in range(max(2, ctx.sizes.repeats)))
+            # a returning visitor: a new tab (a new Streamlit session) in a browser that has the app's
+            # scripts in its cache
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            context.new_page().goto(url)
+            returning = []
+            for _ in range(max(2, ctx.sizes.repeats)):
+                page = context.new_page()
+                started = time.perf_counter()
+                page.goto(url)
+                page.wait_for_function(FIRST_CHART, timeout=300_000)
+                returning.append(time.perf_counter() - started)
+                page.close()
+            context.close()
+            returning.sort()
             browser.close()
     finally:
         proc.terminate()
@@ -1869,7 +1883,17 @@ def fig_first_impression(ctx: Context) -> None:
         "s",
         "<= 1 s",
         median <= 1.0,
-        note=f"runs {', '.join(f'{w:.2f}' for w in warm)} s",
+        note=f"runs {', '.join(f'{w:.2f}' for w in warm)} s; an empty browser cache, as a first visit",
+    )
+    median = returning[len(returning) // 2]
+    ctx.add(
+        fig,
+        "page open -> first chart, new tab of a returning visitor (scripts cached) on a warm server",
+        median,
+        "s",
+        "<= 1 s",
+        median <= 1.0,
+        note=f"runs {', '.join(f'{w:.2f}' for w in returning)} s",
     )
 
 
