@@ -1897,6 +1897,100 @@ def fig_first_impression(ctx: Context) -> None:
     )
 
 
+# -- figure 12: a year of a busy key ---------------------------------------------------------------------
+
+
+def _year_steps(n_events: int, days: int, seed: int) -> dict[str, Any]:
+    """Sync, load and chart one key of ``n_events`` over ``days``, each step timed (real HTTP, no latency:
+    the figure is about how local work grows, not about the network)."""
+    import pandas as pd
+
+    from dashboard import charts
+    from ldclient import metrics
+    from ldclient.api.client import LDClient
+    from ldclient.demo import DemoFaults, default_now_ms, make_events, start_server_in_thread
+    from ldclient.demo.wide import ids_of, wide_account
+    from ldclient.store import SQLiteStore, StoreKey
+    from ldclient.sync import refresh
+
+    anchor = default_now_ms()
+    to_ms, from_ms = anchor, anchor - days * DAY_MS
+    account = wide_account(1, ("production",), anchor)
+    project = account.projects[0]
+    env = project["environments"][0]
+    account.add_events(
+        make_events(n_events, project["key"], env["key"], from_ms, to_ms, seed=seed, **ids_of(env, project))
+    )
+    server = start_server_in_thread(account, DemoFaults())
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "year.sqlite")
+        key = StoreKey(server.base_url, project["key"], env["key"])
+        try:
+            before = server.stats.count("flag-events")
+            report, out["sync_s"] = timed(
+                lambda: refresh(LDClient(TOKEN, server.base_url), store, key, from_ms, to_ms, now=anchor)
+            )
+            out["requests"] = server.stats.count("flag-events") - before
+            out["sync_ok"] = report.ok
+            frame, out["first_load_s"] = timed(lambda: store.load_frame(key, from_ms, to_ms))
+            _, out["load_s"] = timed(lambda: store.load_frame(key, from_ms, to_ms))
+            out["events"] = len(frame)
+            out["distinct"] = int(frame["id"].nunique())
+
+            def chart() -> Any:
+                m = metrics.compute_with_trend(frame, from_ms + (to_ms - from_ms) // 2, to_ms)
+                daily = metrics.daily_impact_counts(frame, from_ms, to_ms)
+                first = pd.Timestamp(from_ms, unit="ms").date()
+                last = pd.Timestamp(to_ms - 1, unit="ms").date()
+                spec = charts.events_per_day(daily, first, last, last).to_dict()
+                return m, spec
+
+            (m, spec), out["chart_s"] = timed(chart)
+            out["chart_events"] = m["events_total"] + m["previous"]["events_total"]
+            out["bars"] = len(next(iter(spec["datasets"].values()))) if spec.get("datasets") else 0
+        finally:
+            store.close()
+            server.stop()
+    del account
+    gc.collect()
+    return out
+
+
+def fig_year(ctx: Context) -> None:
+    """A year of one busy key at two sizes: each step's time per event must not grow with the size."""
+    fig = "12 A year"
+    days = 365
+    small_n, big_n = (12_500, 50_000) if ctx.quick else (250_000, 1_000_000)
+    small = _year_steps(small_n, days, seed=12)
+    big = _year_steps(big_n, days, seed=13)
+    for label, r, n in (("quarter size", small, small_n), ("full size", big, big_n)):
+        ctx.check(
+            fig,
+            f"{label}: {n:,} events over {days} days synced, each once, loaded and charted",
+            r["sync_ok"] and r["events"] == r["distinct"] == n and r["chart_events"] == n,
+            f"{r['events']:,}",
+            note=f"{r['requests']:,} flag-events requests; the weekly chart has {r['bars']} rows (week x impact)",
+        )
+    for step, what in (
+        ("sync_s", "cold sync (refresh into SQLite)"),
+        ("first_load_s", "first load (compacts the pages' chunks)"),
+        ("load_s", "warm load"),
+        ("chart_s", "metrics + the Overview's chart spec"),
+    ):
+        ctx.add(fig, f"{what}, {big_n:,} events", big[step], "s", kind="info")
+        growth = (big[step] / big_n) / (small[step] / small_n) if small[step] else math.inf
+        ctx.add(
+            fig,
+            f"{what}: time per event at {big_n:,} / at {small_n:,}",
+            growth,
+            "x",
+            "<= 1.25 (linear)",
+            growth <= 1.25,
+            note=f"{small[step]:.3f} s for {small_n:,}, {big[step]:.3f} s for {big_n:,}",
+        )
+
+
 # -- running ---------------------------------------------------------------------------------------------
 
 FIGURES: list[tuple[str, str, Callable[[Context], None]]] = [
@@ -1911,6 +2005,7 @@ FIGURES: list[tuple[str, str, Callable[[Context], None]]] = [
     ("9", "9 Wide sync", fig_wide_sync),
     ("10", "10 History", fig_history),
     ("11", "11 First impression", fig_first_impression),
+    ("12", "12 A year", fig_year),
 ]
 
 
