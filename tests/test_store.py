@@ -533,3 +533,60 @@ def test_load_frames_is_each_keys_load_frame_one_after_another(store):
                 name
             )
     assert store.load_frames([], 0, 2**62)[1] == []
+
+
+SCHEMA_6_EVENTS = (  # the events table as schema 6 created it: every frame column flat, and a seq index
+    "CREATE TABLE events (key_id INTEGER NOT NULL, id TEXT, project_key TEXT, environment_key TEXT, "
+    "flag_key TEXT, event_type TEXT, event_time INTEGER, description TEXT, member_email TEXT, "
+    "member_name TEXT, actions TEXT, impact_size TEXT, impact_percentage REAL, variations TEXT, "
+    "experiments_count INTEGER, experiment_keys TEXT, raw TEXT NOT NULL, seq INTEGER NOT NULL, "
+    "PRIMARY KEY (key_id, id));"
+    "CREATE INDEX events_by_time ON events (key_id, event_time);"
+    "CREATE INDEX events_by_seq ON events (key_id, seq);"
+)
+
+
+def test_a_schema_6_file_keeps_its_events_and_takes_new_ones(tmp_path):
+    """Schema 7 keeps only id, time and raw JSON in ``events`` (the chunks hold the columns): a schema-6
+    file, with its wide table and old rows, opens in place, reads back, takes new pages and rewrites."""
+    import sqlite3
+
+    from ldclient.store import sqlite as store_module
+
+    path = tmp_path / "six.sqlite"
+    store = SQLiteStore(path)
+    store.write_page(KEY, [make_event(i, T0 + i * 1000) for i in range(30)], (T0, T0 + 30_000))
+    before = store.load_frame(KEY, T0, NOW)
+    store.close()
+    with sqlite3.connect(path) as conn:  # rebuild events as schema 6 had it, with the same rows
+        rows = conn.execute("SELECT key_id, id, event_time, raw, seq FROM events").fetchall()
+        conn.executescript("DROP TABLE events;" + SCHEMA_6_EVENTS)
+        conn.executemany(
+            "INSERT INTO events (key_id, id, event_time, flag_key, raw, seq) VALUES (?, ?, ?, 'old', ?, ?)",
+            rows,
+        )
+        conn.execute("UPDATE meta SET value = '6' WHERE name = 'schema_version'")
+    store = SQLiteStore(path)
+    assert store.notice is None and not [p for p in tmp_path.iterdir() if "corrupt" in p.name]
+    assert store._read("SELECT value FROM meta WHERE name = 'schema_version'") == [
+        (str(store_module.SCHEMA_VERSION),)
+    ]
+    assert store._read("SELECT name FROM sqlite_master WHERE name = 'events_by_seq'") == []
+    expected = before.astype(object).where(before.notna(), None)
+    again = store.load_frame(KEY, T0, NOW)
+    assert again.astype(object).where(again.notna(), None).equals(expected)
+    rewritten = dict(make_event(3, T0 + 3000), description="rewritten")
+    assert store.write_page(KEY, [rewritten, *(make_event(i, T0 + i * 1000) for i in range(30, 40))]) == 10
+    frame = store.load_frame(KEY, T0, NOW)
+    assert len(frame) == 40 and frame.loc[frame["id"] == rewritten["id"], "description"].item() == "rewritten"
+    assert [e["id"] for e in store.iter_raw(KEY, T0, NOW)] == list(frame["id"])
+    store.close()
+
+
+def test_a_new_file_keeps_no_frame_columns_in_its_events_table(tmp_path):
+    store = SQLiteStore(tmp_path / "new.sqlite")
+    store.write_page(KEY, [make_event(i, T0 + i) for i in range(5)])
+    columns = [r[1] for r in store._read("PRAGMA table_info(events)")]
+    assert columns == ["key_id", "id", "event_time", "raw", "seq"]
+    assert store.load_frame(KEY, T0, NOW)["flag_key"].notna().all()
+    store.close()

@@ -33,26 +33,30 @@ from .base import (
 )
 from .snapshots import SnapshotRow
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # Schema 3 is schema 4 without ``chunk_columns``: opening it adds the table, and its whole-page chunks
 # are converted on their first load. Schema 4 is schema 5 without the digest tables (``digest_items``,
-# ``digest_runs``), schema 5 is schema 6 without ``snapshots``: opening them adds what is missing. Older
-# versions (and code that predates 4) rebuild from the API.
-UPGRADABLE_VERSIONS = (3, 4, 5)
-EVENT_COLUMNS = COLUMNS  # the frame's columns, stored flat so loading needs no JSON parsing
+# ``digest_runs``), schema 5 is schema 6 without ``snapshots``: opening them adds what is missing. Schema 6
+# also held every frame column in ``events`` (the chunks hold them): its rows stay, new rows leave those
+# columns NULL, and its unused ``events_by_seq`` index goes. Older versions (and code that predates 4)
+# rebuild from the API; code of schema 6 opening a schema-7 file moves it aside and rebuilds.
+UPGRADABLE_VERSIONS = (3, 4, 5, 6)
+EVENT_COLUMNS = COLUMNS  # the frame's columns, written to the columnar chunks
 
 
-_SCHEMA = f"""
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS keys (
     key_id INTEGER PRIMARY KEY, source TEXT NOT NULL, project TEXT NOT NULL, environment TEXT NOT NULL,
     seq INTEGER NOT NULL DEFAULT 0, UNIQUE (source, project, environment));
-CREATE TABLE IF NOT EXISTS events (
-    key_id INTEGER NOT NULL, {", ".join(f"{c} {'INTEGER' if c in ('event_time', 'experiments_count') else 'REAL' if c == 'impact_percentage' else 'TEXT'}" for c in EVENT_COLUMNS)},
+CREATE TABLE IF NOT EXISTS events (  -- the frame's columns live in the chunks; a row is what only it can do:
+    -- the id (latest copy wins), the time (raw reads in order) and the raw JSON. Files of schema 6 and before
+    -- also have the flat columns here; they are left NULL (a byte each).
+    key_id INTEGER NOT NULL, id TEXT NOT NULL, event_time INTEGER NOT NULL,
     raw TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key_id, id));  -- rowid table: random UUID keys
     -- make a clustered (WITHOUT ROWID) table of 1 KB rows 2.4x slower to write
 CREATE INDEX IF NOT EXISTS events_by_time ON events (key_id, event_time);
-CREATE INDEX IF NOT EXISTS events_by_seq ON events (key_id, seq);
+DROP INDEX IF EXISTS events_by_seq;  -- nothing reads events by seq; every insert paid for it
 CREATE TABLE IF NOT EXISTS chunks (  -- whole-page chunks of earlier versions: read, then compacted away
     key_id INTEGER NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (key_id, seq));
 CREATE TABLE IF NOT EXISTS chunk_columns (  -- one Arrow IPC stream per column of a page or a compaction
@@ -84,10 +88,7 @@ CREATE TABLE IF NOT EXISTS snapshots (  -- one per key and local day (ldclient/s
     PRIMARY KEY (source, project, environment, day));
 """
 
-_INSERT = (
-    f"INSERT OR REPLACE INTO events (key_id, {', '.join(EVENT_COLUMNS)}, raw, seq) "
-    f"VALUES (?, {', '.join('?' for _ in EVENT_COLUMNS)}, ?, ?)"
-)
+_INSERT = "INSERT OR REPLACE INTO events (key_id, id, event_time, raw, seq) VALUES (?, ?, ?, ?, ?)"
 
 SMALL_CHUNK_BYTES = 1 << 22  # a page's columns go in as bytes, in one statement; bigger ones stream
 
@@ -341,7 +342,7 @@ class SQLiteStore(EventStore):
     ) -> int:
         key_id = self._key_id(key, create=True)
         assert key_id is not None
-        flat_rows = [(key_id, *(flat[c] for c in EVENT_COLUMNS), raw) for flat, raw in rows.values()]
+        flat_rows = [tuple(flat[c] for c in EVENT_COLUMNS) for flat, _ in rows.values()]
         with self._tx() as conn:
             ids = list(rows)
             existing = 0
@@ -352,10 +353,16 @@ class SQLiteStore(EventStore):
                     (key_id, *part),
                 ).fetchone()[0]
             seq = conn.execute("SELECT seq FROM keys WHERE key_id = ?", (key_id,)).fetchone()[0]
-            conn.executemany(_INSERT, [(*row, seq + i + 1) for i, row in enumerate(flat_rows)])
+            conn.executemany(
+                _INSERT,
+                [
+                    (key_id, flat["id"], flat["event_time"], raw, seq + i + 1)
+                    for i, (flat, raw) in enumerate(rows.values())
+                ],
+            )
             if flat_rows:
                 conn.execute("UPDATE keys SET seq = ? WHERE key_id = ?", (seq + len(flat_rows), key_id))
-                chunk = arrow_from_rows([r[1:-1] for r in flat_rows], seq_start=seq + 1).sort_by(
+                chunk = arrow_from_rows(flat_rows, seq_start=seq + 1).sort_by(
                     [("event_time", "ascending"), ("id", "ascending")]
                 )  # a lone chunk is read as it is
                 _write_chunk(conn, key_id, seq + len(flat_rows), chunk)
