@@ -837,3 +837,57 @@ def test_event_counts_are_the_headlines_counts():
         counts = m.event_counts(df, WEEK_FROM, WEEK_TO, tz)
         assert counts == {k: head[k] for k in ("events_by_impact", "events_by_day", "top_flags")}
         assert sum(counts["events_by_impact"].values()) == head["events_total"] > 0
+
+
+def test_a_store_frame_without_ids_gives_the_numbers_of_the_full_frame(tmp_path):
+    """``METRIC_COLUMNS`` leaves ``id`` out: the store's (time, id) order must then decide what ids decide
+    otherwise (which of two changes at the same millisecond came first). Many ties, random order of writing."""
+    import random
+
+    from ldclient.store import SQLiteStore, StoreKey
+
+    rng = random.Random(5)
+    splits = [{True: 100, False: 0}, {True: 0, False: 100}, {True: 50, False: 50}, {True: 90, False: 10}]
+    items = []
+    for i in range(600):
+        before, after = rng.choice(splits), rng.choice(splits)
+        items.append(
+            ev(
+                f"id-{rng.randrange(10**6):06d}-{i}",
+                flag=f"f{rng.randrange(3)}",
+                t=MONDAY + rng.randrange(12) * HOUR,  # 600 events on 12 instants: ties everywhere
+                env=rng.choice(["production", "staging", None]),
+                size=rng.choice(["large", "medium", "small", None]),
+                actions=rng.choice([["updateOn"], ["updateRules"], None]),
+                summary=summary(before, after),
+            )
+        )
+    rng.shuffle(items)
+    store = SQLiteStore(tmp_path / "ties.sqlite")
+    key, other = StoreKey("demo", "p", "production"), StoreKey("demo", "p", "staging")
+    for k in range(0, len(items), 70):
+        store.write_page(key, items[k : k + 70])
+        store.write_page(other, items[k + 35 : k + 70])
+    full = store.load_frame(key, WEEK_FROM, WEEK_TO)
+    narrow = store.load_frame(key, WEEK_FROM, WEEK_TO, m.METRIC_COLUMNS)
+    # two keys in one frame (All projects): its times are not in order, the ties within each key still are
+    frame, counts = store.load_frames([other, key], WEEK_FROM, WEEK_TO, m.METRIC_COLUMNS)
+    windows = [(WEEK_FROM + DAY, WEEK_TO)] * 2
+    assert m.compute_with_trend_per_key(frame, counts, windows) == [
+        m.compute_with_trend(store.load_frame(k, WEEK_FROM, WEEK_TO), *windows[0]) for k in (other, key)
+    ]
+    store.close()
+    assert "id" not in narrow.columns
+    for tz in ("UTC", "Asia/Tokyo"):
+        assert m.compute_with_trend(narrow, WEEK_FROM + DAY, WEEK_TO, tz) == m.compute_with_trend(
+            full, WEEK_FROM + DAY, WEEK_TO, tz
+        )
+        assert m.per_flag_table(narrow, WEEK_FROM, WEEK_TO, tz).equals(
+            m.per_flag_table(full, WEEK_FROM, WEEK_TO, tz)
+        )
+    # the order of ties matters here: the same rows with their ties shuffled find other rollbacks
+    shuffled = narrow.sample(frac=1, random_state=1).sort_values("event_time", kind="stable")
+    assert (
+        m.compute_metrics(shuffled, WEEK_FROM, WEEK_TO)["rollbacks"]
+        != (m.compute_metrics(full, WEEK_FROM, WEEK_TO)["rollbacks"])
+    )

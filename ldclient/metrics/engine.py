@@ -125,8 +125,9 @@ def _ids_unique(ids: pd.Series) -> bool:
 
 
 def _dedup(events: pd.DataFrame) -> pd.DataFrame:
-    """One row per ``id``; if copies differ, the latest ``event_time`` wins (ties: the later row)."""
-    if _ids_unique(events["id"]):
+    """One row per ``id``; if copies differ, the latest ``event_time`` wins (ties: the later row). A frame
+    without ``id`` is a store's (``METRIC_COLUMNS``): one row per event already, in (time, id) order."""
+    if "id" not in events.columns or _ids_unique(events["id"]):
         return events
     ordered = events.sort_values("event_time", kind="stable")
     return ordered[~ordered["id"].duplicated(keep="last")]
@@ -708,8 +709,8 @@ def _group_time_order(group: IntArray, t: IntArray) -> IntArray:
     if np.all(t[1:] >= t[:-1]):
         return np.argsort(group.astype(np.uint16) if group.max() < 2**16 else group, kind="stable")
     t = t - t.min()
-    if int(t.max()).bit_length() + int(group.max()).bit_length() <= 62:
-        return np.argsort((group << int(t.max()).bit_length()) | t)
+    if int(t.max()).bit_length() + int(group.max()).bit_length() <= 62:  # stable: ties keep row order
+        return np.argsort((group << int(t.max()).bit_length()) | t, kind="stable")
     return np.lexsort((t, group))
 
 
@@ -728,7 +729,9 @@ def _sorted_by_flag_env_time_id(ev: _Events, rows: IntArray) -> IntArray:
     ordered = rows[order]
     g, ts = group[order], t[order]
     same = (g[1:] == g[:-1]) & (ts[1:] == ts[:-1])
-    if same.any():  # equal (flag, env, time): order those runs by id
+    # equal (flag, env, time): order those runs by id. Without ids the frame is a store's, in (time, id)
+    # order, and the stable sort above kept that order within each run.
+    if "id" in ev.df.columns and same.any():
         tied = np.zeros(len(ordered), dtype=bool)
         tied[1:] |= same
         tied[:-1] |= same
