@@ -87,7 +87,9 @@ st.dataframe(
         "rollback_rate": st.column_config.NumberColumn("Rollback rate", format="%.1f%%", width=95),
         "flapping_flags": st.column_config.NumberColumn("Flapping flags", width=95),
         "off_hours_share": st.column_config.NumberColumn("Off-hours", format="%.1f%%", width=80),
-        "trend": st.column_config.LineChartColumn("Trend (events/week)", width=115),
+        "trend": st.column_config.LineChartColumn(
+            "Events/week", width=115, help="Events per whole 7 days, oldest first"
+        ),
         "stale_share": st.column_config.NumberColumn(
             "Stale share",
             format="%.1f%%",
@@ -98,7 +100,9 @@ st.dataframe(
             "Stale change", format="%+.1f pts", width=90, help="Against the newest snapshot before the range"
         ),
         "stale_flags": st.column_config.NumberColumn("Stale flags", width=75),
-        "stale_trend": st.column_config.LineChartColumn("Stale share/week", width=95),
+        "stale_trend": st.column_config.LineChartColumn(
+            "Stale/week", width=95, help="Stale share of the last snapshot of each 7 days"
+        ),
         "open": st.column_config.LinkColumn("Overview", display_text="Open overview"),
     },
 )

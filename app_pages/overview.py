@@ -16,8 +16,13 @@ def share(n: float, d: float) -> float:
     return n / d if d else 0.0
 
 
-def stale_block() -> None:
-    """Stale flags and statuses: the flags as they are now, whatever the range and filters (always shown)."""
+def stale_block(record_now: bool) -> bool:
+    """Stale flags and statuses: the flags as they are now, whatever the range and filters (always shown).
+
+    Today's snapshot (the stale share's change and trend) is recorded here only with ``record_now``;
+    otherwise, when it is missing, the block is drawn without it and True returned: the page records it
+    after everything else is on screen, then runs again (a new environment is shown at once, not after
+    the couple of seconds a first snapshot costs)."""
     st.subheader("Stale flags and statuses")
     st.caption(
         f"As of now, all flags of {text.plain(view.env)}: not limited to the date range, and not filtered by impact, "
@@ -27,12 +32,14 @@ def stale_block() -> None:
         life = loaders.lifecycle_summary(view)
     except LDError as exc:
         st.warning(f"Flag statuses could not be loaded: {text.plain(exc)}", icon=":material/cloud_off:")
-        return
-    try:
-        trend = loaders.stale_trend(view)
-    except LDError as exc:
-        trend = {"stale_share_change": None, "frame": None}
-        st.caption(f"Today's flag-health snapshot could not be recorded: {text.plain(exc)}")
+        return False
+    pending = not record_now and not loaders.snapshot_recorded(view)
+    trend: dict = {"stale_share_change": None, "frame": None}
+    if not pending:
+        try:
+            trend = loaders.stale_trend(view)
+        except LDError as exc:
+            st.caption(f"Today's flag-health snapshot could not be recorded: {text.plain(exc)}")
     change = trend["stale_share_change"]
     a, b, c, d = st.columns([1, 1, 1, 2])
     a.metric(
@@ -55,6 +62,7 @@ def stale_block() -> None:
         st.altair_chart(history_charts.stale_sparkline(frame), width="stretch")
     elif frame is not None:
         st.caption("The stale share's trend starts with today's snapshot: one is recorded per day (History).")
+    return pending
 
 
 kpis = [  # label, value, previous value, sparkline column, format, delta colour, what it means
@@ -142,7 +150,7 @@ if m["events_total"] == 0:
         else "nobody changed a flag in this environment in the selected range"
     )
     st.info(f"No flag events to show: {reason}. Try a longer range or fewer filters.", icon=":material/info:")
-    stale_block()
+    stale_block(record_now=True)
     st.stop()
 
 left, right = st.columns([3, 2])
@@ -165,7 +173,7 @@ with right:
     )
     st.altair_chart(charts.risk_calendar(data["heat"], data["work"].timezone), width="stretch")
 
-stale_block()
+snapshot_pending = stale_block(record_now=False)
 
 left, right = st.columns(2)
 with left:
@@ -179,3 +187,12 @@ with right:
         st.altair_chart(charts.bar_ranking(members, "email", "events", "Events", "Member"), width="stretch")
     else:
         st.caption("No changes by members in this range (API tokens and workflows have no member).")
+
+if snapshot_pending:  # everything else is drawn: record today's snapshot, then show the page with it
+    try:
+        loaders.ensure_snapshot(view)
+    except LDError as exc:
+        st.caption(f"Today's flag-health snapshot could not be recorded: {text.plain(exc)}")
+    else:
+        if loaders.snapshot_recorded(view):  # never a loop: only once it is there
+            st.rerun()

@@ -513,6 +513,13 @@ def ensure_snapshot(view: View) -> None:
         history.record_snapshot(source, view.project, view.env, now)
 
 
+def snapshot_recorded(view: View) -> bool:
+    """Whether today's snapshot of the view's key is recorded (``ensure_snapshot`` would do nothing)."""
+    from ldclient import history
+
+    return history.snapshot_is_recent(get_source().store, _key(view), now_ms())
+
+
 def _snapshot_version(key: StoreKey) -> int:
     latest = get_source().store.latest_snapshot(key)
     return latest.taken_ms if latest else 0

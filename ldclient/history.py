@@ -23,7 +23,7 @@ import pandas as pd
 from . import lifecycle, metrics
 from .errors import LDError
 from .lifecycle.core import STALE_MIN_AGE_MS
-from .snapshot import SnapshotInputs, take_snapshot, utc_day
+from .snapshot import SnapshotInputs, stages_of, take_snapshot, utc_day
 from .source import DataSource
 from .store import EventStore, StoreKey
 from .store.snapshots import Snapshot
@@ -111,11 +111,12 @@ def record_snapshot(source: DataSource, project: str, env: str, now: int) -> Sna
     (``demo.history``), so its History charts have months to show."""
     key = source.key(project, env)
     inputs = snapshot_inputs(source, project, env, now)
-    snap = take_snapshot(inputs, env, now)
+    stages = stages_of(inputs, env, now)  # once for both: it is the costliest part of a snapshot
+    snap = take_snapshot(inputs, env, now, stages)
     if source.demo and not source.store.snapshots(key, "0001-01-01", utc_day(now - DAY_MS)):
         from .demo.history import seeded_snapshots
 
-        source.store.put_snapshots(key, seeded_snapshots(inputs, env, snap))
+        source.store.put_snapshots(key, seeded_snapshots(inputs, env, snap, stages=stages))
     source.store.put_snapshot(key, snap)
     return snap
 

@@ -65,14 +65,15 @@ def stages_of(inputs: SnapshotInputs, env: str, now: int) -> pd.DataFrame:
     )
 
 
-def take_snapshot(inputs: SnapshotInputs, env: str, now: int) -> Snapshot:
+def take_snapshot(inputs: SnapshotInputs, env: str, now: int, stages: pd.DataFrame | None = None) -> Snapshot:
     """Today's figures and every flag's state for ``env``, with the same functions ``metrics``, Lifecycle and
-    Cleanup use, so a snapshot says what those pages said that day."""
+    Cleanup use, so a snapshot says what those pages said that day. ``stages``: ``stages_of`` the same
+    inputs, when the caller has it already."""
     recent = inputs.events[pd.to_numeric(inputs.events["event_time"]) >= now - STALE_EVENTS_DAYS * DAY_MS]
     live = lifecycle.flags_to_frame(inputs.flags)
     here = inputs.statuses[inputs.statuses["environment_key"] == env]
     health = lifecycle.lifecycle_metrics(live, here, recent, env, inputs.production, now)
-    stages = stages_of(inputs, env, now)
+    stages = stages_of(inputs, env, now) if stages is None else stages
     everything = lifecycle.flags_to_frame([*inputs.flags, *inputs.archived])
     timeline = lifecycle.lifecycle_table(everything, inputs.statuses, inputs.events, inputs.production, now)
     summary = lifecycle.timeline_summary(timeline)

@@ -39,7 +39,11 @@ def _times(events: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def seeded_snapshots(
-    inputs: SnapshotInputs, env: str, today: Snapshot, days: int = SEEDED_DAYS
+    inputs: SnapshotInputs,
+    env: str,
+    today: Snapshot,
+    days: int = SEEDED_DAYS,
+    stages: pd.DataFrame | None = None,
 ) -> list[Snapshot]:
     """One snapshot per UTC day of the ``days`` before ``today``'s (oldest first), from the account's own data
     and today's snapshot (``snapshot.take_snapshot`` of the same inputs), whose states are carried back."""
@@ -52,7 +56,7 @@ def seeded_snapshots(
     touched = _times(here)
     production = ev[env_keys.isin(sorted(inputs.production)).fillna(False)]
     first_production = {k: int(v[0]) for k, v in _times(production).items()}
-    stages = stages_of(inputs, env, now).set_index("flag_key")
+    stages = (stages_of(inputs, env, now) if stages is None else stages).set_index("flag_key")
     never = np.iinfo(np.int64).max
     rows = []
     for f in fl.itertuples(index=False):
