@@ -196,10 +196,8 @@ def project_rows(
             frame, counts, [app_flag_keys(known, apps, project.key) for project, _ in pairs]
         )
     whole_days_end = min(to_ms, day_start_ms(clock.today(tz), tz))  # today so far is no whole day
-    ends = []
-    for (
-        key
-    ) in keys:  # like with like: the range up to the time the data is as of, against as much time before it
+    ends = []  # like with like: the range up to the time the data is as of, against as much time before it
+    for key in keys:
         as_of = source.store.last_good_refresh_ms(key)
         ends.append(as_of if as_of is not None and from_ms < as_of < to_ms else to_ms)
     headlines = metrics.compute_with_trend_per_key(
