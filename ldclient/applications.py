@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+import numpy as np
 import pandas as pd
 
 KINDS = ("browser", "mobile", "server")  # ApplicationRep.kind
@@ -106,11 +107,16 @@ def flag_keys(applications: Sequence[Application], selected: Sequence[str], proj
     )
 
 
+def flag_mask(frame: pd.DataFrame, keys: frozenset[str]) -> np.ndarray:
+    """Which rows of an events (or statuses) frame belong to a flag in ``keys``."""
+    return frame["flag_key"].astype("string").isin(keys).fillna(False).to_numpy(dtype=bool)
+
+
 def filter_events(frame: pd.DataFrame, keys: frozenset[str] | None) -> pd.DataFrame:
     """The events of flags in ``keys`` (None: no filter)."""
     if keys is None:
         return frame
-    mask = frame["flag_key"].astype("string").isin(keys).fillna(False).to_numpy(dtype=bool)
+    mask = flag_mask(frame, keys)
     return frame if bool(mask.all()) else frame[mask]
 
 
@@ -118,7 +124,7 @@ def filter_statuses(statuses: pd.DataFrame, keys: frozenset[str] | None) -> pd.D
     """A statuses frame (``lifecycle.statuses_to_frame``) narrowed to the flags in ``keys`` (None: all)."""
     if keys is None:
         return statuses
-    return statuses[statuses["flag_key"].astype("string").isin(keys).fillna(False).to_numpy(dtype=bool)]
+    return statuses[flag_mask(statuses, keys)]
 
 
 def filter_flags(flags: Iterable[Mapping[str, Any]], keys: frozenset[str] | None) -> list[dict[str, Any]]:

@@ -18,17 +18,14 @@ def loads(data: bytes | str) -> Any:
         return json.loads(data)  # raises the standard ValueError when the text is no JSON at all
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON text (``separators=(",", ":")``, non-ASCII kept), fast."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # orjson refuses integers beyond 64 bits and non-string keys
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def dumps_bytes(value: Any) -> bytes:
-    """``dumps`` as UTF-8 bytes, for an HTTP body."""
+    """Compact JSON (``separators=(",", ":")``, non-ASCII kept) as UTF-8 bytes, fast: an HTTP body."""
     try:
         return orjson.dumps(value)
-    except TypeError:
+    except TypeError:  # orjson refuses integers beyond 64 bits and non-string keys
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def dumps(value: Any) -> str:
+    """``dumps_bytes`` as text."""
+    return dumps_bytes(value).decode()

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import clock, lifecycle, metrics
-from .applications import filter_events, filter_flags, filter_statuses
+from .applications import filter_events, filter_flags, filter_statuses, flag_mask
 from .applications import flag_keys as app_flag_keys
 from .frame import filter_frame
 from .source import DataSource
@@ -277,14 +277,11 @@ def _keep_flags(
     frame: pd.DataFrame, counts: list[int], keys: list[frozenset[str] | None]
 ) -> tuple[pd.DataFrame, list[int]]:
     """A ``load_frames`` frame narrowed, key by key, to the events of the flags in ``keys[i]`` (None: all)."""
-    flags = frame["flag_key"].astype("string")
-    keep = np.ones(len(frame), dtype=bool)
-    start = 0
-    for n, allowed in zip(counts, keys, strict=True):
-        if allowed is not None:
-            keep[start : start + n] = flags.iloc[start : start + n].isin(allowed).fillna(False).to_numpy(bool)
-        start += n
     bounds = np.concatenate([[0], np.cumsum(counts, dtype="int64")])
+    keep = np.ones(len(frame), dtype=bool)
+    for start, stop, allowed in zip(bounds[:-1], bounds[1:], keys, strict=True):
+        if allowed is not None:
+            keep[start:stop] = flag_mask(frame.iloc[start:stop], allowed)
     kept = np.concatenate([[0], np.cumsum(keep, dtype="int64")])
     return frame[keep], [int(kept[b] - kept[a]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 

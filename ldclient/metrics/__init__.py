@@ -190,7 +190,12 @@ def compute_with_trend(
 ) -> HeadlineWithTrend:
     """``compute_metrics`` plus ``"previous"``: the same keys for ``[from - (to - from), from)``, for deltas."""
     _check_window(from_ms, to_ms)
-    ev = _Events.of(events)
+    return _with_trend(_Events.of(events), from_ms, to_ms, tz, include_global, work)
+
+
+def _with_trend(
+    ev: _Events, from_ms: int, to_ms: int, tz: str, include_global: bool, work: WorkingHours | None
+) -> HeadlineWithTrend:
     current = _headline(ev.window(from_ms, to_ms, include_global), from_ms, to_ms, tz, work)
     prev_from = from_ms - (to_ms - from_ms)
     previous = _headline(ev.window(prev_from, from_ms, include_global), prev_from, from_ms, tz, work)
@@ -222,11 +227,9 @@ def compute_with_trend_per_key(
         _check_window(from_ms, to_ms)
         part = ev.rows(start, start + n)
         start += n
-        work = works[i] if works is not None else None
-        current = _headline(part.window(from_ms, to_ms, include_global), from_ms, to_ms, tz, work)
-        prev_from = from_ms - (to_ms - from_ms)
-        previous = _headline(part.window(prev_from, from_ms, include_global), prev_from, from_ms, tz, work)
-        out.append(HeadlineWithTrend(**current, previous=previous))
+        out.append(
+            _with_trend(part, from_ms, to_ms, tz, include_global, works[i] if works is not None else None)
+        )
     return out
 
 
