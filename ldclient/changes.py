@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from . import applications as app_filter
+from . import summaries
 from .api.client import RateGate
 from .errors import LDError, PermissionDeniedError
 from .frame import events_to_frame
@@ -123,28 +124,20 @@ def _value_label(value: Any, limit: int = 30) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def variation_splits(variations: str | None) -> tuple[VariationSplit, ...]:
-    """The frame's ``variations`` JSON (``[{value, before, after}]``) as splits with shares."""
-    if not isinstance(variations, str) or not variations:
-        return ()
-    try:
-        items = json.loads(variations)
-    except ValueError:
-        return ()
-    if not isinstance(items, list):
-        return ()
-    rows = [i for i in items if isinstance(i, Mapping)]
-    before_total = sum(int(i.get("before") or 0) for i in rows)
-    after_total = sum(int(i.get("after") or 0) for i in rows)
+def variation_splits(variations: Any) -> tuple[VariationSplit, ...]:
+    """A frame's ``variations`` cell (``ldclient.summaries``) as splits with shares."""
+    rows = summaries.decoded(variations)
+    before_total = sum(before for _, before, _ in rows)
+    after_total = sum(after for _, _, after in rows)
     return tuple(
         VariationSplit(
-            value=_value_label(i.get("value")),
-            before=int(i.get("before") or 0),
-            after=int(i.get("after") or 0),
-            before_share=int(i.get("before") or 0) / before_total if before_total else None,
-            after_share=int(i.get("after") or 0) / after_total if after_total else None,
+            value=_value_label(value),
+            before=before,
+            after=after,
+            before_share=before / before_total if before_total else None,
+            after_share=after / after_total if after_total else None,
         )
-        for i in rows
+        for value, before, after in rows
     )
 
 

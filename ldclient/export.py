@@ -23,6 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from . import summaries
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLACEHOLDER = "—"  # what the tables show for an unknown value (dashboard/widgets.format_times)
 ENCODING = "utf-8-sig"  # UTF-8 with a byte-order mark: Excel reads non-ASCII text right only with it
@@ -117,6 +119,7 @@ def stale_flags_csv(table: pd.DataFrame) -> bytes:
 def event_csv_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """One ``frame.flatten_event`` row as ``python -m ldclient events --format csv`` writes it: missing
     values empty, the impact percentage with one decimal as the dashboard shows it, text neutralised."""
+    row = {**row, "variations": summaries.to_text(row["variations"])} if "variations" in row else row
     return {
         k: ""
         if v is None

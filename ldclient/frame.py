@@ -6,13 +6,12 @@ sees the same columns whatever the source.
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import orjson
 import pandas as pd
+
+from . import summaries
 
 CATEGORY_COLUMNS = (
     "project_key",
@@ -24,7 +23,8 @@ CATEGORY_COLUMNS = (
     "actions",
     "impact_size",
 )
-STRING_COLUMNS = ("id", "description", "variations", "experiment_keys")
+STRING_COLUMNS = ("id", "description", "experiment_keys")
+SUMMARY_DTYPE = pd.ArrowDtype(summaries.SUMMARY_TYPE)  # ``variations``: numbers, see ldclient/summaries.py
 COLUMNS = (
     "id",
     "project_key",
@@ -44,32 +44,6 @@ COLUMNS = (
 )
 
 
-def canonical_json(value: Any) -> str:
-    """Variation values are matched by this text, so ``{"a":1,"b":2}`` equals ``{"b":2,"a":1}``."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
-
-
-def _plain_scalar(value: Any) -> bool:
-    """Values whose orjson text is byte for byte ``canonical_json``'s: booleans, null, 64-bit integers and
-    strings without control characters (floats are left out: the two write exponents differently)."""
-    if value is None or isinstance(value, bool):
-        return True
-    if isinstance(value, int):
-        return _INT64_MIN <= value <= _INT64_MAX
-    return isinstance(value, str) and value.isprintable()
-
-
-def _summary_json(elements: list[dict[str, Any]]) -> str:
-    """``canonical_json`` of a summary's elements (``value``, ``before``, ``after``), fast for the usual values."""
-    if all(_plain_scalar(e["value"]) for e in elements):
-        with contextlib.suppress(TypeError):  # a count beyond 64 bits
-            return orjson.dumps(elements, option=orjson.OPT_SORT_KEYS).decode()
-    return canonical_json(elements)
-
-
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -79,19 +53,7 @@ def flatten_event(item: Mapping[str, Any]) -> dict[str, Any]:
     member = _v if isinstance(_v := item.get("member"), Mapping) else None
     impact = _v if isinstance(_v := item.get("impact"), Mapping) else {}
     summary = _v if isinstance(_v := impact.get("evaluationsSummary"), Mapping) else None
-    variations = None
-    if summary is not None and isinstance(summary.get("variations"), list):
-        variations = _summary_json(
-            [
-                {
-                    "value": v.get("value"),
-                    "before": int(v.get("before") or 0),
-                    "after": int(v.get("after") or 0),
-                }
-                for v in summary["variations"]
-                if isinstance(v, Mapping)
-            ]
-        )
+    variations = summaries.element_rows(summary.get("variations")) if summary is not None else None
     experiments = _v if isinstance(_v := item.get("experiments"), Mapping) else None
     exp_count = None
     exp_keys = None
@@ -155,7 +117,9 @@ def storable_event_id(item: Any) -> str:
     if isinstance(summary, Mapping) and isinstance(summary.get("variations"), list):
         for v in summary["variations"]:
             if isinstance(v, Mapping):
-                int(v.get("before") or 0), int(v.get("after") or 0)
+                for count in (v.get("before"), v.get("after")):
+                    if not -INT64 <= int(count or 0) < INT64:
+                        raise ValueError("an evaluation count is out of range")
     experiments = item.get("experiments")
     if isinstance(experiments, Mapping):
         count, items = experiments.get("totalCount"), experiments.get("items") or []
@@ -186,6 +150,10 @@ def frame_from_columns(columns: Mapping[str, Any], names: Sequence[str] = COLUMN
             df[name] = pd.to_numeric(df[name], errors="coerce").astype("float64")
         elif name == "experiments_count" and dtype != "Int64":
             df[name] = pd.to_numeric(df[name], errors="coerce").astype("Int64")
+        elif name == "variations" and dtype != SUMMARY_DTYPE:
+            df[name] = pd.Series(
+                pd.arrays.ArrowExtensionArray(summaries.as_summaries(df[name])), index=df.index, copy=False
+            )
     return df
 
 
@@ -242,6 +210,8 @@ def arrow_schema() -> Any:
                 kind = pa.int64()
             elif name == "impact_percentage":
                 kind = pa.float64()
+            elif name == "variations":
+                kind = summaries.SUMMARY_TYPE
             else:
                 kind = pa.large_string()  # what pandas' Arrow-backed strings use: no conversion on load
             fields.append(pa.field(name, kind))
@@ -285,6 +255,9 @@ def frame_from_arrow(table: Any) -> pd.DataFrame:
             columns[name] = values.cat.set_categories(sorted(values.cat.categories))
         elif name == "experiments_count":
             columns[name] = column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        elif name == "variations":  # text from PostgreSQL or an earlier version's chunk: read as numbers
+            lists = column if column.type == summaries.SUMMARY_TYPE else summaries.as_summaries(column)
+            columns[name] = pd.Series(pd.arrays.ArrowExtensionArray(lists), copy=False)
         elif name in STRING_COLUMNS:  # straight to the frame's "string" dtype: no copy of the text
             columns[name] = column.to_pandas(
                 types_mapper={

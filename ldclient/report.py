@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import clock, lifecycle, metrics
+from . import clock, lifecycle, metrics, summaries
 from .applications import filter_events, filter_flags, filter_statuses, flag_mask
 from .applications import flag_keys as app_flag_keys
 from .frame import filter_frame
@@ -134,8 +134,8 @@ def variation_rows(events: pd.DataFrame, tz: str, limit: int = 12) -> pd.DataFra
     for _, ev in recent.iterrows():  # a dozen events at most: the chart's rows
         where = f"{ev['environment_key'] or 'global'} · " if several_envs else ""
         label = f"{format_ms(int(ev['event_time']), tz)} · {where}{ev['description']}"
-        for v in json.loads(ev["variations"]):
-            value = v.get("value")
+        for value, before, after in summaries.decoded(ev["variations"]):
+            counts = {"before": before, "after": after}
             name = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
             for phase in ("before", "after"):
                 rows.append(
@@ -144,7 +144,7 @@ def variation_rows(events: pd.DataFrame, tz: str, limit: int = 12) -> pd.DataFra
                         "event_time": int(ev["event_time"]),
                         "phase": phase,
                         "value": name,
-                        "count": int(v.get(phase) or 0),
+                        "count": counts[phase],
                     }
                 )
     frame = pd.DataFrame(rows, columns=["event", "event_time", "phase", "value", "count"])

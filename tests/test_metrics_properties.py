@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ldclient import metrics as m
-from ldclient.frame import COLUMNS, canonical_json, flatten_event, frame_from_columns
-from ldclient.metrics import engine
+from ldclient import summaries
+from ldclient.frame import COLUMNS, flatten_event, frame_from_columns
+from ldclient.summaries import canonical_json
 from ldclient.working_hours import WorkingHours
 
 HOUR = 3_600_000
@@ -53,7 +54,7 @@ STATES = [(9, 1), (1, 9), (8, 2), (7, 3), (10, 0), (0, 0), (5, 5), (90, 10), (2,
 
 
 @st.composite
-def summaries(draw: st.DrawFn, flag: int) -> dict[str, Any] | None:
+def summary_items(draw: st.DrawFn, flag: int) -> dict[str, Any] | None:
     if draw(st.integers(0, 5)) == 0:
         return None
     first = (
@@ -104,7 +105,7 @@ def event_items(draw: st.DrawFn, max_size: int = 40) -> list[dict[str, Any]]:
         size = draw(st.sampled_from(["none", "small", "medium", "large", "large", None, "odd"]))
         if size:
             impact["size"] = size
-        summary = draw(summaries(FLAGS.index(item["flagKey"]) * 2))
+        summary = draw(summary_items(FLAGS.index(item["flagKey"]) * 2))
         if summary is not None:
             impact["evaluationsSummary"] = summary
         item["impact"] = impact
@@ -140,12 +141,13 @@ def local(t: int, tz: str) -> datetime:
     return (EPOCH + timedelta(milliseconds=t)).astimezone(ZoneInfo(tz))
 
 
-def distribution(variations: str | None, side: str) -> dict[str, float] | None:
+def distribution(variations: list[dict[str, Any]] | None, side: str) -> dict[str, float] | None:
+    """A ``flatten_event`` row's summary (values as their canonical JSON text) as shares per value."""
     if variations is None:
         return None
     totals: Counter[str] = Counter()
-    for v in json.loads(variations):
-        totals[canonical_json(v["value"])] += v[side]
+    for v in variations:
+        totals[canonical_json(json.loads(v["value"]))] += v[side]
     total = sum(totals.values())
     return {k: c / total for k, c in totals.items()} if total > 0 else None
 
@@ -396,12 +398,12 @@ json_values = st.recursive(
         max_size=6,
     )
 )
-def test_variation_parser_agrees_with_json(summaries: list[list[tuple[Any, int, int]]]) -> None:
-    texts = [canonical_json([{"value": v, "before": b, "after": a} for v, b, a in s]) for s in summaries]
+def test_variation_parser_agrees_with_json(cases: list[list[tuple[Any, int, int]]]) -> None:
+    texts = [canonical_json([{"value": v, "before": b, "after": a} for v, b, a in s]) for s in cases]
     arrow = pa.array(texts, type=pa.large_string())
-    fast_ok = engine._fast_elements(arrow)[4]
-    assert fast_ok.tolist() == [bool(s) for s in summaries]  # canonical text never needs json.loads
-    elements = engine._parse_summaries(arrow)
+    fast_ok = summaries._fast_elements(arrow)[4]
+    assert fast_ok.tolist() == [bool(s) for s in cases]  # canonical text never needs json.loads
+    elements = summaries.elements(summaries.from_text(arrow))
     order = np.lexsort((np.arange(len(elements.owner)), elements.owner))
     got = [
         (int(elements.owner[i]), int(elements.value[i]), int(elements.before[i]), int(elements.after[i]))
@@ -410,7 +412,7 @@ def test_variation_parser_agrees_with_json(summaries: list[list[tuple[Any, int, 
     codes: dict[str, int] = {}
     value_of: dict[int, str] = {}
     want = []
-    for owner, s in enumerate(summaries):
+    for owner, s in enumerate(cases):
         for v, b, a in s:
             want.append((owner, canonical_json(v), b, a))
     assert [(o, b, a) for o, _, b, a in got] == [(o, b, a) for o, _, b, a in want]

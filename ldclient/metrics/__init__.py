@@ -8,9 +8,8 @@ its own timezone), never in ``tz``: only days and display follow the viewer.
 ``docs/METRICS.md`` is the reference for every definition; the constants below are its numbers.
 
 Speed matters (a million events in well under a second per call), so nothing here loops over
-events in Python: columns become numpy arrays of category codes once, and the only JSON reading
-(rollback detection) touches just the summaries of candidate pairs, each once, read straight from
-the text buffer by a vectorised parser (``json.loads`` only for what it cannot take).
+events in Python: columns become numpy arrays of category codes once, and rollback detection reads
+just the variation summaries of candidate pairs, each once, as numbers (``ldclient.summaries``).
 """
 
 from __future__ import annotations

@@ -1,13 +1,11 @@
-"""The vectorised engine behind the public metrics: events as category codes, the summaries' JSON read
-straight from the text buffer, rollbacks and flapping found with sorts and bincounts, never a Python loop
+"""The vectorised engine behind the public metrics: events as category codes, the variation summaries as
+numbers (``ldclient.summaries``), rollbacks and flapping found with sorts and bincounts, never a Python loop
 over events."""
 
 from __future__ import annotations
 
 import functools
-import json
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,7 +13,8 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from ..frame import canonical_json
+from .. import summaries
+from ..summaries import PARSE_CHUNK, bytes_at
 from ..vocabulary import DAY_MS, IMPACT_SIZES
 from ..working_hours import WorkingHours
 from .definitions import (
@@ -77,8 +76,8 @@ def _string_keys(texts: pa.ChunkedArray) -> npt.NDArray[np.uint64]:
     keys = []
     for chunk in texts.chunks:
         chunk = chunk.cast(pa.large_string())
-        for lo in range(0, len(chunk), _PARSE_CHUNK):
-            part = chunk.slice(lo, _PARSE_CHUNK)
+        for lo in range(0, len(chunk), PARSE_CHUNK):
+            part = chunk.slice(lo, PARSE_CHUNK)
             offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[
                 part.offset : part.offset + len(part) + 1
             ]
@@ -96,7 +95,7 @@ def _string_keys(texts: pa.ChunkedArray) -> npt.NDArray[np.uint64]:
             ):
                 word = np.zeros(len(part), dtype=np.uint64)
                 for k in range(8):  # bytes past the string's end count as 0, never as a neighbour's
-                    byte = np.where(k < length, _at(data, at + k), 0).astype(np.uint64)
+                    byte = np.where(k < length, bytes_at(data, at + k), 0).astype(np.uint64)
                     word |= byte << np.uint64(8 * k)
                 key ^= word * mix
             keys.append(key)
@@ -324,286 +323,10 @@ def _off_hours(
 
 
 # --------------------------------------------------------------------------------------------------
-# Variations: read evaluation summaries into (owner, value code, before, after) element arrays.
+# Variations: TVD between summaries' (owner, value code, before, after) element arrays.
 # --------------------------------------------------------------------------------------------------
 
-_ELEMENT_KEY = b'{"after":'
-_BEFORE_KEY = b',"before":'
-_VALUE_KEY = b',"value":'
-_MAX_DIGITS = 18  # longer counts are not read by the fast path (they would not fit int64 safely)
-_PARSE_CHUNK = 1 << 16  # summaries per vectorised pass
 _PAIR_CHUNK = 1 << 15  # candidate pairs per rollback pass (at most 2 summaries each)
-
-
-@dataclass(frozen=True)
-class _Elements:
-    """Summaries exploded to one entry per variation; ``owner`` indexes the parsed summaries."""
-
-    owner: IntArray
-    value: IntArray  # code of the variation's canonical value JSON (equal codes = equal values)
-    before: FloatArray
-    after: FloatArray
-
-
-def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return array.to_numpy(zero_copy_only=False)
-
-
-def _at(data: np.ndarray, pos: IntArray) -> np.ndarray:
-    """Bytes at these positions; positions past either end read the edge byte. No check below
-    can pass on such a read (keys have distinct bytes, a value needs its closing ``}``), so bad text
-    just falls back to the slow path, and the text buffer is used as is, without a padded copy."""
-    return np.take(data, pos, mode="clip")
-
-
-def _find(data: np.ndarray, pattern: bytes, chunk: int = 1 << 22) -> IntArray:
-    """Start positions of ``pattern`` in ``data``; scanned in chunks so the byte masks stay small."""
-    found = []
-    for lo in range(0, len(data), chunk):  # a loop over 4 MiB chunks, not events
-        first = np.flatnonzero(data[lo : lo + chunk] == pattern[0]) + lo
-        found.append(first[_matches(data, first + 1, pattern[1:])])
-    return np.concatenate(found) if found else np.array([], dtype=np.int64)
-
-
-def _matches(data: np.ndarray, pos: IntArray, pattern: bytes) -> BoolArray:
-    """``data[pos:pos + len(pattern)] == pattern`` at every position (a loop over the pattern's bytes)."""
-    ok = np.ones(len(pos), dtype=bool)
-    for k, byte in enumerate(pattern):
-        ok &= _at(data, pos + k) == byte
-    return ok
-
-
-def _digits(data: np.ndarray, pos: IntArray) -> tuple[IntArray, IntArray]:
-    """Value and length of the run of ASCII digits starting at each position (length 0: none)."""
-    value = np.zeros(len(pos), dtype=np.int64)
-    length = np.zeros(len(pos), dtype=np.int64)
-    alive = np.ones(len(pos), dtype=bool)
-    for k in range(_MAX_DIGITS):
-        digit = _at(data, pos + k) - np.uint8(48)  # uint8 wraps, so "is a digit" is just < 10
-        alive &= digit < 10
-        if not alive.any():
-            break
-        np.multiply(value, 10, out=value, where=alive)
-        np.add(value, digit, out=value, where=alive)
-        length += alive
-    return value, length
-
-
-_STRUCTURAL = np.zeros(256, dtype=bool)
-_STRUCTURAL[list(b'"{}[]')] = True
-
-
-def _escaped(data: np.ndarray, pos: IntArray) -> BoolArray:
-    """Whether each byte is escaped, i.e. preceded by an odd run of backslashes."""
-    odd = np.zeros(len(pos), dtype=bool)
-    alive = np.ones(len(pos), dtype=bool)
-    k = 1
-    while True:  # a loop over the longest backslash run, not over events
-        alive &= (pos >= k) & (_at(data, pos - k) == ord("\\"))
-        if not alive.any():
-            return odd
-        odd ^= alive
-        k += 1
-
-
-def _structural_starts(data: np.ndarray, offsets: IntArray) -> tuple[IntArray, BoolArray]:
-    """Element starts found from the JSON structure: a ``{"after":`` whose ``{`` is outside string
-    literals at nesting depth 1. Needed once values may be objects or arrays, which can themselves
-    contain ``{"after":``. Works on the sparse structural bytes only, with running counts over the
-    whole chunk; a summary counts as readable only if quotes and brackets are balanced at both of
-    its ends (so an unbalanced neighbour cannot shift it). Returns (starts, readable per summary)."""
-    pos = np.flatnonzero(_STRUCTURAL[data])
-    char = data[pos]
-    quote = (char == ord('"')) & ~_escaped(data, pos)
-    quotes = np.cumsum(quote, dtype=np.int64)
-    in_string = (quotes - quote) % 2 == 1
-    step = (
-        ((char == ord("{")) | (char == ord("["))).astype(np.int64) - ((char == ord("}")) | (char == ord("]")))
-    ) * ~in_string
-    depth = np.cumsum(step)
-    at_bound = np.searchsorted(pos, offsets)  # first structural byte of each summary (and the end)
-    balanced = (np.concatenate([[0], quotes])[at_bound] % 2 == 0) & (
-        np.concatenate([[0], depth])[at_bound] == 0
-    )
-    candidates = pos[(char == ord("{")) & ~in_string & (depth - step == 1)]
-    return candidates[_matches(data, candidates + 1, _ELEMENT_KEY[1:])], balanced[:-1] & balanced[1:]
-
-
-@dataclass(frozen=True)
-class _Read:
-    owner: IntArray
-    ok: BoolArray  # the element has the canonical shape
-    nested: BoolArray  # its value is an object or array
-    value_start: IntArray
-    value_end: IntArray  # exclusive
-    before: IntArray
-    after: IntArray
-
-
-def _read_elements(data: np.ndarray, offsets: IntArray, start: IntArray) -> _Read:
-    """Read every element given the positions of its ``{"after":`` and check its shape: digits, keys,
-    the value up to the ``}`` before the next element (or before the closing ``]``), no gaps."""
-    owner = np.searchsorted(offsets, start, side="right") - 1
-    after, after_len = _digits(data, start + len(_ELEMENT_KEY))
-    before_key = start + len(_ELEMENT_KEY) + after_len
-    before, before_len = _digits(data, before_key + len(_BEFORE_KEY))
-    value_key = before_key + len(_BEFORE_KEY) + before_len
-    value_start = value_key + len(_VALUE_KEY)
-    last = np.ones(len(start), dtype=bool)
-    last[:-1] = owner[1:] != owner[:-1]
-    first = np.ones(len(start), dtype=bool)
-    first[1:] = last[:-1]
-    value_end = np.where(last, offsets[owner + 1], np.append(start[1:], 0)) - 2  # the element's closing "}"
-    head, tail = _at(data, value_start), _at(data, value_end - 1)
-    ok = (
-        (after_len > 0)
-        & (before_len > 0)
-        & _matches(data, before_key, _BEFORE_KEY)
-        & _matches(data, value_key, _VALUE_KEY)
-        & (value_end > value_start)
-        & (_at(data, value_end) == ord("}"))
-        & (_at(data, value_end + 1) == np.where(last, ord("]"), ord(",")))
-        & (~first | ((start == offsets[owner] + 1) & (_at(data, offsets[owner]) == ord("["))))
-        & ((head != ord('"')) | (tail == ord('"')))
-        & ((head != ord("{")) | (tail == ord("}")))
-        & ((head != ord("[")) | (tail == ord("]")))
-    )
-    nested = (head == ord("{")) | (head == ord("["))
-    return _Read(owner, ok, nested, value_start, value_end, before, after)
-
-
-def _ranges(starts: IntArray, lengths: IntArray) -> IntArray:
-    """Concatenated ``arange(start, start + length)`` for every range, without a Python loop."""
-    offsets = np.cumsum(lengths) - lengths
-    return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()), dtype=np.int64)
-
-
-def _collect(data: np.ndarray, read: _Read, keep: BoolArray) -> tuple[IntArray, pa.Array, IntArray, IntArray]:
-    """(owner, value text, before, after) of the kept elements; value texts copied out of ``data``."""
-    vs, ve = read.value_start[keep], read.value_end[keep]
-    value_offsets = np.zeros(len(vs) + 1, dtype=np.int64)
-    np.cumsum(ve - vs, out=value_offsets[1:])
-    text = _at(data, _ranges(vs, ve - vs)) if len(data) else np.zeros(0, dtype=np.uint8)
-    values = pa.LargeStringArray.from_buffers(len(vs), pa.py_buffer(value_offsets), pa.py_buffer(text))
-    return read.owner[keep], values, read.before[keep], read.after[keep]
-
-
-def _all_ok(read: _Read, n: int) -> BoolArray:
-    """Summaries with at least one element and no malformed one."""
-    return (np.bincount(read.owner, minlength=n) > 0) & (np.bincount(read.owner[~read.ok], minlength=n) == 0)
-
-
-def _fast_elements(summaries: pa.Array) -> tuple[IntArray, pa.Array, IntArray, IntArray, BoolArray]:
-    """Read canonical summaries straight from their UTF-8 buffer with numpy.
-
-    Canonical JSON (``frame.canonical_json``: sorted keys, no spaces) writes an element as
-    ``{"after":N,"before":N,"value":V}``, elements joined by ``,`` inside ``[...]``, and V is then the
-    canonical JSON of the value: exactly the text to compare. While every V is a scalar, a raw ``"``
-    never occurs inside a string literal (it is escaped), so every ``{"after":`` is an element start.
-    Summaries with an object or array value are re-read with starts found from the nesting structure.
-    A summary is taken only if all its elements have the exact shape (1-18 digit counts).
-    Returns (owner, value text, before, after) of the taken summaries and their mask.
-    """
-    n = len(summaries)
-    empty = np.array([], dtype=np.int64)
-    nothing = (empty, pa.array([], pa.large_string()), empty, empty, np.zeros(n, dtype=bool))
-    if not n:
-        return nothing
-    offsets = np.frombuffer(summaries.buffers()[1], dtype=np.int64)[
-        summaries.offset : summaries.offset + n + 1
-    ]
-    lo, hi = int(offsets[0]), int(offsets[-1])
-    if hi == lo:
-        return nothing
-    data = np.frombuffer(summaries.buffers()[2], dtype=np.uint8)[lo:hi]  # zero-copy, read via _at
-    offsets = offsets - lo
-    valid = np.ones(n, dtype=bool) if summaries.null_count == 0 else _np(summaries.is_valid())
-    read = _read_elements(data, offsets, _find(data, _ELEMENT_KEY))
-    nested = np.bincount(read.owner[read.nested], minlength=n) > 0
-    owner_ok = valid & ~nested & _all_ok(read, n)
-    parts = [_collect(data, read, owner_ok[read.owner])]
-    rows = np.flatnonzero(nested & valid)
-    if len(rows):  # their values may hold a '{"after":' that starts no element: use the structure
-        lengths = offsets[rows + 1] - offsets[rows]
-        sub_data = data[_ranges(offsets[rows], lengths)]
-        sub_offsets = np.concatenate([[0], np.cumsum(lengths)])
-        starts, readable = _structural_starts(sub_data, sub_offsets)
-        sub = _read_elements(sub_data, sub_offsets, starts)
-        sub_ok = readable & _all_ok(sub, len(rows))
-        owner, values, before, after = _collect(sub_data, sub, sub_ok[sub.owner])
-        parts.append((rows[owner], values, before, after))
-        owner_ok[rows] = sub_ok
-    return (
-        np.concatenate([p[0] for p in parts]),
-        pa.chunked_array([p[1] for p in parts]).combine_chunks(),
-        np.concatenate([p[2] for p in parts]),
-        np.concatenate([p[3] for p in parts]),
-        owner_ok,
-    )
-
-
-def _slow_elements(text: str | None) -> list[tuple[str, float, float]]:
-    """Elements of one summary the fast path could not take; unreadable text counts as no summary."""
-    if text is None:
-        return []
-    try:
-        items = json.loads(text)
-    except ValueError:
-        return []
-    if not isinstance(items, list):
-        return []
-    out = []
-    for item in items:
-        if isinstance(item, dict):
-            before, after = item.get("before"), item.get("after")
-            out.append(
-                (
-                    canonical_json(item.get("value")),
-                    float(before) if isinstance(before, int | float) else 0.0,
-                    float(after) if isinstance(after, int | float) else 0.0,
-                )
-            )
-    return out
-
-
-def _parse_summaries(summaries: pa.Array) -> _Elements:
-    """Explode summaries (canonical JSON text) into element arrays, values coded by canonical JSON.
-
-    Canonical text (what ``frame.canonical_json`` writes, so all of a normal frame) takes the numpy
-    reader; anything else goes through ``json.loads`` once per summary with its values
-    re-canonicalised, so both paths give the same code to the same value.
-    """
-    owners: list[IntArray] = []
-    texts: list[pa.Array] = []
-    befores: list[np.ndarray] = []
-    afters: list[np.ndarray] = []
-    fast: list[BoolArray] = []
-    for lo in range(0, len(summaries), _PARSE_CHUNK):  # chunks keep temporaries cache- and page-warm
-        owner, values, before, after, fast_ok = _fast_elements(summaries.slice(lo, _PARSE_CHUNK))
-        owners.append(owner + lo)
-        texts.append(values)
-        befores.append(before)
-        afters.append(after)
-        fast.append(fast_ok)
-    fast_ok = np.concatenate(fast) if fast else np.zeros(0, dtype=bool)
-    slow_idx = np.flatnonzero(~fast_ok & _np(summaries.is_valid()))
-    if len(slow_idx):
-        rows = [
-            (i, *element)
-            for i, text in zip(slow_idx.tolist(), summaries.take(pa.array(slow_idx)).to_pylist(), strict=True)
-            for element in _slow_elements(text)
-        ]
-        owners.append(np.array([r[0] for r in rows], dtype=np.int64))
-        texts.append(pa.array([r[1] for r in rows], type=pa.large_string()))
-        befores.append(np.array([r[2] for r in rows], dtype=np.float64))
-        afters.append(np.array([r[3] for r in rows], dtype=np.float64))
-    all_values = pa.chunked_array(texts, type=pa.large_string()).combine_chunks()
-    return _Elements(
-        owner=np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64),
-        value=_np(all_values.dictionary_encode().indices).astype(np.int64),
-        before=np.concatenate(befores or [np.zeros(0)]).astype(np.float64),
-        after=np.concatenate(afters or [np.zeros(0)]).astype(np.float64),
-    )
 
 
 def _expand(
@@ -620,7 +343,7 @@ def _expand(
 def _general_tvd(
     a: IntArray,
     b: IntArray,
-    el: _Elements,
+    el: summaries.Elements,
     p: FloatArray,
     q: FloatArray,
     starts: IntArray,
@@ -640,7 +363,7 @@ def _general_tvd(
 
 
 def _pair_tvd(
-    owner_a: IntArray, owner_b: IntArray, el: _Elements, n_owners: int
+    owner_a: IntArray, owner_b: IntArray, el: summaries.Elements, n_owners: int
 ) -> tuple[BoolArray, FloatArray]:
     """TVD between summary ``owner_a``'s before- and ``owner_b``'s after-distribution, pairwise.
 
@@ -688,14 +411,6 @@ def _pair_tvd(
     return defined, tvd
 
 
-def _arrow_text(column: pd.Series) -> pa.ChunkedArray:
-    """A string column as pyarrow (zero-copy for pandas' pyarrow-backed strings)."""
-    try:
-        return pa.chunked_array(pa.array(column))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        return pa.chunked_array([pa.array(column.astype(object).tolist(), type=pa.large_string())])
-
-
 # --------------------------------------------------------------------------------------------------
 # Rollbacks and flapping.
 # --------------------------------------------------------------------------------------------------
@@ -710,13 +425,19 @@ def _group_time_order(group: IntArray, t: IntArray) -> IntArray:
         return np.argsort(group.astype(np.uint16) if group.max() < 2**16 else group, kind="stable")
     t = t - t.min()
     if int(t.max()).bit_length() + int(group.max()).bit_length() <= 62:  # stable: ties keep row order
-        return np.argsort((group << int(t.max()).bit_length()) | t, kind="stable")
+        return np.argsort((group.astype(np.int64) << int(t.max()).bit_length()) | t, kind="stable")
     return np.lexsort((t, group))
 
 
 def _group(ev: _Events, rows: IntArray) -> IntArray:
-    """One int64 code per (flag, environment) of these rows."""
-    return ev.flag[rows].astype(np.int64) * (len(ev.envs) + 1) + ev.env[rows]
+    """One code per (flag, environment) of these rows: int32 where the codes fit (half the memory at a
+    million rows), else int64. Computed in place: no temporaries beyond the result."""
+    width = len(ev.envs) + 1
+    wide = (len(ev.flags) + 1) * width >= 2**31
+    group: IntArray = ev.flag[rows].astype(np.int64 if wide else np.int32, copy=False)
+    group *= width
+    group += ev.env[rows]
+    return group
 
 
 def _sorted_by_flag_env_time_id(ev: _Events, rows: IntArray) -> IntArray:
@@ -727,8 +448,14 @@ def _sorted_by_flag_env_time_id(ev: _Events, rows: IntArray) -> IntArray:
     t = ev.time[rows]
     order = _group_time_order(group, t)
     ordered = rows[order]
-    g, ts = group[order], t[order]
-    same = (g[1:] == g[:-1]) & (ts[1:] == ts[:-1])
+    sorted_group = group[order]
+    del group  # each temporary goes as soon as it is used: at a million rows each is 4-8 MB
+    same = sorted_group[1:] == sorted_group[:-1]
+    del sorted_group
+    sorted_time = t[order]
+    del t, order
+    same &= sorted_time[1:] == sorted_time[:-1]
+    del sorted_time
     # equal (flag, env, time): order those runs by id. Without ids the frame is a store's, in (time, id)
     # order, and the stable sort above kept that order within each run.
     if "id" in ev.df.columns and same.any():
@@ -751,26 +478,25 @@ def _rollbacks(ev: _Events) -> tuple[IntArray, IntArray, FloatArray]:
         return empty, empty, empty.astype(np.float64)
     ordered = _sorted_by_flag_env_time_id(ev, rows)
     a, b = ordered[:-1], ordered[1:]
-    candidate = (
-        (ev.flag[a] == ev.flag[b])
-        & (ev.env[a] == ev.env[b])
-        & (ev.time[b] - ev.time[a] <= ROLLBACK_WINDOW_MS)
-        & _IMPACTFUL[ev.impact[a]]
-        & ev.has_var[a]
-        & ev.has_var[b]
-    )
+    candidate = ev.flag[a] == ev.flag[b]  # the cheap tests first, each in place: few temporaries
+    candidate &= ev.env[a] == ev.env[b]
+    candidate &= ev.has_var[a]
+    candidate &= ev.has_var[b]
+    candidate &= _IMPACTFUL[ev.impact[a]]
     a, b = a[candidate], b[candidate]
+    near = ev.time[b] - ev.time[a] <= ROLLBACK_WINDOW_MS
+    a, b = a[near], b[near]
     if not len(a):
         return empty, empty, empty.astype(np.float64)
-    texts = _arrow_text(ev.df["variations"])
+    lists = summaries.as_summaries(ev.df["variations"])
     hit = np.zeros(len(a), dtype=bool)
     tvd = np.full(len(a), np.nan)
     for lo in range(0, len(a), _PAIR_CHUNK):  # chunks bound the memory and keep it cache-warm
         part = slice(lo, lo + _PAIR_CHUNK)
         n = len(a[part])
         slots, rows = pd.factorize(np.concatenate([a[part], b[part]]))  # each summary read once
-        summaries = texts.take(pa.array(ev.df_rows(rows))).combine_chunks().cast(pa.large_string())
-        defined, tvd[part] = _pair_tvd(slots[:n], slots[n:], _parse_summaries(summaries), len(rows))
+        taken = lists.take(pa.array(ev.df_rows(rows))).combine_chunks()
+        defined, tvd[part] = _pair_tvd(slots[:n], slots[n:], summaries.elements(taken), len(rows))
         hit[part] = defined & (tvd[part] <= ROLLBACK_MAX_TVD + TVD_EPSILON)
     return a[hit], b[hit], tvd[hit]
 

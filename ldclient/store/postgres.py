@@ -32,6 +32,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
+from .. import summaries
 from ..errors import StoreError
 from ..frame import CATEGORY_COLUMNS, COLUMNS
 from .base import (
@@ -389,7 +390,14 @@ class PostgresStore(EventStore):
                     "SELECT count(*) FROM fh_events WHERE key_id = %s AND id = ANY(%s)", (key_id, ids)
                 ).fetchone()
                 added = len(ids) - (existing[0] if existing else 0)
-                columns = [[_text(flat[c]) for flat, _ in rows.values()] for c in COLUMNS]
+                # a summary is kept as its canonical JSON text (ldclient/summaries.py reads it back)
+                columns = [
+                    [
+                        _text(summaries.to_text(flat[c]) if c == "variations" else flat[c])
+                        for flat, _ in rows.values()
+                    ]
+                    for c in COLUMNS
+                ]
                 conn.execute(_INSERT_EVENTS, (key_id, *columns, [raw for _, raw in rows.values()]))
             if complete is not None:
                 touching = "FROM fh_coverage WHERE key_id = %s AND end_ms >= %s AND start_ms <= %s"

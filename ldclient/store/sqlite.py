@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import summaries
 from ..errors import StoreError
 from ..frame import COLUMNS, arrow_from_rows, arrow_schema
 from .base import (
@@ -33,14 +34,16 @@ from .base import (
 )
 from .snapshots import SnapshotRow
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # Schema 3 is schema 4 without ``chunk_columns``: opening it adds the table, and its whole-page chunks
 # are converted on their first load. Schema 4 is schema 5 without the digest tables (``digest_items``,
 # ``digest_runs``), schema 5 is schema 6 without ``snapshots``: opening them adds what is missing. Schema 6
 # also held every frame column in ``events`` (the chunks hold them): its rows stay, new rows leave those
 # columns NULL, and its unused ``events_by_seq`` index goes. Older versions (and code that predates 4)
-# rebuild from the API; code of schema 6 opening a schema-7 file moves it aside and rebuilds.
-UPGRADABLE_VERSIONS = (3, 4, 5, 6)
+# rebuild from the API; code of schema 6 opening a schema-7 file moves it aside and rebuilds. Schema 7 is
+# schema 8 with the variation summaries as JSON text in the chunks (ldclient/summaries.py): a load reads
+# them as numbers, and the first load of a key rewrites its chunk that way.
+UPGRADABLE_VERSIONS = (3, 4, 5, 6, 7)
 EVENT_COLUMNS = COLUMNS  # the frame's columns, written to the columnar chunks
 
 
@@ -150,8 +153,11 @@ def compaction_order(keys: Any, distinct_ids: int | None = None) -> Any:
     chunk: the latest write of each id, sorted by time then id.
 
     Copies of an event share its time, so after sorting by (time, id, seq) they are neighbours and the
-    last of each run is the latest write. ``distinct_ids`` (the events table's count) confirms that cheaply;
-    without it, or if it disagrees, the ids are hashed (a million ids cost ~200 MB that way).
+    last of each run is the latest write. ``distinct_ids`` is the events table's count: every write of an id
+    is a row of the chunks, so when the rows are as many, no id is there twice and the sort is the answer
+    (the usual case, and the cheapest: the sorted ids are never copied). Otherwise the runs are dropped, and
+    the count confirms the result; without it, or if it disagrees, the ids are hashed (a million ids cost
+    ~200 MB that way).
     """
     import numpy as np
     import pyarrow as pa
@@ -160,6 +166,8 @@ def compaction_order(keys: Any, distinct_ids: int | None = None) -> Any:
     order = pc.sort_indices(
         keys, sort_keys=[("event_time", "ascending"), ("id", "ascending"), ("seq", "ascending")]
     )
+    if distinct_ids is not None and keys.num_rows == distinct_ids:
+        return order  # every write of an id is a row here, so as many rows as ids means no id twice
     if keys.num_rows > 1:
         ids, times = keys.column("id").take(order), keys.column("event_time").take(order)
         repeated = pc.and_(
@@ -187,9 +195,27 @@ def compact_chunks(tables: list[Any], distinct_ids: int | None = None) -> Any:
     # chunks of earlier versions hold string columns where newer ones hold large_string
     schema = arrow_schema()
     table = pa.concat_tables(
-        [t if t.schema == schema else t.cast(schema) for t in tables]
+        [t if t.schema == schema else _numeric_summaries(t).cast(schema) for t in tables]
     ).unify_dictionaries()
     return table.take(compaction_order(table.select(list(KEY_COLUMNS)), distinct_ids))
+
+
+def _text_summaries(table: Any) -> bool:
+    """Whether ``table`` holds the variation summaries as JSON text (chunks of schema 7 and before)."""
+    import pyarrow as pa
+
+    if "variations" not in table.column_names:
+        return False
+    kind = table.schema.field("variations").type
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _numeric_summaries(table: Any) -> Any:
+    """``table`` with text summaries read as numbers (``SUMMARY_TYPE``); other tables as they are."""
+    if not _text_summaries(table):
+        return table
+    at = table.column_names.index("variations")
+    return table.set_column(at, "variations", summaries.as_summaries(table.column(at)))
 
 
 class _BlobWriter(io.RawIOBase):
@@ -396,6 +422,8 @@ class SQLiteStore(EventStore):
                     old, parts = self._chunk_list(key_id)
                     if not old and len(parts) == 1:
                         table = self._read_columns(next(iter(parts.values())), wanted)
+                        if _text_summaries(table):  # a schema-7 chunk: rewritten once, as numbers
+                            table = None
                 finally:
                     self._read("COMMIT")
             if table is None and (old or parts):
@@ -429,7 +457,9 @@ class SQLiteStore(EventStore):
 
         old, parts = self._chunk_list(key_id)
         if not old and len(parts) == 1:  # another process compacted meanwhile
-            return self._read_columns(next(iter(parts.values())), wanted)
+            table = self._read_columns(next(iter(parts.values())), wanted)
+            if not _text_summaries(table):
+                return table
         last_seq = max([seq for seq, _ in old] + list(parts))
         distinct_ids = self._read("SELECT COUNT(*) FROM events WHERE key_id = ?", (key_id,))[0][0]
         if old:  # chunks of earlier versions: upgraded once, in memory
@@ -458,7 +488,10 @@ class SQLiteStore(EventStore):
         for field in arrow_schema():
             # concat_tables, not pa.chunked_array: the latter takes ~0.5 s for 200 chunks
             pieces = pa.concat_tables(
-                [self._read_blob("chunk_columns", self._rowid(parts[seq], field.name)) for seq in seqs]
+                [
+                    _numeric_summaries(self._read_blob("chunk_columns", self._rowid(parts[seq], field.name)))
+                    for seq in seqs
+                ]
             )
             combined = pieces.unify_dictionaries().column(0).combine_chunks()
             del pieces
