@@ -590,3 +590,53 @@ def test_a_new_file_keeps_no_frame_columns_in_its_events_table(tmp_path):
     assert columns == ["key_id", "id", "event_time", "raw", "seq"]
     assert store.load_frame(KEY, T0, NOW)["flag_key"].notna().all()
     store.close()
+
+
+@pytest.mark.parametrize("compacted", [True, False])
+def test_a_schema_7_file_with_summaries_as_text_reads_them_as_numbers(tmp_path, compacted):
+    """Schema 7 kept the variation summaries as JSON text in the chunks; schema 8 keeps numbers
+    (ldclient/summaries.py). A schema-7 file opens in place, loads the same summaries, and its first load
+    rewrites the chunk as numbers, whether the key was compacted into one chunk or still in pages."""
+    import sqlite3
+
+    import pyarrow as pa
+
+    from ldclient import summaries
+    from ldclient.store import sqlite as store_module
+
+    path = tmp_path / "seven.sqlite"
+    store = SQLiteStore(path)
+    odd = {"value": {"b": [1, 2], "a": "x"}, "before": 3, "after": 0}
+    events = [make_event(i, T0 + i * 1000) for i in range(30)]
+    events[4]["impact"]["evaluationsSummary"]["variations"].append(odd)
+    del events[5]["impact"]["evaluationsSummary"]
+    for start in range(0, 30, 10):
+        store.write_page(KEY, events[start : start + 10])
+    if compacted:
+        store.load_frame(KEY, T0, NOW)
+    before = store.load_frame(KEY, T0, NOW)
+    store.close()
+    with sqlite3.connect(path) as conn:  # write every variations chunk back as schema 7 did: JSON text
+        for rowid, data in conn.execute("SELECT rowid, data FROM chunk_columns WHERE name = 'variations'"):
+            table = pa.ipc.open_stream(data).read_all()
+            texts = [summaries.to_text(cell) for cell in table.column(0).to_pylist()]
+            sink = pa.BufferOutputStream()
+            text_table = pa.table({"variations": pa.array(texts, pa.large_string())})
+            with pa.ipc.new_stream(sink, text_table.schema) as writer:
+                writer.write_table(text_table)
+            conn.execute(
+                "UPDATE chunk_columns SET data = ? WHERE rowid = ?", (sink.getvalue().to_pybytes(), rowid)
+            )
+        conn.execute("UPDATE meta SET value = '7' WHERE name = 'schema_version'")
+    store = SQLiteStore(path)
+    assert store.notice is None
+    assert store._read("SELECT value FROM meta WHERE name = 'schema_version'") == [
+        (str(store_module.SCHEMA_VERSION),)
+    ]
+    again = store.load_frame(KEY, T0, NOW)
+    assert again["variations"].tolist() == before["variations"].tolist()
+    assert summaries.decoded(again["variations"].iloc[4])[-1] == ({"a": "x", "b": [1, 2]}, 3, 0)
+    assert again["variations"].isna().tolist() == [i == 5 for i in range(30)]
+    (data,) = store._read("SELECT data FROM chunk_columns WHERE name = 'variations'")[0]
+    assert pa.ipc.open_stream(data).read_all().schema.field("variations").type == summaries.SUMMARY_TYPE
+    store.close()
