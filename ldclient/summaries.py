@@ -393,7 +393,12 @@ def from_cells(cells: Sequence[Any]) -> pa.Array:
     if any(isinstance(c, str) for c in cells):
         texts = [c if isinstance(c, str) or c is None else to_text(c) for c in cells]
         return from_text(pa.array(texts, type=pa.large_string()))
-    return pa.array([None if c is None else list(c) for c in cells], type=SUMMARY_TYPE)
+    return pa.array([list(c) if _is_cell(c) else None for c in cells], type=SUMMARY_TYPE)
+
+
+def _is_cell(cell: Any) -> bool:
+    """Whether ``cell`` holds a summary (text or elements) rather than None, NaN or pandas' NA."""
+    return isinstance(cell, str | list | tuple) or hasattr(cell, "__array__")
 
 
 def as_summaries(column: Any) -> pa.ChunkedArray:
@@ -448,8 +453,8 @@ def to_text(cell: Any) -> str | None:
 
 def decoded_rows(cell: Any) -> list[tuple[str, int, int]] | None:
     """A frame cell as (value's canonical text, before, after) per variation; None: no summary."""
-    if not isinstance(cell, str | list | tuple) and not hasattr(cell, "__array__"):
-        return None  # None, NaN, pandas' NA
+    if not _is_cell(cell):
+        return None
     if isinstance(cell, str):
         return _slow_elements(cell)
     return [(str(e["value"]), int(e["before"]), int(e["after"])) for e in cell]
