@@ -117,9 +117,7 @@ def storable_event_id(item: Any) -> str:
     if isinstance(summary, Mapping) and isinstance(summary.get("variations"), list):
         for v in summary["variations"]:
             if isinstance(v, Mapping):
-                for count in (v.get("before"), v.get("after")):
-                    if not -INT64 <= int(count or 0) < INT64:
-                        raise ValueError("an evaluation count is out of range")
+                summaries.stored_count(v.get("before")), summaries.stored_count(v.get("after"))
     experiments = item.get("experiments")
     if isinstance(experiments, Mapping):
         count, items = experiments.get("totalCount"), experiments.get("items") or []
@@ -151,10 +149,13 @@ def frame_from_columns(columns: Mapping[str, Any], names: Sequence[str] = COLUMN
         elif name == "experiments_count" and dtype != "Int64":
             df[name] = pd.to_numeric(df[name], errors="coerce").astype("Int64")
         elif name == "variations" and dtype != SUMMARY_DTYPE:
-            df[name] = pd.Series(
-                pd.arrays.ArrowExtensionArray(summaries.as_summaries(df[name])), index=df.index, copy=False
-            )
+            df[name] = _summary_series(df[name], df.index)
     return df
+
+
+def _summary_series(column: Any, index: pd.Index | None = None) -> pd.Series:
+    """A ``variations`` column of any kind (``summaries.as_summaries``) as the frame's: no copy of numbers."""
+    return pd.Series(pd.arrays.ArrowExtensionArray(summaries.as_summaries(column)), index=index, copy=False)
 
 
 def empty_frame() -> pd.DataFrame:
@@ -256,8 +257,7 @@ def frame_from_arrow(table: Any) -> pd.DataFrame:
         elif name == "experiments_count":
             columns[name] = column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
         elif name == "variations":  # text from PostgreSQL or an earlier version's chunk: read as numbers
-            lists = column if column.type == summaries.SUMMARY_TYPE else summaries.as_summaries(column)
-            columns[name] = pd.Series(pd.arrays.ArrowExtensionArray(lists), copy=False)
+            columns[name] = _summary_series(column)
         elif name in STRING_COLUMNS:  # straight to the frame's "string" dtype: no copy of the text
             columns[name] = column.to_pandas(
                 types_mapper={

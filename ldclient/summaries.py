@@ -279,7 +279,7 @@ def _fast_elements(summaries: pa.Array) -> tuple[IntArray, pa.Array, IntArray, I
     )
 
 
-def _count(value: Any) -> int:
+def stored_count(value: Any) -> int:
     """A count as the store keeps it: ``int(value or 0)`` (missing is 0), within 64 bits. Raises as ``int``
     does, or ValueError beyond 64 bits: the fetch refuses such an event (``frame.storable_event_id``)."""
     count = int(value or 0)
@@ -301,10 +301,10 @@ def _slow_elements(text: str | None) -> list[tuple[str, int, int]] | None:
     out = []
     for item in items:
         if isinstance(item, dict):
-            with contextlib.suppress(ValueError, OverflowError):
-                out.append(
-                    (value_text(item.get("value")), _count(item.get("before")), _count(item.get("after")))
-                )
+            counts = [item.get("before"), item.get("after")]
+            with contextlib.suppress(ValueError, OverflowError):  # NaN, infinite or past 64 bits: left out
+                before, after = (stored_count(c) if isinstance(c, int | float) else 0 for c in counts)
+                out.append((value_text(item.get("value")), before, after))
     return out
 
 
@@ -361,15 +361,18 @@ def from_text(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
         befores.append(np.array([r[2] for r in rows], dtype=np.int64))
         afters.append(np.array([r[3] for r in rows], dtype=np.int64))
     owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
-    order = np.argsort(owner, kind="stable")  # the slow summaries' elements go back in place
     all_values = pa.chunked_array(values, type=pa.large_string()).combine_chunks()
-    return _build(
-        owner[order],
-        all_values.take(pa.array(order)),
-        np.concatenate(befores or [np.zeros(0, dtype=np.int64)]).astype(np.int64)[order],
-        np.concatenate(afters or [np.zeros(0, dtype=np.int64)]).astype(np.int64)[order],
-        valid,
-    )
+    before = np.concatenate(befores or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+    after = np.concatenate(afters or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+    if len(owner) > 1 and not np.all(owner[1:] >= owner[:-1]):  # nested or slow summaries came last
+        order = np.argsort(owner, kind="stable")
+        owner, all_values, before, after = (
+            owner[order],
+            all_values.take(pa.array(order)),
+            before[order],
+            after[order],
+        )
+    return _build(owner, all_values, before, after, valid)
 
 
 def element_rows(variations: Any) -> list[dict[str, Any]] | None:
@@ -380,8 +383,8 @@ def element_rows(variations: Any) -> list[dict[str, Any]] | None:
     return [
         {
             "value": value_text(v.get("value")),
-            "before": _count(v.get("before") or 0),
-            "after": _count(v.get("after") or 0),
+            "before": stored_count(v.get("before")),
+            "after": stored_count(v.get("after")),
         }
         for v in variations
         if isinstance(v, Mapping)
