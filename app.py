@@ -11,7 +11,9 @@ from ldclient.errors import LDError
 
 st.set_page_config(page_title="Flag Health", page_icon=":material/flag:", layout="wide")
 
-from dashboard import startup, text, view_state, widgets  # noqa: E402  (set_page_config first)
+from dashboard import server_sockets, startup, text, view_state, widgets  # noqa: E402  (set_page_config first)
+
+server_sockets.mend_server_once()  # responses without Nagle's 40 ms wait (dashboard/server_sockets.py)
 
 decision = access_decision(startup.auth_config(), getattr(st, "user", None))
 if decision.require_login:

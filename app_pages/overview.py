@@ -20,9 +20,9 @@ def stale_block(record_now: bool) -> bool:
     """Stale flags and statuses: the flags as they are now, whatever the range and filters (always shown).
 
     Today's snapshot (the stale share's change and trend) is recorded here only with ``record_now``;
-    otherwise, when it is missing, the block is drawn without it and True returned: the page records it
-    after everything else is on screen, then runs again (a new environment is shown at once, not after
-    the couple of seconds a first snapshot costs)."""
+    otherwise, when it is missing, the block is drawn without it and True returned: once everything else is
+    on screen the page starts its recording in the background and runs again when it is there (a new
+    environment is shown at once, not after the second or more a first snapshot costs)."""
     st.subheader("Stale flags and statuses")
     st.caption(
         f"As of now, all flags of {text.plain(view.env)}: not limited to the date range, and not filtered by impact, "
@@ -41,6 +41,10 @@ def stale_block(record_now: bool) -> bool:
         except LDError as exc:
             st.caption(f"Today's flag-health snapshot could not be recorded: {text.plain(exc)}")
     change = trend["stale_share_change"]
+    if pending and loaders.snapshot_progress(view)[0] != "failed":
+        st.caption(
+            "Recording today's flag-health snapshot: the stale share's change and trend follow shortly."
+        )
     a, b, c, d = st.columns([1, 1, 1, 2])
     a.metric(
         "Stale share",
@@ -188,11 +192,23 @@ with right:
     else:
         st.caption("No changes by members in this range (API tokens and workflows have no member).")
 
-if snapshot_pending:  # everything else is drawn: record today's snapshot, then show the page with it
-    try:
-        loaders.ensure_snapshot(view)
-    except LDError as exc:
-        st.caption(f"Today's flag-health snapshot could not be recorded: {text.plain(exc)}")
+
+@st.fragment(run_every=0.5)
+def await_snapshot() -> None:
+    """Polls the background recording; once it is there (or failed) the whole page runs again with it."""
+    progress, _ = loaders.snapshot_progress(view)
+    if progress in ("recorded", "failed"):
+        st.rerun(scope="app")
+
+
+if snapshot_pending:  # everything else is drawn: record today's snapshot beside the session, then show it
+    progress, failure = loaders.snapshot_progress(view)
+    if progress == "failed":
+        st.caption(f"Today's flag-health snapshot could not be recorded: {failure}")
     else:
-        if loaders.snapshot_recorded(view):  # never a loop: only once it is there
-            st.rerun()
+        try:
+            loaders.start_snapshot(view)
+        except LDError as exc:
+            st.caption(f"Today's flag-health snapshot could not be recorded: {text.plain(exc)}")
+        else:
+            await_snapshot()

@@ -4,6 +4,8 @@ without clearing any other session's cache."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -14,10 +16,12 @@ import streamlit as st
 from ldclient import applications as app_filter
 from ldclient import clock, lifecycle, metrics
 from ldclient.api.models import Project
+from ldclient.errors import LDError
 from ldclient.frame import filter_frame
 from ldclient.links import (
     View,
 )
+from ldclient.source import DataSource
 from ldclient.store import StoreKey
 from ldclient.sync import now_ms, plan_refresh
 from ldclient.timeutil import day_start_ms
@@ -25,6 +29,14 @@ from ldclient.vocabulary import DAY_MS
 from ldclient.working_hours import WorkingHours
 
 from .startup import get_source
+from .text import plain
+
+_LOG = logging.getLogger(__name__)
+# background snapshot recordings (start_snapshot): per key, the running thread and the last failure
+_SNAPSHOTS_GUARD = threading.Lock()
+_SNAPSHOT_LOCKS: dict[StoreKey, threading.Lock] = {}
+_RECORDING: dict[StoreKey, threading.Thread] = {}
+_SNAPSHOT_FAILURES: dict[StoreKey, tuple[int, str]] = {}
 
 STALE_AFTER_MS = 5 * 60_000  # the UI refreshes a key at most this often unless asked
 
@@ -497,20 +509,104 @@ def flag_item(project: str, flag: str) -> dict[str, Any] | None:
 # --- history: daily snapshots and the days rebuilt before them (ldclient/history.py) --------------------
 
 
+def _snapshot_lock(key: StoreKey) -> threading.Lock:
+    """One lock per key, so a session's snapshot and a background one are never computed side by side."""
+    with _SNAPSHOTS_GUARD:
+        return _SNAPSHOT_LOCKS.setdefault(key, threading.Lock())
+
+
+def _record_unless_recent(source: DataSource, key: StoreKey, project: str, env: str) -> None:
+    from ldclient import history
+
+    with _snapshot_lock(key):
+        now = now_ms()
+        if not history.snapshot_is_recent(source.store, key, now):
+            history.record_snapshot(source, project, env, now)
+
+
+def _fetch_snapshot_inputs(view: View) -> None:
+    """What a snapshot reads, fetched where a TTL ran out, in the script's thread (its caches, its spinners)."""
+    now = now_ms()
+    ensure_project_events(view, now - 30 * DAY_MS, now + 1)
+    ensure_cleanup_resources(view.project, view.env)
+
+
 def ensure_snapshot(view: View) -> None:
     """Record today's snapshot of the view's key unless one was taken since its last refresh: what the
     snapshot reads is fetched first (where a TTL ran out), outside any cached reader."""
     from ldclient import history
 
-    source = get_source()
-    now = now_ms()
-    key = _key(view)
-    if history.snapshot_is_recent(source.store, key, now):
+    if history.snapshot_is_recent(get_source().store, _key(view), now_ms()):
         return
-    ensure_project_events(view, now - 30 * DAY_MS, now + 1)
-    ensure_cleanup_resources(view.project, view.env)
+    _fetch_snapshot_inputs(view)
     with st.spinner("Recording today's flag-health snapshot…"):
-        history.record_snapshot(source, view.project, view.env, now)
+        _record_unless_recent(get_source(), _key(view), view.project, view.env)
+
+
+def start_snapshot(view: View) -> None:
+    """``ensure_snapshot`` with the recording (a second or more for a key's first snapshot on the demo) in a
+    background thread, so the page's run ends as soon as it is drawn and the session can be used; the
+    Overview polls ``snapshot_progress`` and runs again once it is recorded. Once a recording failed, no
+    new one starts for ``STALE_AFTER_MS`` (the page says why instead of polling)."""
+    from ldclient import history
+
+    source, key = get_source(), _key(view)  # the thread gets this process's source, not a cached lookup
+    if history.snapshot_is_recent(source.store, key, now_ms()):
+        return
+    with _SNAPSHOTS_GUARD:
+        running = _RECORDING.get(key)
+        failed = _SNAPSHOT_FAILURES.get(key)
+        if (running is not None and running.is_alive()) or (
+            failed is not None and now_ms() - failed[0] < STALE_AFTER_MS
+        ):
+            return
+    _fetch_snapshot_inputs(view)
+
+    def record() -> None:
+        try:
+            _record_unless_recent(source, key, view.project, view.env)
+        except LDError as exc:
+            failure = plain(exc)
+        except Exception:  # a defect: logged with its traceback, the page says only that it failed
+            _LOG.exception("recording the snapshot of %s/%s failed", view.project, view.env)
+            failure = "an unexpected error (the server's log has the details)"
+        else:
+            with _SNAPSHOTS_GUARD:
+                _SNAPSHOT_FAILURES.pop(key, None)
+            return
+        with _SNAPSHOTS_GUARD:
+            _SNAPSHOT_FAILURES[key] = (now_ms(), failure)
+
+    thread = threading.Thread(target=record, name=f"snapshot {view.project}/{view.env}", daemon=True)
+    with _SNAPSHOTS_GUARD:
+        _RECORDING[key] = thread
+        _SNAPSHOT_FAILURES.pop(key, None)
+    thread.start()
+
+
+def snapshot_progress(view: View) -> tuple[str, str | None]:
+    """("recorded" | "recording" | "failed" | "missing", the failure's message) for the view's key today."""
+    from ldclient import history
+
+    key = _key(view)
+    if history.snapshot_is_recent(get_source().store, key, now_ms()):
+        return "recorded", None
+    with _SNAPSHOTS_GUARD:
+        running = _RECORDING.get(key)
+        failed = _SNAPSHOT_FAILURES.get(key)
+    if running is not None and running.is_alive():
+        return "recording", None
+    if failed is not None and now_ms() - failed[0] < STALE_AFTER_MS:
+        return "failed", failed[1]
+    return "missing", None
+
+
+def wait_for_snapshots(timeout: float | None = None) -> None:
+    """Wait for the background recordings of this process (tests; a clean shutdown)."""
+    with _SNAPSHOTS_GUARD:
+        threads = list(_RECORDING.values())
+    for thread in threads:
+        thread.join(timeout)
 
 
 def snapshot_recorded(view: View) -> bool:

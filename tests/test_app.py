@@ -233,3 +233,44 @@ def test_all_projects_records_the_missing_snapshots_and_shows_their_stale_share(
     assert rows["stale_share"].notna().all() and rows["stale_flags"].notna().all()
     assert all(len(trend) >= 1 for trend in rows["stale_trend"])  # the demo's recorded past: weekly points
     assert "no flag-health snapshot" not in texts(at)
+
+
+def test_overview_records_a_new_keys_snapshot_beside_the_run_then_shows_its_trend():
+    from dashboard import loaders
+
+    at = app({"project": demo_project(), "env": "staging", "range": "90d"})
+    assert not at.exception, at.exception
+    # the run ended without waiting for the snapshot: the block says it follows, with no change yet
+    assert "Recording today's flag-health snapshot" in texts(at)
+    assert not next(m for m in at.metric if m.label == "Stale share").delta
+    loaders.wait_for_snapshots()
+    at.run()  # what the page's poller does once the recording is there
+    assert not at.exception, at.exception
+    assert "Recording today's flag-health snapshot" not in texts(at)
+    assert next(m for m in at.metric if m.label == "Stale share").delta.endswith("pts")  # the demo's past
+    assert "Stale share per day in the range" in texts(at)
+
+
+def test_a_failed_background_snapshot_is_said_once_and_not_retried_at_once(monkeypatch):
+    from dashboard import loaders
+    from ldclient import history
+    from ldclient.errors import LDError
+
+    calls = []
+
+    def failing(*args, **kwargs):
+        calls.append(args)
+        raise LDError("LaunchDarkly answered 503 while the snapshot was read")
+
+    monkeypatch.setattr(history, "record_snapshot", failing)
+    at = app({"project": demo_project(), "env": "test", "range": "30d"})
+    assert not at.exception, at.exception
+    loaders.wait_for_snapshots()
+    at.run()
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "Today's flag-health snapshot could not be recorded: LaunchDarkly answered 503" in shown
+    assert "Recording today's flag-health snapshot:" not in shown  # no promise of a trend that will not come
+    at.run()
+    loaders.wait_for_snapshots()
+    assert len(calls) == 1  # within STALE_AFTER_MS the page says why instead of trying again
