@@ -14,7 +14,7 @@ from ldclient.working_hours import WORK_SETTINGS
 from .text import plain
 
 
-def _secrets() -> dict[str, Any]:
+def settings_secrets() -> dict[str, Any]:
     try:
         return {
             k: st.secrets[k]
@@ -27,7 +27,7 @@ def _secrets() -> dict[str, Any]:
 
 @st.cache_resource(show_spinner=False)
 def get_source() -> DataSource:
-    return open_source(Settings.load(secrets=_secrets()))
+    return open_source(Settings.load(secrets=settings_secrets()))
 
 
 def source_or_stop() -> DataSource:

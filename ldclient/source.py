@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,10 +31,20 @@ DEMO_BASE_URL = "https://app.launchdarkly.com"  # demo links point at LaunchDark
 
 
 @functools.lru_cache(maxsize=2)
-def demo_account(seed: int, now: int) -> Any:
+def _generated_account(seed: int, now: int) -> Any:
     from .demo import generate_account
 
     return generate_account(seed=seed, now_ms=now)
+
+
+_DEMO_LOCK = threading.Lock()
+
+
+def demo_account(seed: int, now: int) -> Any:
+    """The demo account for (seed, anchor), generated once per process: a second caller (a session while
+    the server's start-up generates it) waits for the first instead of generating it again."""
+    with _DEMO_LOCK:
+        return _generated_account(seed, now)
 
 
 def demo_transport(seed: int = DEMO_SEED, now: int | None = None, faults: Any = None) -> Any:

@@ -80,7 +80,7 @@ def start_app(cache_dir: Path, env_extra: dict[str, str] | None = None, attempts
                 "-m",
                 "streamlit",
                 "run",
-                str(ROOT / "app.py"),
+                str(ROOT / "serve.py"),  # what `make run` serves: app.py behind the start-up step
                 "--server.port",
                 str(port),
                 "--server.headless",
