@@ -195,9 +195,8 @@ with right:
 
 @st.fragment(run_every=0.5)
 def await_snapshot() -> None:
-    """Polls the background recording; once it is there (or failed) the whole page runs again with it."""
-    progress, _ = loaders.snapshot_progress(view)
-    if progress in ("recorded", "failed"):
+    """Polls the background recording; once it has ended (recorded or failed) the whole page runs again."""
+    if loaders.snapshot_progress(view)[0] != "recording":
         st.rerun(scope="app")
 
 

@@ -170,15 +170,16 @@ class CuttingServer:
         self._thread.join(5)
 
 
-IDLE = (
+IDLE = (  # no script run, no progress bar, and no snapshot still being recorded (the Overview then reruns)
     "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
-    "!document.querySelector('[data-testid=\"stProgress\"]')"
+    "!document.querySelector('[data-testid=\"stProgress\"]') && "
+    "!document.body.innerText.includes('Recording today')"
 )
 
 
 def wait_ready(page, charts: int = 0, timeout: int = 120_000) -> None:
-    """tests.test_browser.wait_rendered with shorter pauses: a page with its title, sidebar and charts, and no
-    script run in progress on two looks 400 ms apart."""
+    """A page with its title, sidebar and charts, and no script run in progress (nor a snapshot being recorded
+    beside it) on two looks 400 ms apart."""
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout)
     page.wait_for_selector('[data-testid="stSidebar"] [data-testid="stSelectbox"]', timeout=timeout)
     for _ in range(2):

@@ -235,15 +235,26 @@ def test_all_projects_records_the_missing_snapshots_and_shows_their_stale_share(
     assert "no flag-health snapshot" not in texts(at)
 
 
+def at_view(project: str, env: str):
+    from ldclient.links import View
+
+    return View(project, env)
+
+
 def test_overview_records_a_new_keys_snapshot_beside_the_run_then_shows_its_trend():
     from dashboard import loaders
 
-    at = app({"project": demo_project(), "env": "staging", "range": "90d"})
-    assert not at.exception, at.exception
-    # the run ended without waiting for the snapshot: the block says it follows, with no change yet
-    assert "Recording today's flag-health snapshot" in texts(at)
-    assert not next(m for m in at.metric if m.label == "Stale share").delta
+    project = demo_project()
+    key = loaders.get_source().key(project, "staging")
+    with loaders._snapshot_lock(key):  # the recording waits for this test: still running when the run ends
+        at = app({"project": project, "env": "staging", "range": "90d"})
+        assert not at.exception, at.exception
+        # the run ended without waiting for the snapshot: the block says it follows, with no change yet
+        assert "Recording today's flag-health snapshot" in texts(at)
+        assert not next(m for m in at.metric if m.label == "Stale share").delta
+        assert loaders.snapshot_progress(at_view(project, "staging"))[0] == "recording"
     loaders.wait_for_snapshots()
+    assert loaders.snapshot_progress(at_view(project, "staging"))[0] == "recorded"
     at.run()  # what the page's poller does once the recording is there
     assert not at.exception, at.exception
     assert "Recording today's flag-health snapshot" not in texts(at)
