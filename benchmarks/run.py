@@ -1874,7 +1874,15 @@ def fig_first_impression(ctx: Context) -> None:
         start_s,
         "s",
         kind="info",
-        note="the page is opened at once; serve.py's warm-up (imports, the demo account) may still be running",
+        note="serve.py's start-up (imports, the demo account) runs before the server answers",
+    )
+    ctx.add(
+        fig,
+        "server launch -> first chart, cold store (page opened once the server is healthy)",
+        start_s + cold,
+        "s",
+        kind="info",
+        note="the whole wait of someone who opens the page as soon as it answers after `make run`",
     )
     ctx.add(
         fig,

@@ -46,8 +46,9 @@ def warm_up() -> dict[str, float]:
 
 @asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    """``warm_up`` off the event loop before the server serves; on shutdown, the snapshots being recorded
-    finish (at most 30 s) so a day's snapshot is not lost to a restart."""
+    """``warm_up`` in a thread at start (the server answers meanwhile; a session that needs the demo account
+    first waits for it); on shutdown, the snapshots being recorded
+    get up to 5 s to finish, so a day's snapshot is seldom lost to a restart."""
     try:
         spent = await asyncio.to_thread(warm_up)
         _LOG.info("warmed up: %s", ", ".join(f"{k} {v:.2f} s" for k, v in spent.items()))
@@ -56,7 +57,7 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
     yield
     from . import loaders
 
-    loaders.wait_for_snapshots(timeout=30)
+    loaders.wait_for_snapshots(timeout=5)
 
 
 __all__ = ["lifespan", "warm_up"]
