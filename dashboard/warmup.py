@@ -2,7 +2,8 @@
 
 A session's first run used to pay for it: importing the pages' modules (pandas, Altair, about 0.6 s) and, on
 the demo account, generating the account the embedded LaunchDarkly serves (about 1.6 s). Both are the same
-for every session, so the server does them before it answers its first request. Nothing is fetched and the
+for every session, so the server does them before it answers its first request (``make run`` prints its
+URL a moment before that). Nothing is fetched and the
 store is not touched: the first visitor's view still comes from LaunchDarkly (or the demo) through the
 cached fetch layer, as before.
 """
@@ -46,9 +47,9 @@ def warm_up() -> dict[str, float]:
 
 @asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    """``warm_up`` in a thread at start (the server answers meanwhile; a session that needs the demo account
-    first waits for it); on shutdown, the snapshots being recorded
-    get up to 5 s to finish, so a day's snapshot is seldom lost to a restart."""
+    """``warm_up`` in a thread at start, off the event loop: uvicorn serves (its health check included) once it
+    is done, about 2 s after launch on the demo; a browser that connects sooner waits for it. On shutdown,
+    the snapshots being recorded get up to 5 s to finish, so a day's snapshot is seldom lost to a restart."""
     try:
         spent = await asyncio.to_thread(warm_up)
         _LOG.info("warmed up: %s", ", ".join(f"{k} {v:.2f} s" for k, v in spent.items()))
