@@ -16,13 +16,14 @@ def share(n: float, d: float) -> float:
     return n / d if d else 0.0
 
 
-def stale_block(record_now: bool) -> bool:
+def stale_block(record_now: bool) -> tuple[str, str | None] | None:
     """Stale flags and statuses: the flags as they are now, whatever the range and filters (always shown).
 
     Today's snapshot (the stale share's change and trend) is recorded here only with ``record_now``;
-    otherwise, when it is missing, the block is drawn without it and True returned: once everything else is
-    on screen the page starts its recording in the background and runs again when it is there (a new
-    environment is shown at once, not after the second or more a first snapshot costs)."""
+    otherwise, when it is missing, the block is drawn without it and its ``loaders.snapshot_progress``
+    returned: once everything else is on screen the page starts its recording in the background and runs
+    again when it is there (a new environment is shown at once, not after the second or more a first
+    snapshot costs). None: nothing left to record."""
     st.subheader("Stale flags and statuses")
     st.caption(
         f"As of now, all flags of {text.plain(view.env)}: not limited to the date range, and not filtered by impact, "
@@ -32,8 +33,9 @@ def stale_block(record_now: bool) -> bool:
         life = loaders.lifecycle_summary(view)
     except LDError as exc:
         st.warning(f"Flag statuses could not be loaded: {text.plain(exc)}", icon=":material/cloud_off:")
-        return False
-    pending = not record_now and not loaders.snapshot_recorded(view)
+        return None
+    progress = None if record_now else loaders.snapshot_progress(view)
+    pending = progress is not None and progress[0] != "recorded"
     trend: dict = {"stale_share_change": None, "frame": None}
     if not pending:
         try:
@@ -41,7 +43,7 @@ def stale_block(record_now: bool) -> bool:
         except LDError as exc:
             st.caption(f"Today's flag-health snapshot could not be recorded: {text.plain(exc)}")
     change = trend["stale_share_change"]
-    if pending and loaders.snapshot_progress(view)[0] != "failed":
+    if pending and progress is not None and progress[0] != "failed":
         st.caption(
             "Recording today's flag-health snapshot: the stale share's change and trend follow shortly."
         )
@@ -66,7 +68,7 @@ def stale_block(record_now: bool) -> bool:
         st.altair_chart(history_charts.stale_sparkline(frame), width="stretch")
     elif frame is not None:
         st.caption("The stale share's trend starts with today's snapshot: one is recorded per day (History).")
-    return pending
+    return progress if pending else None
 
 
 kpis = [  # label, value, previous value, sparkline column, format, delta colour, what it means
@@ -177,7 +179,7 @@ with right:
     )
     st.altair_chart(charts.risk_calendar(data["heat"], data["work"].timezone), width="stretch")
 
-snapshot_pending = stale_block(record_now=False)
+snapshot_pending = stale_block(record_now=False)  # its progress while today's snapshot is missing
 
 left, right = st.columns(2)
 with left:
@@ -200,8 +202,8 @@ def await_snapshot() -> None:
         st.rerun(scope="app")
 
 
-if snapshot_pending:  # everything else is drawn: record today's snapshot beside the session, then show it
-    progress, failure = loaders.snapshot_progress(view)
+if snapshot_pending is not None:  # everything else is drawn: record today's snapshot beside the session
+    progress, failure = snapshot_pending
     if progress == "failed":
         st.caption(f"Today's flag-health snapshot could not be recorded: {failure}")
     else:

@@ -548,18 +548,9 @@ def start_snapshot(view: View) -> None:
     background thread, so the page's run ends as soon as it is drawn and the session can be used; the
     Overview polls ``snapshot_progress`` and runs again once it is recorded. Once a recording failed, no
     new one starts for ``STALE_AFTER_MS`` (the page says why instead of polling)."""
-    from ldclient import history
-
-    source, key = get_source(), _key(view)  # the thread gets this process's source, not a cached lookup
-    if history.snapshot_is_recent(source.store, key, now_ms()):
+    if snapshot_progress(view)[0] != "missing":  # recorded, being recorded, or failed a moment ago
         return
-    with _SNAPSHOTS_GUARD:
-        running = _RECORDING.get(key)
-        failed = _SNAPSHOT_FAILURES.get(key)
-        if (running is not None and running.is_alive()) or (
-            failed is not None and now_ms() - failed[0] < STALE_AFTER_MS
-        ):
-            return
+    source, key = get_source(), _key(view)  # the thread gets this process's source, not a cached lookup
     _fetch_snapshot_inputs(view)
 
     def record() -> None:
@@ -571,8 +562,6 @@ def start_snapshot(view: View) -> None:
             _LOG.exception("recording the snapshot of %s/%s failed", view.project, view.env)
             failure = "an unexpected error (the server's log has the details)"
         else:
-            with _SNAPSHOTS_GUARD:
-                _SNAPSHOT_FAILURES.pop(key, None)
             return
         with _SNAPSHOTS_GUARD:
             _SNAPSHOT_FAILURES[key] = (now_ms(), failure)
@@ -607,13 +596,6 @@ def wait_for_snapshots(timeout: float | None = None) -> None:
         threads = list(_RECORDING.values())
     for thread in threads:
         thread.join(timeout)
-
-
-def snapshot_recorded(view: View) -> bool:
-    """Whether today's snapshot of the view's key is recorded (``ensure_snapshot`` would do nothing)."""
-    from ldclient import history
-
-    return history.snapshot_is_recent(get_source().store, _key(view), now_ms())
 
 
 def _snapshot_version(key: StoreKey) -> int:

@@ -54,7 +54,8 @@ def disable_nagle_on_listeners(fds: list[int] | None = None) -> int:
 
 
 def mend_server_once() -> None:
-    """``disable_nagle_on_listeners`` on the first call in the process (the first session's run)."""
+    """``disable_nagle_on_listeners`` on the first call in the process: serve.py's start-up, or with
+    ``streamlit run app.py`` the first session's run."""
     global _done
     if not _done:
         _done = True

@@ -26,7 +26,7 @@ _LOG = get_logger(__name__)  # Streamlit's handler and level (logger.level, "inf
 def warm_up() -> dict[str, float]:
     """Import the pages' modules and generate the demo account when the settings say demo; seconds each."""
     spent: dict[str, float] = {}
-    server_sockets.disable_nagle_on_listeners()  # bound before the lifespan runs: every connection mended
+    server_sockets.mend_server_once()  # bound before the lifespan runs: every connection is mended
     started = time.perf_counter()
     from ldclient.settings import Settings
 
