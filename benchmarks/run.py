@@ -1895,12 +1895,6 @@ def fig_first_impression(ctx: Context) -> None:
     app, floor = served["dashboard"], served["floor"]
     start_s, cold = app["start_s"], app["cold"]
 
-    def median(times: list[float]) -> float:
-        return times[len(times) // 2]
-
-    def runs_text(times: list[float]) -> str:
-        return "runs " + ", ".join(f"{t:.2f}" for t in times) + " s"
-
     ctx.add(
         fig,
         "server launch -> healthy (`make run`'s command)",
@@ -1937,24 +1931,24 @@ def fig_first_impression(ctx: Context) -> None:
         ctx.add(
             fig,
             f"baseline (floor): page open -> first chart, {who}, a Streamlit page of one title and one chart",
-            median(floor[key]),
+            statistics.median(floor[key]),
             "s",
             kind="info",
-            note=f"{runs_text(floor[key])}; benchmarks/floor_app.py, served and opened the same way",
+            note=f"{fmt_times(floor[key])}; benchmarks/floor_app.py, served and opened the same way",
         )
         ctx.add(
             fig,
             f"page open -> first chart, {who}",
-            median(app[key]),
+            statistics.median(app[key]),
             "s",
             "<= 1 s",
-            median(app[key]) <= 1.0,
-            note=f"{runs_text(app[key])}; {note}",
+            statistics.median(app[key]) <= 1.0,
+            note=f"{fmt_times(app[key])}; {note}",
         )
         ctx.add(
             fig,
             f"{who}: dashboard / floor",
-            median(app[key]) / median(floor[key]),
+            statistics.median(app[key]) / statistics.median(floor[key]),
             "x",
             kind="info",
             note="what the Overview's sidebar, metrics and charts add to Streamlit's own least",
